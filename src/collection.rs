@@ -1,0 +1,499 @@
+//! The collection: the facade users touch.
+//!
+//! It maps external string ids to dense internal `u32` ids, keeps JSON metadata, validates and
+//! prepares vectors (normalizing them for cosine), and drives one [`Index`]. Every mutating
+//! operation validates its whole batch before changing anything, so a rejected batch leaves the
+//! collection exactly as it was.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+
+use serde_json::Value;
+
+use crate::distance::{self, Metric};
+use crate::error::{Error, Result};
+use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams};
+use crate::limits;
+use crate::topk::Neighbor;
+
+/// How a collection is created.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CollectionConfig {
+    pub dimension: usize,
+    pub metric: Metric,
+    pub spec: IndexSpec,
+    pub options: IndexOptions,
+}
+
+impl CollectionConfig {
+    /// A config with the default index options.
+    pub fn new(dimension: usize, metric: Metric, spec: IndexSpec) -> Self {
+        CollectionConfig {
+            dimension,
+            metric,
+            spec,
+            options: IndexOptions::default(),
+        }
+    }
+}
+
+/// One stored item as returned by [`Collection::get`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Record {
+    pub id: String,
+    /// The stored vector (unit length for cosine collections).
+    pub vector: Vec<f32>,
+    pub metadata: Option<Value>,
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub id: String,
+    /// The metric's score: cosine similarity, dot product, or squared L2 distance.
+    pub score: f32,
+    pub metadata: Option<Value>,
+}
+
+/// An item to insert.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Item<'a> {
+    pub id: &'a str,
+    pub vector: &'a [f32],
+    pub metadata: Option<Value>,
+}
+
+#[derive(Debug, Clone)]
+struct Entry {
+    external_id: String,
+    metadata: Option<Value>,
+    /// Serialized metadata size, kept for honest memory accounting.
+    metadata_bytes: usize,
+}
+
+/// A set of vectors with string ids and JSON metadata, searchable through one index.
+pub struct Collection {
+    config: CollectionConfig,
+    index: Box<dyn Index>,
+    internal_of: HashMap<String, u32>,
+    entries: HashMap<u32, Entry>,
+    next_internal_id: u32,
+    scratch: RefCell<Scratch>,
+}
+
+impl std::fmt::Debug for Collection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Collection")
+            .field("config", &self.config)
+            .field("len", &self.len())
+            .finish()
+    }
+}
+
+impl Collection {
+    /// Creates an empty collection.
+    pub fn new(config: CollectionConfig) -> Result<Self> {
+        if config.dimension == 0 || config.dimension > limits::MAX_DIMENSION {
+            return Err(Error::InvalidDimension {
+                dimension: config.dimension,
+                max: limits::MAX_DIMENSION,
+            });
+        }
+        let index = build_index(
+            &config.spec,
+            config.dimension,
+            config.metric,
+            &config.options,
+        )?;
+        Ok(Collection {
+            config,
+            index,
+            internal_of: HashMap::new(),
+            entries: HashMap::new(),
+            next_internal_id: 0,
+            scratch: RefCell::new(Scratch::default()),
+        })
+    }
+
+    /// Parses `metric` and `spec` strings, then creates the collection.
+    pub fn with_strings(dimension: usize, metric: &str, spec: &str) -> Result<Self> {
+        Collection::new(CollectionConfig::new(
+            dimension,
+            metric.parse()?,
+            spec.parse()?,
+        ))
+    }
+
+    pub fn config(&self) -> &CollectionConfig {
+        &self.config
+    }
+
+    pub fn dimension(&self) -> usize {
+        self.config.dimension
+    }
+
+    pub fn metric(&self) -> Metric {
+        self.config.metric
+    }
+
+    pub fn spec(&self) -> IndexSpec {
+        self.config.spec
+    }
+
+    /// The index, for families' own operations (training, tuning) and for persistence.
+    pub fn index(&self) -> &dyn Index {
+        self.index.as_ref()
+    }
+
+    pub fn index_mut(&mut self) -> &mut dyn Index {
+        self.index.as_mut()
+    }
+
+    /// Number of stored items.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        self.internal_of.contains_key(id)
+    }
+
+    /// Every byte held: the index plus ids and metadata (map overhead included).
+    pub fn memory_bytes(&self) -> usize {
+        let ids: usize = self
+            .entries
+            .values()
+            .map(|e| 2 * e.external_id.capacity() + e.metadata_bytes)
+            .sum();
+        let maps = self.internal_of.capacity() * (std::mem::size_of::<(String, u32)>() + 1)
+            + self.entries.capacity() * (std::mem::size_of::<(u32, Entry)>() + 1);
+        self.index.memory_bytes() + ids + maps
+    }
+
+    /// Checks one vector and returns it prepared for the index (normalized for cosine).
+    pub fn prepare_vector(&self, vector: &[f32], item: usize) -> Result<Vec<f32>> {
+        let mut prepared = vector.to_vec();
+        self.prepare_in_place(&mut prepared, item)?;
+        Ok(prepared)
+    }
+
+    fn prepare_in_place(&self, vector: &mut [f32], item: usize) -> Result<()> {
+        if vector.len() != self.config.dimension {
+            return Err(Error::DimensionMismatch {
+                expected: self.config.dimension,
+                received: vector.len(),
+            });
+        }
+        if let Some((component, &value)) = vector.iter().enumerate().find(|(_, x)| !x.is_finite()) {
+            return Err(Error::NonFiniteComponent {
+                item,
+                component,
+                value,
+            });
+        }
+        if self.config.metric == Metric::Cosine && !distance::normalize(vector) {
+            return Err(Error::ZeroVector { item });
+        }
+        Ok(())
+    }
+
+    fn validate_id(id: &str) -> Result<()> {
+        if id.is_empty() {
+            return Err(Error::InvalidId {
+                id: String::new(),
+                reason: "ids must not be empty",
+            });
+        }
+        if id.len() > limits::MAX_ID_BYTES {
+            return Err(Error::InvalidId {
+                id: format!("{}…", id.chars().take(32).collect::<String>()),
+                reason: "ids must be at most 1024 bytes",
+            });
+        }
+        Ok(())
+    }
+
+    fn validate_metadata(metadata: &Option<Value>) -> Result<usize> {
+        match metadata {
+            None | Some(Value::Null) => Ok(0),
+            Some(value @ Value::Object(_)) => {
+                let bytes = serde_json::to_string(value)
+                    .map_err(|e| Error::InvalidMetadata {
+                        reason: e.to_string(),
+                    })?
+                    .len();
+                if bytes > limits::MAX_METADATA_BYTES {
+                    return Err(Error::InvalidMetadata {
+                        reason: format!(
+                            "{bytes} bytes serialized; the limit is {}",
+                            limits::MAX_METADATA_BYTES
+                        ),
+                    });
+                }
+                Ok(bytes)
+            }
+            Some(_) => Err(Error::InvalidMetadata {
+                reason: "metadata must be a JSON object (or null)".into(),
+            }),
+        }
+    }
+
+    /// Validates a batch and returns its prepared vectors (row-major) and metadata sizes.
+    fn prepare_batch(
+        &self,
+        items: &[Item<'_>],
+        allow_existing: bool,
+    ) -> Result<(Vec<f32>, Vec<usize>)> {
+        if items.len() > limits::MAX_BATCH {
+            return Err(Error::InvalidArgument {
+                name: "items",
+                reason: format!(
+                    "{} items; a batch holds at most {}",
+                    items.len(),
+                    limits::MAX_BATCH
+                ),
+            });
+        }
+        let new_items = items
+            .iter()
+            .filter(|item| !self.internal_of.contains_key(item.id))
+            .count();
+        if self.len() + new_items > limits::MAX_VECTORS
+            || (self.next_internal_id as usize) + items.len() > limits::MAX_VECTORS
+        {
+            return Err(Error::InvalidArgument {
+                name: "items",
+                reason: "the collection would exceed its id space; save and reopen to compact"
+                    .into(),
+            });
+        }
+        let dim = self.config.dimension;
+        let mut seen = HashSet::with_capacity(items.len());
+        let mut vectors = vec![0.0f32; items.len() * dim];
+        let mut metadata_bytes = Vec::with_capacity(items.len());
+        for (i, item) in items.iter().enumerate() {
+            Self::validate_id(item.id)?;
+            if !seen.insert(item.id) {
+                return Err(Error::DuplicateId {
+                    id: item.id.to_string(),
+                    reason: "the id appears more than once in this batch",
+                });
+            }
+            if !allow_existing && self.internal_of.contains_key(item.id) {
+                return Err(Error::DuplicateId {
+                    id: item.id.to_string(),
+                    reason: "already stored; use upsert to replace it",
+                });
+            }
+            if item.vector.len() != dim {
+                return Err(Error::DimensionMismatch {
+                    expected: dim,
+                    received: item.vector.len(),
+                });
+            }
+            let row = &mut vectors[i * dim..(i + 1) * dim];
+            row.copy_from_slice(item.vector);
+            self.prepare_in_place(row, i)?;
+            metadata_bytes.push(Self::validate_metadata(&item.metadata)?);
+        }
+        Ok((vectors, metadata_bytes))
+    }
+
+    /// Adds new items. Fails without changing anything if any id is already stored, appears
+    /// twice, or any vector or metadata is invalid.
+    pub fn add(&mut self, items: &[Item<'_>]) -> Result<()> {
+        let (vectors, metadata_bytes) = self.prepare_batch(items, false)?;
+        self.insert_prepared(items, &vectors, metadata_bytes)
+    }
+
+    /// Adds new items and replaces existing ones (vector and metadata), all or nothing.
+    pub fn upsert(&mut self, items: &[Item<'_>]) -> Result<()> {
+        let (vectors, metadata_bytes) = self.prepare_batch(items, true)?;
+        let replaced: Vec<u32> = items
+            .iter()
+            .filter_map(|item| self.internal_of.get(item.id).copied())
+            .collect();
+        // Insert first: if the index refuses, the old versions are still in place.
+        self.insert_prepared(items, &vectors, metadata_bytes)?;
+        self.index.remove(&replaced);
+        for id in replaced {
+            self.entries.remove(&id);
+        }
+        Ok(())
+    }
+
+    fn insert_prepared(
+        &mut self,
+        items: &[Item<'_>],
+        vectors: &[f32],
+        metadata_bytes: Vec<usize>,
+    ) -> Result<()> {
+        let first = self.next_internal_id;
+        let internal_ids: Vec<u32> = (0..items.len() as u32).map(|i| first + i).collect();
+        self.index.add(&internal_ids, vectors)?;
+        self.next_internal_id = first + items.len() as u32;
+        for ((item, &internal), bytes) in items.iter().zip(&internal_ids).zip(metadata_bytes) {
+            self.internal_of.insert(item.id.to_string(), internal);
+            let metadata = match &item.metadata {
+                Some(Value::Null) | None => None,
+                Some(value) => Some(value.clone()),
+            };
+            self.entries.insert(
+                internal,
+                Entry {
+                    external_id: item.id.to_string(),
+                    metadata,
+                    metadata_bytes: bytes,
+                },
+            );
+        }
+        Ok(())
+    }
+
+    /// Deletes items by id, all or nothing: if any id is unknown, nothing is deleted. Repeated
+    /// ids in one call are deleted once. Returns the number deleted.
+    pub fn delete<S: AsRef<str>>(&mut self, ids: &[S]) -> Result<usize> {
+        let mut internal = Vec::with_capacity(ids.len());
+        let mut seen = HashSet::with_capacity(ids.len());
+        for id in ids {
+            let id = id.as_ref();
+            let &internal_id = self
+                .internal_of
+                .get(id)
+                .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+            if seen.insert(internal_id) {
+                internal.push(internal_id);
+            }
+        }
+        self.index.remove(&internal);
+        for internal_id in &internal {
+            if let Some(entry) = self.entries.remove(internal_id) {
+                self.internal_of.remove(&entry.external_id);
+            }
+        }
+        Ok(internal.len())
+    }
+
+    /// The stored item with this id.
+    pub fn get(&self, id: &str) -> Result<Record> {
+        let &internal = self
+            .internal_of
+            .get(id)
+            .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
+        let entry = &self.entries[&internal];
+        let vector = self
+            .index
+            .vector(internal)
+            .ok_or_else(|| Error::Unsupported {
+                what: format!(
+                    "index {} does not keep full vectors, so get cannot return one",
+                    self.config.spec
+                ),
+            })?
+            .to_vec();
+        Ok(Record {
+            id: entry.external_id.clone(),
+            vector,
+            metadata: entry.metadata.clone(),
+        })
+    }
+
+    /// The metadata of the item with this internal id.
+    pub fn metadata_of(&self, internal: u32) -> Option<&Value> {
+        self.entries.get(&internal)?.metadata.as_ref()
+    }
+
+    /// The external id of an internal id.
+    pub fn external_id_of(&self, internal: u32) -> Option<&str> {
+        self.entries.get(&internal).map(|e| e.external_id.as_str())
+    }
+
+    /// The internal id of an external id.
+    pub fn internal_id_of(&self, id: &str) -> Option<u32> {
+        self.internal_of.get(id).copied()
+    }
+
+    fn check_k(k: usize) -> Result<()> {
+        if k == 0 || k > limits::MAX_K {
+            return Err(Error::InvalidK {
+                k,
+                max: limits::MAX_K,
+            });
+        }
+        Ok(())
+    }
+
+    /// The `k` best items for `query`, best first: `(id, score, metadata)`.
+    pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
+        self.search_with(query, k, &SearchParams::default())
+    }
+
+    /// [`Collection::search`] with per-query parameters.
+    pub fn search_with(
+        &self,
+        query: &[f32],
+        k: usize,
+        params: &SearchParams,
+    ) -> Result<Vec<SearchHit>> {
+        let neighbors = self.search_internal(query, k, params)?;
+        Ok(self.hits(&neighbors))
+    }
+
+    /// Search returning internal ids and distances (for recall measurement and tuning).
+    pub fn search_internal(
+        &self,
+        query: &[f32],
+        k: usize,
+        params: &SearchParams,
+    ) -> Result<Vec<Neighbor>> {
+        Self::check_k(k)?;
+        let prepared = self.prepare_vector(query, 0)?;
+        let mut scratch = self.scratch.borrow_mut();
+        self.index.search(&prepared, k, params, &mut scratch)
+    }
+
+    /// Searches a row-major block of queries at once (cheaper than one at a time for flat).
+    pub fn search_batch(
+        &self,
+        queries: &[f32],
+        k: usize,
+        params: &SearchParams,
+    ) -> Result<Vec<Vec<SearchHit>>> {
+        Self::check_k(k)?;
+        let dim = self.config.dimension;
+        if queries.len() % dim != 0 {
+            return Err(Error::DimensionMismatch {
+                expected: dim,
+                received: queries.len() % dim,
+            });
+        }
+        let mut prepared = queries.to_vec();
+        for (i, row) in prepared.chunks_exact_mut(dim).enumerate() {
+            self.prepare_in_place(row, i)?;
+        }
+        let mut scratch = self.scratch.borrow_mut();
+        let results = self
+            .index
+            .search_batch(&prepared, k, params, &mut scratch)?;
+        Ok(results.iter().map(|n| self.hits(n)).collect())
+    }
+
+    fn hits(&self, neighbors: &[Neighbor]) -> Vec<SearchHit> {
+        let metric = self.config.metric;
+        neighbors
+            .iter()
+            .filter_map(|n| {
+                let entry = self.entries.get(&n.id)?;
+                Some(SearchHit {
+                    id: entry.external_id.clone(),
+                    score: metric.score(n.distance),
+                    metadata: entry.metadata.clone(),
+                })
+            })
+            .collect()
+    }
+}

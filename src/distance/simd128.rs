@@ -1,0 +1,189 @@
+//! SIMD128 kernels for wasm32 (`f32x4`), chosen at compile time with
+//! `cfg(target_feature = "simd128")` because WebAssembly has no run-time feature detection.
+//!
+//! Each kernel keeps four independent `f32x4` accumulators (16 lanes per iteration) so that the
+//! engine can overlap the multiply/add latency, then a single-vector loop for the remaining
+//! multiples of 4, then a scalar tail, so every dimension is handled exactly. The result differs
+//! from [`super::scalar`] only by summation order; `tests/wasm_kernels.rs` bounds the difference.
+
+use core::arch::wasm32::*;
+
+#[inline(always)]
+unsafe fn load(slice: &[f32], at: usize) -> v128 {
+    debug_assert!(at + 4 <= slice.len());
+    // SAFETY: the caller guarantees `at + 4 <= slice.len()`; wasm loads need no alignment.
+    unsafe { v128_load(slice.as_ptr().add(at) as *const v128) }
+}
+
+#[inline(always)]
+fn horizontal_sum(v: v128) -> f32 {
+    (f32x4_extract_lane::<0>(v) + f32x4_extract_lane::<1>(v))
+        + (f32x4_extract_lane::<2>(v) + f32x4_extract_lane::<3>(v))
+}
+
+/// Inner product `Σ aᵢ·bᵢ`.
+#[inline]
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc0 = f32x4_splat(0.0);
+    let mut acc1 = f32x4_splat(0.0);
+    let mut acc2 = f32x4_splat(0.0);
+    let mut acc3 = f32x4_splat(0.0);
+    let mut i = 0;
+    // SAFETY: every load is at an offset `i` with `i + 4 <= n` for both slices.
+    unsafe {
+        while i + 16 <= n {
+            acc0 = f32x4_add(acc0, f32x4_mul(load(a, i), load(b, i)));
+            acc1 = f32x4_add(acc1, f32x4_mul(load(a, i + 4), load(b, i + 4)));
+            acc2 = f32x4_add(acc2, f32x4_mul(load(a, i + 8), load(b, i + 8)));
+            acc3 = f32x4_add(acc3, f32x4_mul(load(a, i + 12), load(b, i + 12)));
+            i += 16;
+        }
+        while i + 4 <= n {
+            acc0 = f32x4_add(acc0, f32x4_mul(load(a, i), load(b, i)));
+            i += 4;
+        }
+    }
+    let mut sum = horizontal_sum(f32x4_add(f32x4_add(acc0, acc1), f32x4_add(acc2, acc3)));
+    while i < n {
+        sum += a[i] * b[i];
+        i += 1;
+    }
+    sum
+}
+
+/// Squared Euclidean distance `Σ (aᵢ − bᵢ)²`.
+#[inline]
+pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
+    let n = a.len().min(b.len());
+    let (a, b) = (&a[..n], &b[..n]);
+    let mut acc0 = f32x4_splat(0.0);
+    let mut acc1 = f32x4_splat(0.0);
+    let mut acc2 = f32x4_splat(0.0);
+    let mut acc3 = f32x4_splat(0.0);
+    let mut i = 0;
+    // SAFETY: every load is at an offset `i` with `i + 4 <= n` for both slices.
+    unsafe {
+        while i + 16 <= n {
+            let d0 = f32x4_sub(load(a, i), load(b, i));
+            let d1 = f32x4_sub(load(a, i + 4), load(b, i + 4));
+            let d2 = f32x4_sub(load(a, i + 8), load(b, i + 8));
+            let d3 = f32x4_sub(load(a, i + 12), load(b, i + 12));
+            acc0 = f32x4_add(acc0, f32x4_mul(d0, d0));
+            acc1 = f32x4_add(acc1, f32x4_mul(d1, d1));
+            acc2 = f32x4_add(acc2, f32x4_mul(d2, d2));
+            acc3 = f32x4_add(acc3, f32x4_mul(d3, d3));
+            i += 16;
+        }
+        while i + 4 <= n {
+            let d = f32x4_sub(load(a, i), load(b, i));
+            acc0 = f32x4_add(acc0, f32x4_mul(d, d));
+            i += 4;
+        }
+    }
+    let mut sum = horizontal_sum(f32x4_add(f32x4_add(acc0, acc1), f32x4_add(acc2, acc3)));
+    while i < n {
+        let d = a[i] - b[i];
+        sum += d * d;
+        i += 1;
+    }
+    sum
+}
+
+/// Inner products of one query against four rows, sharing each query load across the rows.
+/// Every row is accumulated with the same arithmetic, whatever its position, so equal rows get
+/// bit-identical scores (tie-breaking by id stays exact).
+#[inline]
+pub fn dot4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+    let n = q.len();
+    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
+    let mut a0 = f32x4_splat(0.0);
+    let mut a1 = f32x4_splat(0.0);
+    let mut a2 = f32x4_splat(0.0);
+    let mut a3 = f32x4_splat(0.0);
+    let mut b0 = f32x4_splat(0.0);
+    let mut b1 = f32x4_splat(0.0);
+    let mut b2 = f32x4_splat(0.0);
+    let mut b3 = f32x4_splat(0.0);
+    let mut i = 0;
+    // SAFETY: every load is at an offset `i` with `i + 4 <= n`; all rows have length `n`.
+    unsafe {
+        while i + 8 <= n {
+            let qa = load(q, i);
+            let qb = load(q, i + 4);
+            a0 = f32x4_add(a0, f32x4_mul(qa, load(r0, i)));
+            a1 = f32x4_add(a1, f32x4_mul(qa, load(r1, i)));
+            a2 = f32x4_add(a2, f32x4_mul(qa, load(r2, i)));
+            a3 = f32x4_add(a3, f32x4_mul(qa, load(r3, i)));
+            b0 = f32x4_add(b0, f32x4_mul(qb, load(r0, i + 4)));
+            b1 = f32x4_add(b1, f32x4_mul(qb, load(r1, i + 4)));
+            b2 = f32x4_add(b2, f32x4_mul(qb, load(r2, i + 4)));
+            b3 = f32x4_add(b3, f32x4_mul(qb, load(r3, i + 4)));
+            i += 8;
+        }
+        if i + 4 <= n {
+            let qa = load(q, i);
+            a0 = f32x4_add(a0, f32x4_mul(qa, load(r0, i)));
+            a1 = f32x4_add(a1, f32x4_mul(qa, load(r1, i)));
+            a2 = f32x4_add(a2, f32x4_mul(qa, load(r2, i)));
+            a3 = f32x4_add(a3, f32x4_mul(qa, load(r3, i)));
+            i += 4;
+        }
+    }
+    let mut out = [
+        horizontal_sum(f32x4_add(a0, b0)),
+        horizontal_sum(f32x4_add(a1, b1)),
+        horizontal_sum(f32x4_add(a2, b2)),
+        horizontal_sum(f32x4_add(a3, b3)),
+    ];
+    while i < n {
+        out[0] += q[i] * r0[i];
+        out[1] += q[i] * r1[i];
+        out[2] += q[i] * r2[i];
+        out[3] += q[i] * r3[i];
+        i += 1;
+    }
+    out
+}
+
+/// Squared Euclidean distances of one query to four rows; see [`dot4`].
+#[inline]
+pub fn l2_squared4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
+    let n = q.len();
+    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
+    let mut a0 = f32x4_splat(0.0);
+    let mut a1 = f32x4_splat(0.0);
+    let mut a2 = f32x4_splat(0.0);
+    let mut a3 = f32x4_splat(0.0);
+    let mut i = 0;
+    // SAFETY: every load is at an offset `i` with `i + 4 <= n`; all rows have length `n`.
+    unsafe {
+        while i + 4 <= n {
+            let qa = load(q, i);
+            let d0 = f32x4_sub(qa, load(r0, i));
+            let d1 = f32x4_sub(qa, load(r1, i));
+            let d2 = f32x4_sub(qa, load(r2, i));
+            let d3 = f32x4_sub(qa, load(r3, i));
+            a0 = f32x4_add(a0, f32x4_mul(d0, d0));
+            a1 = f32x4_add(a1, f32x4_mul(d1, d1));
+            a2 = f32x4_add(a2, f32x4_mul(d2, d2));
+            a3 = f32x4_add(a3, f32x4_mul(d3, d3));
+            i += 4;
+        }
+    }
+    let mut out = [
+        horizontal_sum(a0),
+        horizontal_sum(a1),
+        horizontal_sum(a2),
+        horizontal_sum(a3),
+    ];
+    while i < n {
+        for (o, r) in out.iter_mut().zip([r0, r1, r2, r3]) {
+            let d = q[i] - r[i];
+            *o += d * d;
+        }
+        i += 1;
+    }
+    out
+}

@@ -1,0 +1,143 @@
+//! The one error type of the Quiver core.
+//!
+//! Every variant says what was expected and what was received, and maps to a stable, machine
+//! readable [`Error::code`] string. The wasm layer turns each into a JavaScript `Error` whose
+//! `code` property is that string, so TypeScript can `switch` on it. Codes never change meaning
+//! once released; new failure modes get new codes.
+
+use thiserror::Error;
+
+/// Convenience alias used across the crate.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the Quiver core.
+#[derive(Debug, Clone, PartialEq, Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// A collection was created with a dimension of 0 or above [`crate::limits::MAX_DIMENSION`].
+    #[error("invalid dimension {dimension}: must be between 1 and {max}")]
+    InvalidDimension { dimension: usize, max: usize },
+
+    /// A vector's length does not match the collection's dimension.
+    #[error("dimension mismatch: expected {expected} components, received {received}")]
+    DimensionMismatch { expected: usize, received: usize },
+
+    /// A vector holds NaN or an infinity.
+    #[error(
+        "invalid vector (item {item}): component {component} is {value}; vectors must be finite"
+    )]
+    NonFiniteComponent {
+        item: usize,
+        component: usize,
+        value: f32,
+    },
+
+    /// A zero (or numerically zero) vector was given to a cosine collection, where it has no
+    /// direction.
+    #[error("invalid vector (item {item}): zero vector has no direction under the cosine metric")]
+    ZeroVector { item: usize },
+
+    /// `k` is 0 or above [`crate::limits::MAX_K`].
+    #[error("invalid k {k}: must be between 1 and {max}")]
+    InvalidK { k: usize, max: usize },
+
+    /// An external id is empty or too long.
+    #[error("invalid id {id:?}: {reason}")]
+    InvalidId { id: String, reason: &'static str },
+
+    /// An id appears twice in one batch, or `add` was given an id that is already stored.
+    #[error("duplicate id {id:?}: {reason}")]
+    DuplicateId { id: String, reason: &'static str },
+
+    /// `get` or `delete` of an id that is not stored.
+    #[error("id {id:?} not found")]
+    NotFound { id: String },
+
+    /// An index spec string that does not parse or names an unknown family.
+    #[error("invalid index spec {spec:?}: {reason}")]
+    InvalidSpec { spec: String, reason: String },
+
+    /// A metric name other than `cosine`, `l2` or `dot`.
+    #[error("invalid metric {metric:?}: expected \"cosine\", \"l2\" or \"dot\"")]
+    InvalidMetric { metric: String },
+
+    /// Metadata that is not valid JSON, or a batch whose metadata does not line up with its ids.
+    #[error("invalid metadata: {reason}")]
+    InvalidMetadata { reason: String },
+
+    /// Any other argument outside its documented range (batch lengths, parameters).
+    #[error("invalid argument `{name}`: {reason}")]
+    InvalidArgument { name: &'static str, reason: String },
+
+    /// The index needs training before this operation.
+    #[error("index not trained: {reason}")]
+    NotTrained { reason: String },
+
+    /// The operation is not supported by this index family.
+    #[error("operation not supported: {what}")]
+    Unsupported { what: String },
+
+    /// Stored bytes failed a check (magic, checksum, bounds, structure).
+    #[error("corrupt data: {what}")]
+    Corrupt { what: String },
+
+    /// Stored bytes were written by a format version this build cannot read.
+    #[error("unsupported format version {found} (this build reads up to {supported})")]
+    UnsupportedVersion { found: u32, supported: u32 },
+
+    /// A metadata filter failed to parse.
+    #[error("invalid filter at {path}: {reason}")]
+    InvalidFilter { path: String, reason: String },
+
+    /// An operation would grow the store past its configured memory budget.
+    #[error("memory budget exceeded: {needed} bytes needed, budget is {budget} bytes")]
+    MemoryBudgetExceeded { needed: usize, budget: usize },
+}
+
+impl Error {
+    /// The stable, machine-readable code of this error (what JavaScript sees as `err.code`).
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidDimension { .. } => "invalid_dimension",
+            Error::DimensionMismatch { .. } => "dimension_mismatch",
+            Error::NonFiniteComponent { .. } => "invalid_vector",
+            Error::ZeroVector { .. } => "zero_vector",
+            Error::InvalidK { .. } => "invalid_k",
+            Error::InvalidId { .. } => "invalid_id",
+            Error::DuplicateId { .. } => "duplicate_id",
+            Error::NotFound { .. } => "not_found",
+            Error::InvalidSpec { .. } => "invalid_spec",
+            Error::InvalidMetric { .. } => "invalid_metric",
+            Error::InvalidMetadata { .. } => "invalid_metadata",
+            Error::InvalidArgument { .. } => "invalid_argument",
+            Error::NotTrained { .. } => "not_trained",
+            Error::Unsupported { .. } => "unsupported",
+            Error::Corrupt { .. } => "corrupt",
+            Error::UnsupportedVersion { .. } => "unsupported_version",
+            Error::InvalidFilter { .. } => "invalid_filter",
+            Error::MemoryBudgetExceeded { .. } => "memory_budget_exceeded",
+        }
+    }
+
+    /// Every code, for tests and for the TypeScript `QuiverErrorCode` union.
+    pub const ALL_CODES: &'static [&'static str] = &[
+        "invalid_dimension",
+        "dimension_mismatch",
+        "invalid_vector",
+        "zero_vector",
+        "invalid_k",
+        "invalid_id",
+        "duplicate_id",
+        "not_found",
+        "invalid_spec",
+        "invalid_metric",
+        "invalid_metadata",
+        "invalid_argument",
+        "not_trained",
+        "unsupported",
+        "corrupt",
+        "unsupported_version",
+        "invalid_filter",
+        "memory_budget_exceeded",
+    ];
+}

@@ -1,0 +1,211 @@
+//! The flat (exact) family: a row-major arena scanned in full by the batched kernel.
+//!
+//! Rows are kept dense: `remove` moves the last row into the hole (O(dim)), so a scan never
+//! skips tombstones. Results are exact, which makes flat the recall oracle for every other
+//! family.
+
+use std::collections::HashMap;
+
+use super::{Index, IndexSpec, Scratch, SearchParams};
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+use crate::topk::{Neighbor, TopK};
+
+/// Rows scored per kernel call: large enough to amortise the call, small enough that the
+/// distance buffer stays in L1.
+const SCAN_BLOCK_ROWS: usize = 256;
+
+/// Queries scored together by [`Index::search_batch`]: each row is read once per block.
+const QUERY_BLOCK: usize = 8;
+
+/// Exact search over a dense row-major arena.
+#[derive(Debug, Clone)]
+pub struct FlatIndex {
+    dim: usize,
+    metric: Metric,
+    /// `ids.len() × dim` row-major vectors.
+    rows: Vec<f32>,
+    /// Internal id of each row.
+    ids: Vec<u32>,
+    /// Row of each internal id.
+    row_of: HashMap<u32, u32>,
+}
+
+impl FlatIndex {
+    pub fn new(dim: usize, metric: Metric) -> Self {
+        FlatIndex {
+            dim,
+            metric,
+            rows: Vec::new(),
+            ids: Vec::new(),
+            row_of: HashMap::new(),
+        }
+    }
+
+    /// The arena, row-major, in row order (with [`FlatIndex::ids`] giving each row's id).
+    pub fn rows(&self) -> &[f32] {
+        &self.rows
+    }
+
+    /// The internal id of each row.
+    pub fn ids(&self) -> &[u32] {
+        &self.ids
+    }
+
+    fn scan_into(
+        &self,
+        query: &[f32],
+        params: &SearchParams,
+        scratch: &mut Scratch,
+        top: &mut TopK,
+    ) {
+        let dim = self.dim;
+        scratch.distances.resize(SCAN_BLOCK_ROWS, 0.0);
+        for (block, ids) in self
+            .rows
+            .chunks(SCAN_BLOCK_ROWS * dim)
+            .zip(self.ids.chunks(SCAN_BLOCK_ROWS))
+        {
+            let distances = &mut scratch.distances[..ids.len()];
+            self.metric.distance_batch(query, block, distances);
+            push_block(top, ids, distances, params);
+        }
+    }
+}
+
+#[inline]
+fn push_block(top: &mut TopK, ids: &[u32], distances: &[f32], params: &SearchParams) {
+    let mut threshold = top.threshold();
+    for (&id, &distance) in ids.iter().zip(distances) {
+        // `<=` keeps equal distances so the id tie-break can decide.
+        if distance <= threshold && params.accepts(id) && top.push(id, distance) {
+            threshold = top.threshold();
+        }
+    }
+}
+
+impl Index for FlatIndex {
+    fn spec(&self) -> IndexSpec {
+        IndexSpec::FLAT
+    }
+
+    fn dim(&self) -> usize {
+        self.dim
+    }
+
+    fn metric(&self) -> Metric {
+        self.metric
+    }
+
+    fn add(&mut self, ids: &[u32], vectors: &[f32]) -> Result<()> {
+        if vectors.len() != ids.len() * self.dim {
+            return Err(Error::InvalidArgument {
+                name: "vectors",
+                reason: format!(
+                    "{} floats for {} ids of dimension {}",
+                    vectors.len(),
+                    ids.len(),
+                    self.dim
+                ),
+            });
+        }
+        let mut seen = std::collections::HashSet::with_capacity(ids.len());
+        for &id in ids {
+            if self.row_of.contains_key(&id) || !seen.insert(id) {
+                return Err(Error::DuplicateId {
+                    id: id.to_string(),
+                    reason: "internal id already stored",
+                });
+            }
+        }
+        self.rows.extend_from_slice(vectors);
+        for &id in ids {
+            self.row_of.insert(id, self.ids.len() as u32);
+            self.ids.push(id);
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, ids: &[u32]) -> usize {
+        let dim = self.dim;
+        let mut removed = 0;
+        for id in ids {
+            let Some(row) = self.row_of.remove(id) else {
+                continue;
+            };
+            let row = row as usize;
+            let last = self.ids.len() - 1;
+            if row != last {
+                self.rows
+                    .copy_within(last * dim..(last + 1) * dim, row * dim);
+                let moved = self.ids[last];
+                self.ids[row] = moved;
+                self.row_of.insert(moved, row as u32);
+            }
+            self.ids.pop();
+            self.rows.truncate(last * dim);
+            removed += 1;
+        }
+        removed
+    }
+
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        params: &SearchParams,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        let mut top = TopK::new(k);
+        self.scan_into(query, params, scratch, &mut top);
+        Ok(top.into_sorted_vec())
+    }
+
+    fn search_batch(
+        &self,
+        queries: &[f32],
+        k: usize,
+        params: &SearchParams,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Vec<Neighbor>>> {
+        let dim = self.dim;
+        let mut results = Vec::with_capacity(queries.len() / dim.max(1));
+        for query_block in queries.chunks(QUERY_BLOCK * dim.max(1)) {
+            let n_queries = query_block.len() / dim;
+            let mut tops: Vec<TopK> = (0..n_queries).map(|_| TopK::new(k)).collect();
+            scratch.distances.resize(n_queries * SCAN_BLOCK_ROWS, 0.0);
+            for (block, ids) in self
+                .rows
+                .chunks(SCAN_BLOCK_ROWS * dim)
+                .zip(self.ids.chunks(SCAN_BLOCK_ROWS))
+            {
+                let distances = &mut scratch.distances[..n_queries * ids.len()];
+                self.metric
+                    .distance_block(query_block, dim, block, distances);
+                for (top, row_distances) in tops.iter_mut().zip(distances.chunks(ids.len())) {
+                    push_block(top, ids, row_distances, params);
+                }
+            }
+            results.extend(tops.into_iter().map(TopK::into_sorted_vec));
+        }
+        Ok(results)
+    }
+
+    fn vector(&self, id: u32) -> Option<&[f32]> {
+        let row = *self.row_of.get(&id)? as usize;
+        Some(&self.rows[row * self.dim..(row + 1) * self.dim])
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.row_of.contains_key(&id)
+    }
+
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn memory_bytes(&self) -> usize {
+        // HashMap: key + value + one control byte per bucket, at its allocated capacity.
+        self.rows.capacity() * 4 + self.ids.capacity() * 4 + self.row_of.capacity() * (4 + 4 + 1)
+    }
+}

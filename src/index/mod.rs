@@ -1,0 +1,203 @@
+//! The index contract every family implements, after faiss `Index`.
+//!
+//! Layout is stated once: vectors are `n × dim` row-major `f32`, already *prepared* by the
+//! collection (validated, and normalized for cosine). Ids are dense internal `u32`s chosen by the
+//! collection. Per-query knobs live in [`SearchParams`], never in index state, and every
+//! per-query buffer lives in a caller-owned [`Scratch`], so a query allocates only its result.
+
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+use crate::topk::Neighbor;
+
+pub mod flat;
+pub mod spec;
+
+pub use spec::{Encoding, IndexSpec, Structure};
+
+/// Per-query parameters. Families ignore the knobs that do not apply to them.
+#[derive(Clone, Copy, Default)]
+pub struct SearchParams<'a> {
+    /// HNSW: size of the dynamic candidate list (`ef` in Malkov & Yashunin).
+    pub ef_search: Option<usize>,
+    /// IVF: number of inverted lists probed.
+    pub nprobe: Option<usize>,
+    /// Quantized families: number of candidates rescored exactly in f32.
+    pub rerank: Option<usize>,
+    /// Only ids for which this returns `true` may appear in results (faiss `IDSelector`).
+    pub filter: Option<&'a dyn Fn(u32) -> bool>,
+}
+
+impl std::fmt::Debug for SearchParams<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SearchParams")
+            .field("ef_search", &self.ef_search)
+            .field("nprobe", &self.nprobe)
+            .field("rerank", &self.rerank)
+            .field("filter", &self.filter.map(|_| "<fn>"))
+            .finish()
+    }
+}
+
+impl SearchParams<'_> {
+    /// Whether `id` passes the filter (always, when there is none).
+    #[inline]
+    pub fn accepts(&self, id: u32) -> bool {
+        self.filter.is_none_or(|f| f(id))
+    }
+}
+
+/// A visited set that is cleared in O(1) per query by bumping a generation counter instead of
+/// zeroing O(n) marks.
+#[derive(Debug, Clone, Default)]
+pub struct VisitedSet {
+    marks: Vec<u32>,
+    generation: u32,
+}
+
+impl VisitedSet {
+    /// Starts a new query over ids `< capacity`.
+    pub fn reset(&mut self, capacity: usize) {
+        if self.marks.len() < capacity {
+            self.marks.resize(capacity, 0);
+        }
+        self.generation = self.generation.wrapping_add(1);
+        if self.generation == 0 {
+            // Wrapped after 2³² queries: marks from 2³² queries ago would look current.
+            self.marks.fill(0);
+            self.generation = 1;
+        }
+    }
+
+    /// Marks `id` visited; returns `true` if it was not visited before in this query.
+    #[inline]
+    pub fn insert(&mut self, id: u32) -> bool {
+        let slot = &mut self.marks[id as usize];
+        if *slot == self.generation {
+            false
+        } else {
+            *slot = self.generation;
+            true
+        }
+    }
+
+    #[inline]
+    pub fn contains(&self, id: u32) -> bool {
+        self.marks.get(id as usize) == Some(&self.generation)
+    }
+}
+
+/// Caller-owned per-query buffers, reused across queries so a query allocates nothing but its
+/// result. Families take the buffers they need.
+#[derive(Debug, Clone, Default)]
+pub struct Scratch {
+    /// Distances of a block of rows (flat and IVF list scans).
+    pub distances: Vec<f32>,
+    /// Visited marks (graph traversal).
+    pub visited: VisitedSet,
+    /// Candidate and result heaps (graph traversal, list scans).
+    pub candidates: Vec<Neighbor>,
+    /// A second heap/list buffer.
+    pub results: Vec<Neighbor>,
+}
+
+/// Family-independent construction options.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IndexOptions {
+    /// Seed of every randomized step (k-means initialisation, HNSW levels).
+    pub seed: u64,
+}
+
+impl Default for IndexOptions {
+    fn default() -> Self {
+        IndexOptions {
+            seed: 0x5EED_0F0E,
+        }
+    }
+}
+
+/// The contract of an index family (faiss `Index`): a small required surface plus defaults.
+pub trait Index {
+    /// The spec this index was built from.
+    fn spec(&self) -> IndexSpec;
+
+    /// Vector dimension.
+    fn dim(&self) -> usize;
+
+    /// The metric distances are computed under.
+    fn metric(&self) -> Metric;
+
+    /// Whether `add` can be called (families without training are always trained).
+    fn is_trained(&self) -> bool {
+        true
+    }
+
+    /// Learns parameters (centroids, codebooks) from `n × dim` row-major samples. A no-op by
+    /// default.
+    fn train(&mut self, _vectors: &[f32]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Adds `ids.len()` prepared vectors (row-major, `ids.len() × dim`). Ids must not already
+    /// be present. All or nothing: on error the index is unchanged.
+    fn add(&mut self, ids: &[u32], vectors: &[f32]) -> Result<()>;
+
+    /// Removes the given ids; unknown ids are ignored. Returns how many were removed.
+    fn remove(&mut self, ids: &[u32]) -> usize;
+
+    /// The `k` nearest stored vectors to a prepared `query`, best first, ties broken by id.
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        params: &SearchParams,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>>;
+
+    /// Searches several queries (row-major). Families override this when a block of queries is
+    /// cheaper than one at a time (flat scans each row once per block).
+    fn search_batch(
+        &self,
+        queries: &[f32],
+        k: usize,
+        params: &SearchParams,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Vec<Neighbor>>> {
+        let dim = self.dim();
+        queries
+            .chunks_exact(dim)
+            .map(|q| self.search(q, k, params, scratch))
+            .collect()
+    }
+
+    /// The stored f32 vector of `id`, when the family keeps one (lossy encodings do not).
+    fn vector(&self, id: u32) -> Option<&[f32]>;
+
+    /// Whether `id` is stored.
+    fn contains(&self, id: u32) -> bool;
+
+    /// Number of live vectors.
+    fn len(&self) -> usize;
+
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Every byte this index holds on the heap: vectors, codes, ids, graph, tables.
+    fn memory_bytes(&self) -> usize;
+}
+
+/// Builds an empty index for `spec`.
+pub fn build_index(
+    spec: &IndexSpec,
+    dim: usize,
+    metric: Metric,
+    _options: &IndexOptions,
+) -> Result<Box<dyn Index>> {
+    match (spec.structure, spec.encoding) {
+        (Structure::Flat, Encoding::Raw) => Ok(Box::new(flat::FlatIndex::new(dim, metric))),
+        _ => Err(Error::InvalidSpec {
+            spec: spec.to_string(),
+            reason: "this index family is not available in this build yet".into(),
+        }),
+    }
+}

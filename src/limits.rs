@@ -1,0 +1,20 @@
+//! Documented caps on inputs. They keep a hostile or mistaken caller from making the store
+//! allocate without bound (a Cloudflare Worker has 128 MB) and are checked before any work.
+
+/// Largest supported vector dimension (OpenAI `text-embedding-3-large` is 3072).
+pub const MAX_DIMENSION: usize = 16_384;
+
+/// Largest `k` a search may ask for.
+pub const MAX_K: usize = 10_000;
+
+/// Longest external id, in UTF-8 bytes.
+pub const MAX_ID_BYTES: usize = 1_024;
+
+/// Largest serialized metadata object per item, in bytes.
+pub const MAX_METADATA_BYTES: usize = 64 * 1024;
+
+/// Most vectors in one `add`/`upsert` batch.
+pub const MAX_BATCH: usize = 1 << 20;
+
+/// Most live vectors in one collection (internal ids are `u32`).
+pub const MAX_VECTORS: usize = (u32::MAX - 1) as usize;

@@ -1,0 +1,298 @@
+//! The wasm-bindgen layer: conversion of typed arrays and plain values, and `Error` → a JS
+//! `Error` with a stable `code`. No logic lives here; storage is the TypeScript package's job.
+//!
+//! Batches cross the boundary once: a batch of `n` vectors is one `Float32Array` of `n × dim`
+//! floats, its ids one array of strings, and its metadata one JSON string (an array of objects
+//! or nulls), parsed in Rust.
+
+use js_sys::{Array, Float32Array, Object, Reflect, JSON};
+use serde_json::Value;
+use wasm_bindgen::prelude::*;
+
+use crate::collection::{Collection, CollectionConfig, Item, SearchHit};
+use crate::error::Error;
+use crate::index::{IndexOptions, SearchParams};
+
+/// Turns a core error into a JS `Error` named `QuiverError` with a `code` property.
+fn to_js(error: Error) -> JsValue {
+    let js_error = js_sys::Error::new(&error.to_string());
+    js_error.set_name("QuiverError");
+    // Setting a property on a fresh Error object cannot fail.
+    let _ = Reflect::set(&js_error, &"code".into(), &error.code().into());
+    js_error.into()
+}
+
+fn set(object: &Object, key: &str, value: &JsValue) {
+    // Defining a data property on a plain object cannot fail.
+    let _ = Reflect::set(object, &key.into(), value);
+}
+
+fn metadata_to_js(metadata: &Option<Value>) -> JsValue {
+    match metadata {
+        None => JsValue::NULL,
+        // serde_json output is valid JSON, so JSON.parse cannot fail on it.
+        Some(value) => JSON::parse(&value.to_string()).unwrap_or(JsValue::NULL),
+    }
+}
+
+fn parse_metadata(json: Option<String>, count: usize) -> Result<Vec<Option<Value>>, Error> {
+    let Some(json) = json else {
+        return Ok(vec![None; count]);
+    };
+    let values: Vec<Value> = serde_json::from_str(&json).map_err(|e| Error::InvalidMetadata {
+        reason: format!("not a JSON array: {e}"),
+    })?;
+    if values.len() != count {
+        return Err(Error::InvalidMetadata {
+            reason: format!("{} metadata entries for {count} ids", values.len()),
+        });
+    }
+    Ok(values.into_iter().map(Some).collect())
+}
+
+fn items<'a>(
+    ids: &'a [String],
+    vectors: &'a [f32],
+    metadata: Vec<Option<Value>>,
+    dimension: usize,
+) -> Result<Vec<Item<'a>>, Error> {
+    if vectors.len() != ids.len() * dimension {
+        // Report the per-vector length when the total is not a multiple of the dimension.
+        let received = if ids.len() <= 1 {
+            vectors.len()
+        } else {
+            vectors.len() / ids.len().max(1)
+        };
+        return Err(Error::DimensionMismatch {
+            expected: dimension,
+            received,
+        });
+    }
+    Ok(ids
+        .iter()
+        .zip(vectors.chunks_exact(dimension))
+        .zip(metadata)
+        .map(|((id, vector), metadata)| Item {
+            id,
+            vector,
+            metadata,
+        })
+        .collect())
+}
+
+fn hits_to_js(hits: &[SearchHit]) -> Array {
+    hits.iter()
+        .map(|hit| {
+            let object = Object::new();
+            set(&object, "id", &hit.id.as_str().into());
+            set(&object, "score", &hit.score.into());
+            set(&object, "metadata", &metadata_to_js(&hit.metadata));
+            JsValue::from(object)
+        })
+        .collect()
+}
+
+fn usize_param(value: Option<u32>) -> Option<usize> {
+    value.map(|v| v as usize)
+}
+
+/// A collection of vectors with string ids and JSON metadata.
+#[wasm_bindgen(js_name = Collection)]
+pub struct WasmCollection {
+    inner: Collection,
+}
+
+#[wasm_bindgen(js_class = Collection)]
+impl WasmCollection {
+    /// Creates an empty collection. `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the
+    /// index (`"Flat"`, …); `seed` fixes every randomized step.
+    #[wasm_bindgen(constructor)]
+    pub fn new(
+        dimension: u32,
+        metric: &str,
+        spec: &str,
+        seed: Option<f64>,
+    ) -> Result<WasmCollection, JsValue> {
+        let mut options = IndexOptions::default();
+        if let Some(seed) = seed {
+            options.seed = seed as u64;
+        }
+        let config = CollectionConfig {
+            dimension: dimension as usize,
+            metric: metric.parse().map_err(to_js)?,
+            spec: spec.parse().map_err(to_js)?,
+            options,
+        };
+        Ok(WasmCollection {
+            inner: Collection::new(config).map_err(to_js)?,
+        })
+    }
+
+    /// Adds new items: `ids[i]` owns `vectors[i*dim .. (i+1)*dim]` and `metadata[i]` of the JSON
+    /// array `metadataJson`. All or nothing.
+    pub fn add(
+        &mut self,
+        ids: Vec<String>,
+        vectors: &[f32],
+        metadata_json: Option<String>,
+    ) -> Result<(), JsValue> {
+        let metadata = parse_metadata(metadata_json, ids.len()).map_err(to_js)?;
+        let batch = items(&ids, vectors, metadata, self.inner.dimension()).map_err(to_js)?;
+        self.inner.add(&batch).map_err(to_js)
+    }
+
+    /// Adds or replaces items; same layout as `add`. All or nothing.
+    pub fn upsert(
+        &mut self,
+        ids: Vec<String>,
+        vectors: &[f32],
+        metadata_json: Option<String>,
+    ) -> Result<(), JsValue> {
+        let metadata = parse_metadata(metadata_json, ids.len()).map_err(to_js)?;
+        let batch = items(&ids, vectors, metadata, self.inner.dimension()).map_err(to_js)?;
+        self.inner.upsert(&batch).map_err(to_js)
+    }
+
+    /// Deletes items by id; fails with `not_found` (deleting nothing) if any id is unknown.
+    pub fn delete(&mut self, ids: Vec<String>) -> Result<u32, JsValue> {
+        self.inner.delete(&ids).map(|n| n as u32).map_err(to_js)
+    }
+
+    /// The stored item: `{ id, vector: Float32Array, metadata }`.
+    pub fn get(&self, id: &str) -> Result<JsValue, JsValue> {
+        let record = self.inner.get(id).map_err(to_js)?;
+        let object = Object::new();
+        set(&object, "id", &record.id.as_str().into());
+        set(
+            &object,
+            "vector",
+            &Float32Array::from(&record.vector[..]).into(),
+        );
+        set(&object, "metadata", &metadata_to_js(&record.metadata));
+        Ok(object.into())
+    }
+
+    /// Whether an id is stored.
+    pub fn has(&self, id: &str) -> bool {
+        self.inner.contains(id)
+    }
+
+    /// The `k` best items for `query`: an array of `{ id, score, metadata }`, best first.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: u32,
+        ef_search: Option<u32>,
+        nprobe: Option<u32>,
+        rerank: Option<u32>,
+    ) -> Result<Array, JsValue> {
+        let params = SearchParams {
+            ef_search: usize_param(ef_search),
+            nprobe: usize_param(nprobe),
+            rerank: usize_param(rerank),
+            filter: None,
+        };
+        let hits = self
+            .inner
+            .search_with(query, k as usize, &params)
+            .map_err(to_js)?;
+        Ok(hits_to_js(&hits))
+    }
+
+    /// Searches a block of queries (`queries.length / dim` of them) at once: an array of
+    /// result arrays.
+    #[wasm_bindgen(js_name = searchBatch)]
+    pub fn search_batch(
+        &self,
+        queries: &[f32],
+        k: u32,
+        ef_search: Option<u32>,
+        nprobe: Option<u32>,
+        rerank: Option<u32>,
+    ) -> Result<Array, JsValue> {
+        let params = SearchParams {
+            ef_search: usize_param(ef_search),
+            nprobe: usize_param(nprobe),
+            rerank: usize_param(rerank),
+            filter: None,
+        };
+        let results = self
+            .inner
+            .search_batch(queries, k as usize, &params)
+            .map_err(to_js)?;
+        Ok(results
+            .iter()
+            .map(|hits| JsValue::from(hits_to_js(hits)))
+            .collect())
+    }
+
+    /// Number of stored items.
+    #[wasm_bindgen(getter)]
+    pub fn length(&self) -> u32 {
+        self.inner.len() as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn dimension(&self) -> u32 {
+        self.inner.dimension() as u32
+    }
+
+    #[wasm_bindgen(getter)]
+    pub fn metric(&self) -> String {
+        self.inner.metric().to_string()
+    }
+
+    /// The canonical index spec string.
+    #[wasm_bindgen(getter)]
+    pub fn spec(&self) -> String {
+        self.inner.spec().to_string()
+    }
+
+    /// Every byte the collection holds (index, ids, metadata).
+    #[wasm_bindgen(js_name = memoryBytes)]
+    pub fn memory_bytes(&self) -> f64 {
+        self.inner.memory_bytes() as f64
+    }
+}
+
+/// Whether this build uses the SIMD128 kernels.
+#[wasm_bindgen(js_name = simdEnabled)]
+pub fn simd_enabled() -> bool {
+    crate::distance::SIMD128
+}
+
+/// The crate version.
+#[wasm_bindgen]
+pub fn version() -> String {
+    env!("CARGO_PKG_VERSION").to_string()
+}
+
+/// Every error code the core can produce.
+#[wasm_bindgen(js_name = errorCodes)]
+pub fn error_codes() -> Array {
+    Error::ALL_CODES.iter().map(|c| JsValue::from(*c)).collect()
+}
+
+/// Raw kernels over `Float32Array`s, for benchmarks and kernel tests from JavaScript.
+#[wasm_bindgen(js_name = l2Squared)]
+pub fn l2_squared(a: &[f32], b: &[f32]) -> Result<f32, JsValue> {
+    if a.len() != b.len() {
+        return Err(to_js(Error::DimensionMismatch {
+            expected: a.len(),
+            received: b.len(),
+        }));
+    }
+    Ok(crate::distance::l2_squared(a, b))
+}
+
+/// Inner product of two equal-length `Float32Array`s.
+#[wasm_bindgen]
+pub fn dot(a: &[f32], b: &[f32]) -> Result<f32, JsValue> {
+    if a.len() != b.len() {
+        return Err(to_js(Error::DimensionMismatch {
+            expected: a.len(),
+            received: b.len(),
+        }));
+    }
+    Ok(crate::distance::dot(a, b))
+}
