@@ -109,9 +109,7 @@ pub struct IndexOptions {
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions {
-            seed: 0x5EED_0F0E,
-        }
+        IndexOptions { seed: 0x5EED_0F0E }
     }
 }
 
