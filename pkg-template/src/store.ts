@@ -31,6 +31,7 @@ import {
   checkInteger,
   checkOptions,
   checkPacked,
+  requireOptions,
   checkSearch,
   checkTask,
   metadataJson,
@@ -96,7 +97,7 @@ class Undo {
       collection.upsert(
         this.replaced.map((r) => r.id),
         vectors,
-        metadataJson(this.replaced.map((r) => r.metadata), 0, this.replaced.length),
+        metadataJson(this.replaced.map((r) => (r.metadata === null ? null : JSON.stringify(r.metadata))), 0, this.replaced.length),
       );
     }
   }
@@ -149,7 +150,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * In browsers this fetches and compiles the `.wasm` on first use (see `init`).
    */
   static async create<M extends object = Metadata>(options: CreateOptions): Promise<VectorStore<M>> {
-    const o = checkOptions(options, "options");
+    const o = requireOptions(options, "options");
     const name = checkName(o.name ?? "default");
     const storage = checkStorage(o.storage, false);
     await wasmReady();
@@ -167,7 +168,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * rejects with `unsupported`.
    */
   static async open<M extends object = Metadata>(options: OpenOptions): Promise<VectorStore<M>> {
-    const o = checkOptions(options, "options");
+    const o = requireOptions(options, "options");
     const name = checkName(o.name);
     const storage = checkStorage(o.storage, true) as StorageAdapter;
     const { signal } = checkTask({ signal: o.signal, onProgress: o.onProgress });

@@ -17,8 +17,12 @@ export interface PackedBatch {
   ids: string[];
   /** `ids.length × dimension` floats, row-major. */
   vectors: Float32Array;
-  /** One metadata object (or `null`) per item; absent when no item has metadata. */
-  metadata?: (object | null)[] | undefined;
+  /**
+   * One metadata object as JSON text (or `null`) per item; absent when no item has metadata.
+   * Serialized up front, so unserializable metadata fails before anything is stored and a
+   * worker receives exactly what an in-thread store would store.
+   */
+  metadata?: (string | null)[] | undefined;
 }
 
 const describe = (value: unknown): string =>
@@ -37,6 +41,12 @@ export function isPlainObject(value: unknown): value is Record<string, unknown> 
 /** Checks an options bag: `undefined` or a plain object. */
 export function checkOptions(value: unknown, what: string): Record<string, unknown> {
   if (value === undefined) return {};
+  if (!isPlainObject(value)) throw quiverError("invalid_argument", `${what} must be an object, got ${describe(value)}`);
+  return value;
+}
+
+/** Checks a required options bag: a plain object. */
+export function requireOptions(value: unknown, what: string): Record<string, unknown> {
   if (!isPlainObject(value)) throw quiverError("invalid_argument", `${what} must be an object, got ${describe(value)}`);
   return value;
 }
@@ -119,7 +129,7 @@ export function packItems(items: unknown, dimension: number): PackedBatch {
   const n = items.length;
   const ids = new Array<string>(n);
   const vectors = new Float32Array(n * dimension);
-  let metadata: (object | null)[] | undefined;
+  let metadata: (string | null)[] | undefined;
   const seen = new Set<string>();
   for (let i = 0; i < n; i++) {
     const item: unknown = items[i];
@@ -133,9 +143,8 @@ export function packItems(items: unknown, dimension: number): PackedBatch {
     writeVector(item.vector, dimension, vectors, i * dimension, where);
     const meta = item.metadata;
     if (meta !== undefined && meta !== null) {
-      if (!isPlainObject(meta)) throw quiverError("invalid_metadata", `${where}: metadata must be a plain object, got ${describe(meta)}`);
-      metadata ??= new Array<object | null>(n).fill(null);
-      metadata[i] = meta;
+      metadata ??= new Array<string | null>(n).fill(null);
+      metadata[i] = metadataText(meta, where);
     }
   }
   return { ids, vectors, metadata };
@@ -155,25 +164,32 @@ export function checkPacked(batch: unknown, dimension: number): PackedBatch {
   const bad = firstNonFinite(vectors, 0, vectors.length);
   if (bad >= 0) throw quiverError("invalid_vector", `items[${Math.floor(bad / dimension)}]: component ${bad % dimension} is ${vectors[bad]}; vectors must be finite`);
   if (metadata !== undefined) {
-    if (!Array.isArray(metadata) || metadata.length !== checkedIds.length) throw quiverError("invalid_metadata", "batch metadata must have one entry per id");
-    metadata.forEach((m, i) => {
-      if (m !== null && !isPlainObject(m)) throw quiverError("invalid_metadata", `items[${i}]: metadata must be a plain object`);
-    });
+    // The core parses each entry and rejects non-objects; a sender that crafts JSON to shift
+    // entries between its own items only garbles its own batch.
+    if (!Array.isArray(metadata) || metadata.length !== checkedIds.length || metadata.some((m) => m !== null && typeof m !== "string")) {
+      throw quiverError("invalid_metadata", "batch metadata must hold one JSON string or null per id");
+    }
   }
-  return { ids: checkedIds, vectors, metadata: metadata as (object | null)[] | undefined };
+  return { ids: checkedIds, vectors, metadata: metadata as (string | null)[] | undefined };
+}
+
+/** Serializes one item's metadata: a plain object, as JSON. */
+export function metadataText(metadata: unknown, where: string): string {
+  if (!isPlainObject(metadata)) throw quiverError("invalid_metadata", `${where}: metadata must be a plain object, got ${describe(metadata)}`);
+  try {
+    return JSON.stringify(metadata);
+  } catch (error) {
+    // BigInt values and cycles cannot be JSON.
+    throw quiverError("invalid_metadata", `${where}: metadata is not JSON-serializable: ${(error as Error).message}`);
+  }
 }
 
 /** The metadata of items `[from, to)` as the core's JSON array, or `undefined` if none has any. */
-export function metadataJson(metadata: (object | null)[] | undefined, from: number, to: number): string | undefined {
+export function metadataJson(metadata: readonly (string | null)[] | undefined, from: number, to: number): string | undefined {
   if (!metadata) return undefined;
   const slice = metadata.slice(from, to);
   if (slice.every((m) => m === null)) return undefined;
-  try {
-    return JSON.stringify(slice);
-  } catch (error) {
-    // BigInt values and cycles cannot be JSON.
-    throw quiverError("invalid_metadata", `metadata is not JSON-serializable: ${(error as Error).message}`);
-  }
+  return `[${slice.map((m) => m ?? "null").join(",")}]`;
 }
 
 /** {@link TaskOptions} after checking. */

@@ -24,7 +24,7 @@ import type {
   StoreStats,
   TaskOptions,
 } from "../types.js";
-import { checkId, checkIds, checkOptions, checkSearch, checkTask, packItems, type CheckedTask } from "../validate.js";
+import { checkId, checkIds, checkOptions, checkSearch, checkTask, packItems, requireOptions, type CheckedTask } from "../validate.js";
 import { TAG, fromWire, type MessageEndpoint, type Op, type Reply, type Request } from "./protocol.js";
 
 /** Options of {@link WorkerVectorStore.create}: as {@link CreateOptions}, storage aside. */
@@ -179,7 +179,7 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
 
   /** Creates an empty store in `worker`; see {@link VectorStore.create}. */
   static async create<M extends object = Metadata>(worker: MessageEndpoint, options: WorkerCreateOptions): Promise<WorkerVectorStore<M>> {
-    const o = checkOptions(options, "options");
+    const o = requireOptions(options, "options");
     if (o.storage !== undefined) throw quiverError("invalid_argument", "storage lives in the worker: pass it to serveWorker({ storage })");
     const connection = connect(worker);
     const info = (await connection.call("create", 0, [o])) as StoreInfo;
@@ -188,7 +188,7 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
 
   /** Opens (or creates) a store in `worker`, with the worker's storage; see {@link VectorStore.open}. */
   static async open<M extends object = Metadata>(worker: MessageEndpoint, options: WorkerOpenOptions): Promise<WorkerVectorStore<M>> {
-    const { signal, onProgress, ...rest } = checkOptions(options, "options");
+    const { signal, onProgress, ...rest } = requireOptions(options, "options");
     if (rest.storage !== undefined) throw quiverError("invalid_argument", "storage lives in the worker: pass it to serveWorker({ storage })");
     const task = checkTask({ signal, onProgress });
     const connection = connect(worker);
