@@ -32,9 +32,13 @@ export type {
   TaskOptions,
   VectorInput,
 } from "./types.js";
-/**
- * The low-level, synchronous binding (`new Collection(dimension, metric, spec)`), for
- * benchmarks and advanced use: no input checks beyond the core's, raw errors. Prefer
- * {@link VectorStore}.
- */
-export { Collection, simdEnabled, version, errorCodes, dot, l2Squared } from "../wasm/quiver.js";
+export {
+  Collection,
+  simdEnabled,
+  version,
+  errorCodes,
+  dot,
+  l2Squared,
+  type CollectionConstructor,
+  type RawHit,
+} from "./lowlevel.js";

@@ -25,11 +25,10 @@ export function wasmReady(): Promise<void> {
 }
 
 /**
- * Gives other tasks (timers, input, `abort()` calls) a turn between chunks of long work:
- * `scheduler.yield()` where it exists, else a zero-delay timer.
+ * Gives other tasks (timers, input, messages such as a worker's abort request) a turn between
+ * chunks of long work. A zero-delay timer, not `scheduler.yield()`: the latter resumes ahead of
+ * already queued tasks, which would starve exactly the abort messages we yield for.
  */
 export function yieldToEventLoop(): Promise<void> {
-  const scheduler = (globalThis as { scheduler?: { yield?: () => Promise<void> } }).scheduler;
-  if (typeof scheduler?.yield === "function") return scheduler.yield();
   return new Promise((resolve) => setTimeout(resolve, 0));
 }
