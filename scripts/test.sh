@@ -38,7 +38,7 @@ bash scripts/build-pkg.sh
 step "build the demo from the packed package"
 bash scripts/build-demo.sh
 
-step "package and demo tests (node --test)"
+step "package tests: API, bad input, worker front end, size budget, packed-tarball consumers (Node, Deno, workerd, Vite + Chromium, Web Worker), types, README, demo"
 node --test tests/package/
 
 echo
