@@ -10,6 +10,7 @@ pub mod distance;
 pub mod error;
 pub mod index;
 pub mod limits;
+pub mod quant;
 pub mod texmex;
 pub mod topk;
 
