@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::topk::Neighbor;
 
 pub mod flat;
+pub mod ivf;
 pub mod spec;
 
 pub use spec::{Encoding, IndexSpec, Structure};
@@ -135,6 +136,12 @@ pub trait Index {
         Ok(())
     }
 
+    /// Trains on the vectors the index already holds (families that accept `add` before
+    /// training keep them; IVF also re-trains this way). A no-op by default.
+    fn train_on_stored(&mut self) -> Result<()> {
+        Ok(())
+    }
+
     /// Adds `ids.len()` prepared vectors (row-major, `ids.len() × dim`). Ids must not already
     /// be present. All or nothing: on error the index is unchanged.
     fn add(&mut self, ids: &[u32], vectors: &[f32]) -> Result<()>;
@@ -189,10 +196,13 @@ pub fn build_index(
     spec: &IndexSpec,
     dim: usize,
     metric: Metric,
-    _options: &IndexOptions,
+    options: &IndexOptions,
 ) -> Result<Box<dyn Index>> {
     match (spec.structure, spec.encoding) {
         (Structure::Flat, Encoding::Raw) => Ok(Box::new(flat::FlatIndex::new(dim, metric))),
+        (Structure::Ivf { nlist }, Encoding::Raw) => Ok(Box::new(ivf::IvfFlat::new_flat(
+            nlist, dim, metric, options,
+        ))),
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),
             reason: "this index family is not available in this build yet".into(),
