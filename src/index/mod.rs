@@ -125,7 +125,8 @@ pub trait Index {
     /// The metric distances are computed under.
     fn metric(&self) -> Metric;
 
-    /// Whether `add` can be called (families without training are always trained).
+    /// Whether the family's learned parameters exist (families without training are always
+    /// trained). Families may accept `add` before training (IVF buffers and searches exactly).
     fn is_trained(&self) -> bool {
         true
     }
