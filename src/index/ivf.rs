@@ -830,6 +830,64 @@ mod tests {
     }
 
     #[test]
+    fn random_operations_match_a_flat_model() {
+        // Adds, removes, the auto-train transition and a re-train, checked after every step
+        // against flat search over the same operations (probing every list must be exact).
+        for seed in [1u64, 2, 3] {
+            let dim = 6;
+            let mut rng = SplitMix64::new(seed);
+            let mut ivf = IvfFlat::new_flat(4, dim, Metric::Cosine, &IndexOptions { seed });
+            let mut flat = FlatIndex::new(dim, Metric::Cosine);
+            let mut live: Vec<u32> = Vec::new();
+            let mut next_id = 0u32;
+            let mut scratch = Scratch::default();
+            let all = SearchParams {
+                nprobe: Some(4),
+                ..SearchParams::default()
+            };
+            for step in 0..120 {
+                match rng.below(10) {
+                    0..=5 => {
+                        let count = 1 + rng.below(12);
+                        let ids: Vec<u32> = (next_id..next_id + count as u32).collect();
+                        next_id += count as u32;
+                        let mut rows: Vec<f32> = (0..count * dim)
+                            .map(|_| rng.unit_f64() as f32 - 0.5)
+                            .collect();
+                        for row in rows.chunks_exact_mut(dim) {
+                            crate::distance::normalize(row);
+                        }
+                        ivf.add(&ids, &rows).unwrap();
+                        flat.add(&ids, &rows).unwrap();
+                        live.extend(ids);
+                    }
+                    6..=8 if !live.is_empty() => {
+                        let count = 1 + rng.below(live.len().min(8));
+                        let gone: Vec<u32> = (0..count)
+                            .map(|_| live.swap_remove(rng.below(live.len())))
+                            .collect();
+                        assert_eq!(ivf.remove(&gone), count, "seed {seed} step {step}");
+                        flat.remove(&gone);
+                    }
+                    _ if ivf.is_trained() => ivf.train_on_stored().unwrap(),
+                    _ => {}
+                }
+                assert_eq!(ivf.len(), live.len(), "seed {seed} step {step}");
+                for &id in live.iter().take(5) {
+                    assert_eq!(ivf.vector(id), flat.vector(id), "seed {seed} step {step}");
+                }
+                let q: Vec<f32> = (0..dim).map(|_| rng.unit_f64() as f32 - 0.5).collect();
+                assert_eq!(
+                    ivf.search(&q, 7, &all, &mut scratch).unwrap(),
+                    flat.search(&q, 7, &all, &mut scratch).unwrap(),
+                    "seed {seed} step {step}"
+                );
+            }
+            assert!(ivf.is_trained(), "seed {seed}: crossed 156 vectors");
+        }
+    }
+
+    #[test]
     fn bad_search_input_is_typed() {
         let mut ivf = index(2, 4);
         let mut scratch = Scratch::default();
