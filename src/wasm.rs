@@ -226,6 +226,46 @@ impl WasmCollection {
             .collect())
     }
 
+    /// Trains the index on the vectors it holds (IVF: k-means, then every vector is
+    /// re-assigned). IVF also trains itself once it holds 39 · nlist vectors; before that it
+    /// answers exactly. A no-op for families without training.
+    pub fn train(&mut self) -> Result<(), JsValue> {
+        self.inner.train().map_err(to_js)
+    }
+
+    /// Whether the index has trained.
+    #[wasm_bindgen(getter, js_name = isTrained)]
+    pub fn is_trained(&self) -> bool {
+        self.inner.index().is_trained()
+    }
+
+    /// Finds the smallest `nprobe` (IVF) or `efSearch` (HNSW) whose recall@k against exact
+    /// results reaches `targetRecall`, on `queries` (`m × dim` floats) or, when omitted, on a
+    /// sample of the stored vectors, and keeps it as the default for searches that leave it
+    /// unset. Returns `{ knob, value, recall, reached, queries }`.
+    pub fn tune(
+        &mut self,
+        queries: Option<Vec<f32>>,
+        target_recall: f64,
+        k: u32,
+    ) -> Result<JsValue, JsValue> {
+        let report = self
+            .inner
+            .tune(queries.as_deref(), target_recall, k as usize)
+            .map_err(to_js)?;
+        let object = Object::new();
+        let knob = match report.knob {
+            crate::tune::Knob::Nprobe => "nprobe",
+            crate::tune::Knob::EfSearch => "efSearch",
+        };
+        set(&object, "knob", &knob.into());
+        set(&object, "value", &(report.value as f64).into());
+        set(&object, "recall", &report.recall.into());
+        set(&object, "reached", &report.reached.into());
+        set(&object, "queries", &(report.queries as f64).into());
+        Ok(object.into())
+    }
+
     /// Number of stored items.
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> u32 {

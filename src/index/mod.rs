@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::topk::Neighbor;
 
 pub mod flat;
+pub mod ivf;
 pub mod spec;
 
 pub use spec::{Encoding, IndexSpec, Structure};
@@ -124,7 +125,8 @@ pub trait Index {
     /// The metric distances are computed under.
     fn metric(&self) -> Metric;
 
-    /// Whether `add` can be called (families without training are always trained).
+    /// Whether the family's learned parameters exist (families without training are always
+    /// trained). Families may accept `add` before training (IVF buffers and searches exactly).
     fn is_trained(&self) -> bool {
         true
     }
@@ -132,6 +134,12 @@ pub trait Index {
     /// Learns parameters (centroids, codebooks) from `n × dim` row-major samples. A no-op by
     /// default.
     fn train(&mut self, _vectors: &[f32]) -> Result<()> {
+        Ok(())
+    }
+
+    /// Trains on the vectors the index already holds (families that accept `add` before
+    /// training keep them; IVF also re-trains this way). A no-op by default.
+    fn train_on_stored(&mut self) -> Result<()> {
         Ok(())
     }
 
@@ -189,10 +197,13 @@ pub fn build_index(
     spec: &IndexSpec,
     dim: usize,
     metric: Metric,
-    _options: &IndexOptions,
+    options: &IndexOptions,
 ) -> Result<Box<dyn Index>> {
     match (spec.structure, spec.encoding) {
         (Structure::Flat, Encoding::Raw) => Ok(Box::new(flat::FlatIndex::new(dim, metric))),
+        (Structure::Ivf { nlist }, Encoding::Raw) => Ok(Box::new(ivf::IvfFlat::new_flat(
+            nlist, dim, metric, options,
+        ))),
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),
             reason: "this index family is not available in this build yet".into(),
