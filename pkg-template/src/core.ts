@@ -41,4 +41,5 @@ export {
   l2Squared,
   type CollectionConstructor,
   type RawHit,
+  type TuneReport,
 } from "./lowlevel.js";
