@@ -2,8 +2,8 @@
 //!
 //! Raw kernels (`dot`, `l2_squared`, their four-row forms) live in [`scalar`] (always compiled,
 //! the test oracle) and `simd128` (wasm32 with `+simd128`). The choice is made once, at compile
-//! time: WebAssembly has no run-time feature detection. The `scalar-only` cargo feature forces
-//! the scalar kernels so the benchmark can build the scalar twin from the same source.
+//! time: WebAssembly has no run-time feature detection. Building with
+//! `-C target-feature=-simd128` gives the scalar twin the benchmark compares against.
 //!
 //! [`Metric`] turns kernels into an internal *distance* where lower is better for every metric
 //! (`l2` → squared L2; `dot` and `cosine` → negated inner product, cosine over unit vectors).
@@ -13,33 +13,17 @@ use serde::{Deserialize, Serialize};
 
 pub mod scalar;
 
-#[cfg(all(
-    target_arch = "wasm32",
-    target_feature = "simd128",
-    not(feature = "scalar-only")
-))]
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 pub mod simd128;
 
-#[cfg(all(
-    target_arch = "wasm32",
-    target_feature = "simd128",
-    not(feature = "scalar-only")
-))]
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
 use simd128 as kernels;
 
-#[cfg(not(all(
-    target_arch = "wasm32",
-    target_feature = "simd128",
-    not(feature = "scalar-only")
-)))]
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
 use scalar as kernels;
 
 /// True when this build uses the SIMD128 kernels.
-pub const SIMD128: bool = cfg!(all(
-    target_arch = "wasm32",
-    target_feature = "simd128",
-    not(feature = "scalar-only")
-));
+pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
 
 /// Inner product `Σ aᵢ·bᵢ` over equal-length slices (the shorter length is used otherwise).
 #[inline]

@@ -1,0 +1,45 @@
+#!/usr/bin/env bash
+# Runs every test: formatting and lints, the native Rust suites, the wasm suites under Node and
+# in headless Chromium, then the built package's JavaScript tests. Installs what is missing
+# first (scripts/setup.sh), so it works on a fresh machine.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+started=$(date +%s)
+
+bash scripts/setup.sh
+
+step "cargo fmt --check"
+cargo fmt --check
+
+step "cargo clippy (native and wasm32)"
+cargo clippy --all-targets -- -D warnings
+cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+
+step "native tests (cargo test --release)"
+cargo test --release
+
+step "doc tests and docs build"
+RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
+
+# --tests: doctests cross-run on wasm32 report ok even when they fail; they run natively above.
+export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+step "wasm tests in Node"
+WASM_BINDGEN_TEST_ONLY_NODE=1 cargo test --profile test-opt --target wasm32-unknown-unknown --tests
+
+step "wasm tests in headless Chromium"
+WASM_BINDGEN_USE_BROWSER=1 cargo test --profile test-opt --target wasm32-unknown-unknown --tests
+unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
+
+step "build the npm package"
+bash scripts/build-pkg.sh
+
+step "build the demo from the packed package"
+bash scripts/build-demo.sh
+
+step "package and demo tests (node --test)"
+node --test tests/package/
+
+echo
+echo "all tests passed in $(( $(date +%s) - started )) s"
