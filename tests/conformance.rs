@@ -15,17 +15,54 @@ struct Family {
     params: SearchParams<'static>,
 }
 
-const FAMILIES: &[Family] = &[Family {
-    spec: "Flat",
-    exact: true,
-    min_recall: 1.0,
-    params: SearchParams {
-        ef_search: None,
-        nprobe: None,
-        rerank: None,
-        filter: None,
+const FAMILIES: &[Family] = &[
+    Family {
+        spec: "Flat",
+        exact: true,
+        min_recall: 1.0,
+        params: SearchParams {
+            ef_search: None,
+            nprobe: None,
+            rerank: None,
+            filter: None,
+        },
     },
-}];
+    // Quantized families train themselves at 1000 vectors (SQ8, BIN) or 9984 (PQ: below that
+    // they answer exactly from their buffer); tests/quant.rs runs these checks trained.
+    Family {
+        spec: "SQ8",
+        exact: false,
+        min_recall: 0.95,
+        params: SearchParams {
+            ef_search: None,
+            nprobe: None,
+            rerank: Some(0),
+            filter: None,
+        },
+    },
+    Family {
+        spec: "BIN",
+        exact: false,
+        min_recall: 0.9,
+        params: SearchParams {
+            ef_search: None,
+            nprobe: None,
+            rerank: Some(500),
+            filter: None,
+        },
+    },
+    Family {
+        spec: "PQ8",
+        exact: false,
+        min_recall: 0.9,
+        params: SearchParams {
+            ef_search: None,
+            nprobe: None,
+            rerank: Some(100),
+            filter: None,
+        },
+    },
+];
 
 const DIM: usize = 24;
 const N: usize = 2000;
