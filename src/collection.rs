@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams};
 use crate::limits;
 use crate::topk::Neighbor;
+use crate::tune::{self, Knob, TuneReport};
 
 /// How a collection is created.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,6 +64,27 @@ pub struct Item<'a> {
     pub metadata: Option<Value>,
 }
 
+/// Per-collection defaults for the search knobs a query leaves unset (`None`), typically the
+/// result of [`Collection::tune`]. A knob set on the query always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SearchDefaults {
+    pub ef_search: Option<usize>,
+    pub nprobe: Option<usize>,
+    pub rerank: Option<usize>,
+}
+
+impl SearchDefaults {
+    /// `params` with every unset knob filled from these defaults.
+    pub fn merge<'a>(&self, params: &SearchParams<'a>) -> SearchParams<'a> {
+        SearchParams {
+            ef_search: params.ef_search.or(self.ef_search),
+            nprobe: params.nprobe.or(self.nprobe),
+            rerank: params.rerank.or(self.rerank),
+            filter: params.filter,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     external_id: String,
@@ -79,6 +101,7 @@ pub struct Collection {
     entries: HashMap<u32, Entry>,
     next_internal_id: u32,
     scratch: RefCell<Scratch>,
+    defaults: SearchDefaults,
 }
 
 impl std::fmt::Debug for Collection {
@@ -112,6 +135,7 @@ impl Collection {
             entries: HashMap::new(),
             next_internal_id: 0,
             scratch: RefCell::new(Scratch::default()),
+            defaults: SearchDefaults::default(),
         })
     }
 
@@ -147,6 +171,47 @@ impl Collection {
 
     pub fn index_mut(&mut self) -> &mut dyn Index {
         self.index.as_mut()
+    }
+
+    /// The knob values used when a query leaves them unset.
+    pub fn search_defaults(&self) -> SearchDefaults {
+        self.defaults
+    }
+
+    pub fn set_search_defaults(&mut self, defaults: SearchDefaults) {
+        self.defaults = defaults;
+    }
+
+    /// Trains the index on the vectors it holds (IVF: k-means over a sample of them, then every
+    /// vector is re-assigned). Families without training ignore it. Indexes that train
+    /// themselves on `add` (IVF, at 39 · nlist vectors) only need this to train earlier or to
+    /// re-train after the data has changed.
+    pub fn train(&mut self) -> Result<()> {
+        self.index.train_on_stored()
+    }
+
+    /// Finds the smallest `nprobe` (IVF) or `ef_search` (HNSW) whose recall@k against exact
+    /// results reaches `target_recall`, and keeps it as this collection's default (see
+    /// [`crate::tune`]). `queries` is row-major; `None` samples the stored vectors.
+    pub fn tune(
+        &mut self,
+        queries: Option<&[f32]>,
+        target_recall: f64,
+        k: usize,
+    ) -> Result<TuneReport> {
+        let report = tune::tune(self, queries, target_recall, k)?;
+        match report.knob {
+            Knob::Nprobe => self.defaults.nprobe = Some(report.value),
+            Knob::EfSearch => self.defaults.ef_search = Some(report.value),
+        }
+        Ok(report)
+    }
+
+    /// Every stored internal id, ascending.
+    pub fn internal_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.entries.keys().copied().collect();
+        ids.sort_unstable();
+        ids
     }
 
     /// Number of stored items.
@@ -453,7 +518,8 @@ impl Collection {
         Self::check_k(k)?;
         let prepared = self.prepare_vector(query, 0)?;
         let mut scratch = self.scratch.borrow_mut();
-        self.index.search(&prepared, k, params, &mut scratch)
+        let params = self.defaults.merge(params);
+        self.index.search(&prepared, k, &params, &mut scratch)
     }
 
     /// Searches a row-major block of queries at once (cheaper than one at a time for flat).
@@ -476,9 +542,10 @@ impl Collection {
             self.prepare_in_place(row, i)?;
         }
         let mut scratch = self.scratch.borrow_mut();
+        let params = self.defaults.merge(params);
         let results = self
             .index
-            .search_batch(&prepared, k, params, &mut scratch)?;
+            .search_batch(&prepared, k, &params, &mut scratch)?;
         Ok(results.iter().map(|n| self.hits(n)).collect())
     }
 

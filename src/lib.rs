@@ -13,11 +13,12 @@ pub mod limits;
 pub mod quant;
 pub mod texmex;
 pub mod topk;
+pub mod tune;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use collection::{Collection, CollectionConfig, Item, Record, SearchHit};
+pub use collection::{Collection, CollectionConfig, Item, Record, SearchDefaults, SearchHit};
 pub use distance::Metric;
 pub use error::{Error, Result};
 pub use index::{Index, IndexOptions, IndexSpec, Scratch, SearchParams};

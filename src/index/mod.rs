@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::topk::Neighbor;
 
 pub mod flat;
+pub mod ivf;
 pub mod quantized;
 pub mod rerank;
 pub mod spec;
@@ -229,6 +230,9 @@ pub fn build_index(
         (Structure::Flat, Encoding::Pq { m }) => Ok(Box::new(QuantizedFlat::new(
             Pq::new(dim, metric, m)?,
             options,
+        ))),
+        (Structure::Ivf { nlist }, Encoding::Raw) => Ok(Box::new(ivf::IvfFlat::new_flat(
+            nlist, dim, metric, options,
         ))),
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),
