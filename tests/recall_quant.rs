@@ -76,3 +76,27 @@ fn bin_with_rerank() {
         ],
     );
 }
+
+#[test]
+fn ivf_pq_with_rerank_at_tuned_nprobe() {
+    check(
+        "IVF256,PQ48",
+        Metric::Cosine,
+        &[
+            (Some(0), Some(32), 0.6),
+            (Some(100), Some(16), 0.9),
+            // nprobe 32 of 256 lists (12.5%): the coarse quantizer, not PQ, limits recall.
+            (Some(100), Some(32), 0.95),
+            (None, Some(32), 0.95),
+        ],
+    );
+}
+
+#[test]
+fn ivf_sq8_at_tuned_nprobe() {
+    check(
+        "IVF256,SQ8",
+        Metric::Cosine,
+        &[(Some(0), Some(16), 0.9), (Some(0), Some(32), 0.95)],
+    );
+}

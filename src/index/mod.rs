@@ -11,6 +11,7 @@ use crate::topk::Neighbor;
 
 pub mod flat;
 pub mod ivf;
+pub mod ivf_codes;
 pub mod quantized;
 pub mod rerank;
 pub mod spec;
@@ -234,6 +235,31 @@ pub fn build_index(
         (Structure::Ivf { nlist }, Encoding::Raw) => Ok(Box::new(ivf::IvfFlat::new_flat(
             nlist, dim, metric, options,
         ))),
+        (Structure::Ivf { nlist }, Encoding::Sq8) => {
+            let encoder = ivf_codes::Sq8ListEncoder::new(dim, metric);
+            let ivf = ivf::IvfIndex::new(nlist, dim, metric, encoder, options);
+            Ok(Box::new(rerank::Reranked::new(
+                ivf,
+                options.keep_vectors,
+                0,
+            )))
+        }
+        (Structure::Ivf { nlist }, Encoding::Pq { m }) => {
+            let encoder =
+                ivf_codes::PqResidualEncoder::new(dim, metric, m).map_err(|e| match e {
+                    Error::InvalidSpec { reason, .. } => Error::InvalidSpec {
+                        spec: spec.to_string(),
+                        reason,
+                    },
+                    other => other,
+                })?;
+            let ivf = ivf::IvfIndex::new(nlist, dim, metric, encoder, options);
+            Ok(Box::new(rerank::Reranked::new(
+                ivf,
+                options.keep_vectors,
+                10,
+            )))
+        }
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),
             reason: "this index family is not available in this build yet".into(),

@@ -113,3 +113,122 @@ impl FullVectors {
         Ok(top.into_sorted_vec())
     }
 }
+
+/// A lossy index with exact rerank on top: the composition used for `"IVF256,PQ48"`,
+/// `"IVF256,SQ8"` (and graph indexes over codes). The inner index searches its codes for the
+/// candidates; this wrapper keeps (or fetches) the full vectors and rescores them.
+///
+/// Rerank depth: `params.rerank`, else `default_rerank_per_k · k` when full vectors are
+/// available. Before the inner index is trained it answers exactly from its own buffer, and no
+/// rerank is needed.
+#[derive(Debug)]
+pub struct Reranked<I: Index> {
+    inner: I,
+    full: FullVectors,
+    default_rerank_per_k: usize,
+}
+
+impl<I: Index> Reranked<I> {
+    /// Wraps `inner` (empty); keeps full vectors when `keep_vectors`.
+    pub fn new(inner: I, keep_vectors: bool, default_rerank_per_k: usize) -> Self {
+        let kept = keep_vectors.then(|| FlatIndex::new(inner.dim(), inner.metric()));
+        Reranked {
+            inner,
+            full: FullVectors { kept, source: None },
+            default_rerank_per_k,
+        }
+    }
+
+    pub fn inner(&self) -> &I {
+        &self.inner
+    }
+}
+
+impl<I: Index> Index for Reranked<I> {
+    fn spec(&self) -> super::IndexSpec {
+        self.inner.spec()
+    }
+
+    fn dim(&self) -> usize {
+        self.inner.dim()
+    }
+
+    fn metric(&self) -> Metric {
+        self.inner.metric()
+    }
+
+    fn is_trained(&self) -> bool {
+        self.inner.is_trained()
+    }
+
+    fn train(&mut self, vectors: &[f32]) -> Result<()> {
+        self.inner.train(vectors)
+    }
+
+    fn train_on_stored(&mut self) -> Result<()> {
+        self.inner.train_on_stored()
+    }
+
+    fn set_vector_source(&mut self, source: Box<dyn VectorSource>) -> Result<()> {
+        self.full.source = Some(source);
+        Ok(())
+    }
+
+    fn add(&mut self, ids: &[u32], vectors: &[f32]) -> Result<()> {
+        // The inner index validates (dimensions, duplicates) and is all or nothing; the kept
+        // store then cannot fail on ids the inner index accepted.
+        self.inner.add(ids, vectors)?;
+        if let Some(kept) = self.full.kept.as_mut() {
+            if let Err(error) = kept.add(ids, vectors) {
+                self.inner.remove(ids);
+                return Err(error);
+            }
+        }
+        Ok(())
+    }
+
+    fn remove(&mut self, ids: &[u32]) -> usize {
+        if let Some(kept) = self.full.kept.as_mut() {
+            kept.remove(ids);
+        }
+        self.inner.remove(ids)
+    }
+
+    fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        params: &super::SearchParams,
+        scratch: &mut super::Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        if !self.inner.is_trained() {
+            return self.inner.search(query, k, params, scratch);
+        }
+        let default = self.default_rerank_per_k.saturating_mul(k);
+        let depth = self.full.rerank_depth(params.rerank, default)?;
+        if depth == 0 {
+            return self.inner.search(query, k, params, scratch);
+        }
+        let candidates = self.inner.search(query, depth.max(k), params, scratch)?;
+        self.full.rerank(self.metric(), query, &candidates, k)
+    }
+
+    fn vector(&self, id: u32) -> Option<&[f32]> {
+        match &self.full.kept {
+            Some(kept) => kept.vector(id),
+            None => self.inner.vector(id),
+        }
+    }
+
+    fn contains(&self, id: u32) -> bool {
+        self.inner.contains(id)
+    }
+
+    fn len(&self) -> usize {
+        self.inner.len()
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.inner.memory_bytes() + self.full.memory_bytes()
+    }
+}
