@@ -100,3 +100,23 @@ fn ivf_sq8_at_tuned_nprobe() {
         &[(Some(0), Some(16), 0.9), (Some(0), Some(32), 0.95)],
     );
 }
+
+/// The checks `tests/wasm_recall.rs` runs in WebAssembly, natively on the same 3k fixture.
+#[test]
+fn fixture_recall_matches_the_wasm_checks() {
+    let set = common::fixture_3k();
+    for (spec, rerank, nprobe, min) in [
+        ("SQ8", 0, None, 0.95),
+        ("PQ48", 100, None, 0.95),
+        ("BIN", 100, None, 0.9),
+        ("IVF32,PQ48", 100, Some(12), 0.95),
+    ] {
+        let mut collection = collection_with(spec, Metric::Cosine, set.dim, &set.base);
+        if !collection.index().is_trained() {
+            collection.index_mut().train_on_stored().unwrap();
+        }
+        let r = recall(&collection, &set, 10, &params(Some(rerank), nprobe));
+        eprintln!("fixture {spec} rerank {rerank} nprobe {nprobe:?}: recall@10 {r:.4}");
+        assert!(r >= min, "fixture {spec}: recall@10 {r} < {min}");
+    }
+}
