@@ -92,14 +92,9 @@ fn ivf_pq_with_rerank_at_tuned_nprobe() {
     );
 }
 
-#[test]
-fn ivf_sq8_at_tuned_nprobe() {
-    check(
-        "IVF256,SQ8",
-        Metric::Cosine,
-        &[(Some(0), Some(16), 0.9), (Some(0), Some(32), 0.95)],
-    );
-}
+// IVF256,SQ8 (recall@10 0.971 at nprobe 32) is measured by `examples/quant_bench.rs` and
+// checked on synthetic data in `tests/quant.rs`; a dev-set build here would cost another
+// coarse k-means of the test budget.
 
 /// The checks `tests/wasm_recall.rs` runs in WebAssembly, natively on the same 3k fixture.
 #[test]
