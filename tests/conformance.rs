@@ -52,6 +52,42 @@ const FAMILIES: &[Family] = &[
             filter: None,
         },
     },
+    // Quantized families train themselves at 1000 vectors (SQ8, BIN) or 9984 (PQ: below that
+    // they answer exactly from their buffer); tests/quant.rs runs these checks trained. BIN
+    // has only 24 bits here, hence the deep rerank.
+    Family {
+        spec: "SQ8",
+        exact: false,
+        min_recall: 0.95,
+        params: SearchParams {
+            ef_search: None,
+            nprobe: None,
+            rerank: Some(0),
+            filter: None,
+        },
+    },
+    Family {
+        spec: "BIN",
+        exact: false,
+        min_recall: 0.9,
+        params: SearchParams {
+            ef_search: None,
+            nprobe: None,
+            rerank: Some(500),
+            filter: None,
+        },
+    },
+    Family {
+        spec: "PQ8",
+        exact: false,
+        min_recall: 0.9,
+        params: SearchParams {
+            ef_search: None,
+            nprobe: None,
+            rerank: Some(100),
+            filter: None,
+        },
+    },
 ];
 
 const DIM: usize = 24;

@@ -85,7 +85,15 @@ fn same_seed_same_centroids_and_results() {
     let set = fixture_3k();
     let ids: Vec<u32> = (0..set.n_base() as u32).collect();
     let build = |seed: u64| {
-        let mut ivf = IvfFlat::new_flat(32, set.dim, Metric::Cosine, &IndexOptions { seed });
+        let mut ivf = IvfFlat::new_flat(
+            32,
+            set.dim,
+            Metric::Cosine,
+            &IndexOptions {
+                seed,
+                ..IndexOptions::default()
+            },
+        );
         ivf.add(&ids, &set.base).unwrap();
         ivf
     };

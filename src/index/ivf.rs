@@ -690,7 +690,15 @@ mod tests {
     }
 
     fn index(nlist: usize, dim: usize) -> IvfFlat {
-        IvfFlat::new_flat(nlist, dim, Metric::L2, &IndexOptions { seed: 3 })
+        IvfFlat::new_flat(
+            nlist,
+            dim,
+            Metric::L2,
+            &IndexOptions {
+                seed: 3,
+                ..IndexOptions::default()
+            },
+        )
     }
 
     #[test]

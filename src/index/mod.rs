@@ -11,8 +11,12 @@ use crate::topk::Neighbor;
 
 pub mod flat;
 pub mod ivf;
+pub mod ivf_codes;
+pub mod quantized;
+pub mod rerank;
 pub mod spec;
 
+pub use rerank::VectorSource;
 pub use spec::{Encoding, IndexSpec, Structure};
 
 /// Per-query parameters. Families ignore the knobs that do not apply to them.
@@ -106,11 +110,18 @@ pub struct Scratch {
 pub struct IndexOptions {
     /// Seed of every randomized step (k-means initialisation, HNSW levels).
     pub seed: u64,
+    /// Lossy families (SQ8, PQ, BIN): keep the full f32 vectors beside the codes, for rerank
+    /// and [`Index::vector`]. `false` keeps only codes after training; rerank then needs a
+    /// [`VectorSource`] ([`Index::set_vector_source`]). Default `true`.
+    pub keep_vectors: bool,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { seed: 0x5EED_0F0E }
+        IndexOptions {
+            seed: 0x5EED_0F0E,
+            keep_vectors: true,
+        }
     }
 }
 
@@ -141,6 +152,14 @@ pub trait Index {
     /// training keep them; IVF also re-trains this way). A no-op by default.
     fn train_on_stored(&mut self) -> Result<()> {
         Ok(())
+    }
+
+    /// Lossy families: where rerank fetches full vectors that the index does not keep (see
+    /// [`rerank`]). Unsupported by default.
+    fn set_vector_source(&mut self, _source: Box<dyn VectorSource>) -> Result<()> {
+        Err(Error::Unsupported {
+            what: format!("index {} has no use for a vector source", self.spec()),
+        })
     }
 
     /// Adds `ids.len()` prepared vectors (row-major, `ids.len() × dim`). Ids must not already
@@ -199,11 +218,49 @@ pub fn build_index(
     metric: Metric,
     options: &IndexOptions,
 ) -> Result<Box<dyn Index>> {
+    use crate::quant::{binary::Binary, pq::Pq, sq8::Sq8};
+    use quantized::QuantizedFlat;
     match (spec.structure, spec.encoding) {
         (Structure::Flat, Encoding::Raw) => Ok(Box::new(flat::FlatIndex::new(dim, metric))),
+        (Structure::Flat, Encoding::Sq8) => {
+            Ok(Box::new(QuantizedFlat::new(Sq8::new(dim, metric), options)))
+        }
+        (Structure::Flat, Encoding::Binary) => Ok(Box::new(QuantizedFlat::new(
+            Binary::new(dim, metric),
+            options,
+        ))),
+        (Structure::Flat, Encoding::Pq { m }) => Ok(Box::new(QuantizedFlat::new(
+            Pq::new(dim, metric, m)?,
+            options,
+        ))),
         (Structure::Ivf { nlist }, Encoding::Raw) => Ok(Box::new(ivf::IvfFlat::new_flat(
             nlist, dim, metric, options,
         ))),
+        (Structure::Ivf { nlist }, Encoding::Sq8) => {
+            let encoder = ivf_codes::Sq8ListEncoder::new(dim, metric);
+            let ivf = ivf::IvfIndex::new(nlist, dim, metric, encoder, options);
+            Ok(Box::new(rerank::Reranked::new(
+                ivf,
+                options.keep_vectors,
+                0,
+            )))
+        }
+        (Structure::Ivf { nlist }, Encoding::Pq { m }) => {
+            let encoder =
+                ivf_codes::PqResidualEncoder::new(dim, metric, m).map_err(|e| match e {
+                    Error::InvalidSpec { reason, .. } => Error::InvalidSpec {
+                        spec: spec.to_string(),
+                        reason,
+                    },
+                    other => other,
+                })?;
+            let ivf = ivf::IvfIndex::new(nlist, dim, metric, encoder, options);
+            Ok(Box::new(rerank::Reranked::new(
+                ivf,
+                options.keep_vectors,
+                10,
+            )))
+        }
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),
             reason: "this index family is not available in this build yet".into(),
