@@ -73,31 +73,31 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
 
 /// JSON containment, as PostgreSQL's `jsonb @>` (what pgvector users filter with), extended so
 /// that a non-array pattern is also contained in an array holding an element that contains it
-/// (`{"tags": "x"}` matches `{"tags": ["x", "y"]}`):
-/// - an object pattern: every key of the pattern exists and contains the pattern's value;
-/// - an array pattern: the value is an array and every pattern element is contained in some
-///   element of it (order and duplicates do not matter);
-/// - a scalar pattern: equality.
+/// (`{"reviews": {"by": "bob"}}` matches `{"reviews": [{"by": "bob"}]}`, as `{"tags": "x"}`
+/// matches `{"tags": ["x"]}`). Field values inside an object pattern follow the same rule.
 pub(crate) fn contains(value: &Value, pattern: &Value) -> bool {
+    match (value, pattern) {
+        (Value::Array(_), Value::Array(_)) => contains_strict(value, pattern),
+        (Value::Array(items), _) => items
+            .iter()
+            .any(|item| !item.is_array() && contains_strict(item, pattern)),
+        _ => contains_strict(value, pattern),
+    }
+}
+
+/// PostgreSQL's containment: an object pattern needs each of its keys, containing the
+/// pattern's value; an array pattern needs an array value in which each pattern element is
+/// contained in some element (so a scalar element must equal an element: `[["x"]]` does not
+/// contain `["x"]`); scalars are equal.
+fn contains_strict(value: &Value, pattern: &Value) -> bool {
     match (value, pattern) {
         (Value::Object(object), Value::Object(fields)) => fields
             .iter()
             .all(|(key, p)| object.get(key).is_some_and(|v| contains(v, p))),
         (Value::Array(items), Value::Array(wanted)) => wanted
             .iter()
-            .all(|p| items.iter().any(|item| contains(item, p))),
-        (Value::Array(items), _) => items.iter().any(|item| contains_flat(item, pattern)),
-        (_, Value::Array(_)) => false,
+            .all(|p| items.iter().any(|item| contains_strict(item, p))),
         _ => json_eq(value, pattern),
-    }
-}
-
-/// [`contains`] without the array-element extension, so that one level of array is searched
-/// and no more (an element that is itself an array is not searched again).
-fn contains_flat(value: &Value, pattern: &Value) -> bool {
-    match value {
-        Value::Array(_) => false,
-        _ => contains(value, pattern),
     }
 }
 

@@ -378,7 +378,8 @@ impl Context<'_> {
         let mut oversampled = ((k as f64 / selectivity) * 1.25).ceil() as usize + 8;
         let mut kept = Vec::new();
         for _ in 0..POST_FILTER_ROUNDS {
-            oversampled = oversampled.clamp(k, total);
+            // Not `clamp`: k may exceed the collection size.
+            oversampled = oversampled.max(k).min(total);
             let found = self.index.search(query, oversampled, params, scratch)?;
             let exhausted = found.len() < oversampled || oversampled >= total;
             kept = found.into_iter().filter(|n| accept(n.id)).collect();
