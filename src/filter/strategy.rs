@@ -103,21 +103,28 @@ impl Thresholds {
             // a graph walk that must step over most nodes, and never loses recall.
             Structure::Hnsw { .. } | Structure::Ivf { .. } => Thresholds {
                 pre_filter_max_matches: ANN_PRE_FILTER_MAX_MATCHES,
-                pre_filter_max_selectivity_indexed: ANN_PRE_FILTER_MAX_SELECTIVITY,
-                pre_filter_max_selectivity_unindexed: ANN_PRE_FILTER_MAX_SELECTIVITY,
+                pre_filter_max_selectivity_indexed: ANN_PRE_FILTER_INDEXED,
+                pre_filter_max_selectivity_unindexed: ANN_PRE_FILTER_UNINDEXED,
                 post_filter_min_selectivity: ANN_POST_FILTER_MIN_SELECTIVITY,
             },
         }
     }
 }
 
-/// Measured crossover of pre-filter over in-index (full scan) for flat, candidate list known.
-const FLAT_PRE_FILTER_INDEXED: f64 = 0.5;
-/// Measured crossover for flat when the filter has to be evaluated on every item first.
-const FLAT_PRE_FILTER_UNINDEXED: f64 = 0.05;
-/// Approximate families (provisional until measured on HNSW and IVF, see the docs).
+/// Flat, matching ids known: gathering and scoring a scattered candidate costs 1.4–2.4× a row
+/// of the sequential scan, so pre-filter wins below ~20% (20k × 384: 1.1 ms vs 6.1 ms at 10%,
+/// even at 20%, cold caches; see `docs/filters.md`).
+const FLAT_PRE_FILTER_INDEXED: f64 = 0.2;
+/// Flat, filter evaluated on every item first: evaluating JSON metadata costs 2–4× a 384-d
+/// distance (cache misses through the metadata tree), so listing the matches only pays when
+/// the in-index scan would itself evaluate nearly every row: measured below ~0.2%, which with
+/// 256 samples means "no sampled item matched".
+const FLAT_PRE_FILTER_UNINDEXED: f64 = 0.002;
+/// Approximate families: provisional, reasoned from the flat per-item costs until measured
+/// with `examples/filter_strategies.rs` on HNSW and IVF (see the docs).
 const ANN_PRE_FILTER_MAX_MATCHES: usize = 2_000;
-const ANN_PRE_FILTER_MAX_SELECTIVITY: f64 = 0.02;
+const ANN_PRE_FILTER_INDEXED: f64 = 0.02;
+const ANN_PRE_FILTER_UNINDEXED: f64 = 0.01;
 const ANN_POST_FILTER_MIN_SELECTIVITY: f64 = 0.5;
 
 /// Items whose metadata is evaluated to estimate a selectivity the indexes do not give.
