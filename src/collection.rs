@@ -324,11 +324,12 @@ impl Collection {
         // Insert first: if the index refuses, the old versions are still in place.
         self.insert_prepared(items, &vectors, metadata_bytes)?;
         self.index.remove(&replaced);
-        for id in replaced {
-            if let Some(entry) = self.entries.remove(&id) {
-                self.fields.remove(id, entry.metadata.as_ref());
-            }
-        }
+        let removed: Vec<(u32, Entry)> = replaced
+            .iter()
+            .filter_map(|&id| Some((id, self.entries.remove(&id)?)))
+            .collect();
+        self.fields
+            .remove_many(removed.iter().map(|(id, e)| (*id, e.metadata.as_ref())));
         Ok(())
     }
 
@@ -377,12 +378,15 @@ impl Collection {
             }
         }
         self.index.remove(&internal);
-        for internal_id in &internal {
-            if let Some(entry) = self.entries.remove(internal_id) {
+        let mut removed = Vec::with_capacity(internal.len());
+        for &internal_id in &internal {
+            if let Some(entry) = self.entries.remove(&internal_id) {
                 self.internal_of.remove(&entry.external_id);
-                self.fields.remove(*internal_id, entry.metadata.as_ref());
+                removed.push((internal_id, entry));
             }
         }
+        self.fields
+            .remove_many(removed.iter().map(|(id, e)| (*id, e.metadata.as_ref())));
         Ok(internal.len())
     }
 

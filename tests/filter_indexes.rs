@@ -153,7 +153,7 @@ fn indexed_fields_agree_with_evaluation_across_add_upsert_delete() {
         for _ in 0..120 {
             let vector = rng.vector(DIM);
             let metadata = random_metadata(&mut rng);
-            match rng.below(5) {
+            match rng.below(7) {
                 0 | 1 => {
                     upsert_or_add(
                         &mut collection,
@@ -170,9 +170,37 @@ fn indexed_fields_agree_with_evaluation_across_add_upsert_delete() {
                     upsert_or_add(&mut collection, &mut model, id, &vector, metadata, true);
                 }
                 3 if !model.is_empty() => {
-                    let id = model.keys().nth(rng.below(model.len())).unwrap().clone();
-                    collection.delete(&[id.as_str()]).unwrap();
-                    model.remove(&id);
+                    // A batch of up to 3 ids (repeats allowed: deleted once).
+                    let ids: Vec<String> = (0..1 + rng.below(3))
+                        .map(|_| model.keys().nth(rng.below(model.len())).unwrap().clone())
+                        .collect();
+                    collection.delete(&ids).unwrap();
+                    for id in &ids {
+                        model.remove(id);
+                    }
+                }
+                4 if model.len() > 8 && rng.below(2) == 0 => {
+                    // A batch upsert replacing several live items at once.
+                    let mut ids: Vec<String> = (0..4)
+                        .map(|_| model.keys().nth(rng.below(model.len())).unwrap().clone())
+                        .collect();
+                    ids.sort();
+                    ids.dedup();
+                    let metadata: Vec<Option<Value>> =
+                        ids.iter().map(|_| random_metadata(&mut rng)).collect();
+                    let items: Vec<Item> = ids
+                        .iter()
+                        .zip(&metadata)
+                        .map(|(id, m)| Item {
+                            id,
+                            vector: &vector,
+                            metadata: m.clone(),
+                        })
+                        .collect();
+                    collection.upsert(&items).unwrap();
+                    for (id, m) in ids.iter().zip(metadata) {
+                        model.insert(id.clone(), m);
+                    }
                 }
                 _ => {
                     upsert_or_add(
@@ -235,6 +263,9 @@ fn indexed_fields_agree_with_evaluation_across_add_upsert_delete() {
         }
     }
     assert_eq!(checked, 480);
+    // The churn must leave a collection worth querying.
+    assert!(model.len() > 300, "only {} live items", model.len());
+    println!("{} live items after {next} inserted", model.len());
 }
 
 #[test]

@@ -41,6 +41,29 @@ impl Ord for NumberKey {
     }
 }
 
+/// Which posting of a field a scalar (or the field's presence) lives in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Slot<'a> {
+    Present,
+    Null,
+    Bool(bool),
+    Number(NumberKey),
+    String(&'a str),
+}
+
+impl<'a> Slot<'a> {
+    /// The slot of a scalar; `None` for arrays and objects, which are not indexed.
+    fn of(value: &'a Value) -> Option<Self> {
+        Some(match value {
+            Value::Null => Slot::Null,
+            Value::Bool(b) => Slot::Bool(*b),
+            Value::Number(n) => Slot::Number(NumberKey::new(n.as_f64()?)),
+            Value::String(s) => Slot::String(s),
+            Value::Array(_) | Value::Object(_) => return None,
+        })
+    }
+}
+
 /// The postings of one field.
 #[derive(Debug, Clone, Default)]
 struct FieldIndex {
@@ -96,47 +119,45 @@ impl FieldIndex {
         });
     }
 
-    fn remove(&mut self, id: u32, value: &Value) {
-        self.present.remove(id);
-        match value {
-            Value::Array(items) => {
-                for item in items {
-                    self.remove_scalar(id, item);
-                }
+    /// Removes a batch of ids, each with the value it was indexed under: the ids are grouped
+    /// by posting first so that each touched posting is rewritten once.
+    fn remove_many<'a>(&mut self, items: &[(u32, &'a Value)]) {
+        let mut pending: BTreeMap<Slot<'a>, Vec<u32>> = BTreeMap::new();
+        for &(id, value) in items {
+            pending.entry(Slot::Present).or_default().push(id);
+            let scalars = match value {
+                Value::Array(elements) => elements.as_slice(),
+                _ => std::slice::from_ref(value),
+            };
+            for slot in scalars.iter().filter_map(Slot::of) {
+                pending.entry(slot).or_default().push(id);
             }
-            _ => self.remove_scalar(id, value),
         }
-    }
-
-    /// Removes `id` from the posting of one scalar, dropping the key once its posting is empty
-    /// so that a churning field does not keep dead keys.
-    fn remove_scalar(&mut self, id: u32, value: &Value) {
-        match value {
-            Value::Null => {
-                self.nulls.remove(id);
-            }
-            Value::Bool(b) => {
-                self.bools[*b as usize].remove(id);
-            }
-            Value::Number(n) => {
-                if let Some(key) = n.as_f64().map(NumberKey::new) {
+        for (slot, mut ids) in pending {
+            ids.sort_unstable();
+            ids.dedup();
+            match slot {
+                Slot::Present => self.present.remove_sorted(&ids),
+                Slot::Null => self.nulls.remove_sorted(&ids),
+                Slot::Bool(b) => self.bools[b as usize].remove_sorted(&ids),
+                Slot::Number(key) => {
                     if let Some(posting) = self.numbers.get_mut(&key) {
-                        posting.remove(id);
+                        posting.remove_sorted(&ids);
                         if posting.is_empty() {
+                            // Dropped so that a churning field keeps no dead keys.
                             self.numbers.remove(&key);
                         }
                     }
                 }
-            }
-            Value::String(s) => {
-                if let Some(posting) = self.strings.get_mut(s.as_str()) {
-                    posting.remove(id);
-                    if posting.is_empty() {
-                        self.strings.remove(s.as_str());
+                Slot::String(s) => {
+                    if let Some(posting) = self.strings.get_mut(s) {
+                        posting.remove_sorted(&ids);
+                        if posting.is_empty() {
+                            self.strings.remove(s);
+                        }
                     }
                 }
             }
-            Value::Array(_) | Value::Object(_) => {}
         }
     }
 
@@ -285,11 +306,14 @@ impl FieldIndexes {
         if self.fields.contains_key(&field) {
             return false;
         }
+        // In id order, so that every posting is built by appending.
+        let mut values: Vec<(u32, &Value)> = items
+            .filter_map(|(id, metadata)| Some((id, field.resolve(metadata?)?)))
+            .collect();
+        values.sort_unstable_by_key(|&(id, _)| id);
         let mut index = FieldIndex::default();
-        for (id, metadata) in items {
-            if let Some(value) = metadata.and_then(|m| field.resolve(m)) {
-                index.insert(id, value);
-            }
+        for (id, value) in values {
+            index.insert(id, value);
         }
         self.fields.insert(field, index);
         true
@@ -311,14 +335,19 @@ impl FieldIndexes {
         }
     }
 
-    /// Forgets an item; `metadata` must be what it was inserted with.
-    pub fn remove(&mut self, id: u32, metadata: Option<&Value>) {
-        self.all.remove(id);
-        let Some(metadata) = metadata else { return };
+    /// Forgets a batch of items; each `metadata` must be what the item was inserted with.
+    /// Costs one pass over each touched posting, however many items the batch holds.
+    pub fn remove_many<'a>(&mut self, items: impl Iterator<Item = (u32, Option<&'a Value>)>) {
+        let items: Vec<(u32, Option<&Value>)> = items.collect();
+        let mut ids: Vec<u32> = items.iter().map(|&(id, _)| id).collect();
+        ids.sort_unstable();
+        self.all.remove_sorted(&ids);
         for (path, index) in &mut self.fields {
-            if let Some(value) = path.resolve(metadata) {
-                index.remove(id, value);
-            }
+            let values: Vec<(u32, &Value)> = items
+                .iter()
+                .filter_map(|&(id, metadata)| Some((id, path.resolve(metadata?)?)))
+                .collect();
+            index.remove_many(&values);
         }
     }
 

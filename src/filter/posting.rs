@@ -60,6 +60,26 @@ impl Posting {
         }
     }
 
+    /// Removes every id of the ascending list `ids` in one pass (a batch delete costs one
+    /// shift of the set, not one per id).
+    pub fn remove_sorted(&mut self, ids: &[u32]) {
+        match ids {
+            [] => {}
+            [id] => {
+                self.remove(*id);
+            }
+            _ => {
+                let mut j = 0;
+                self.0.retain(|&x| {
+                    while j < ids.len() && ids[j] < x {
+                        j += 1;
+                    }
+                    !(j < ids.len() && ids[j] == x)
+                });
+            }
+        }
+    }
+
     #[inline]
     pub fn contains(&self, id: u32) -> bool {
         self.0.binary_search(&id).is_ok()

@@ -206,7 +206,8 @@ impl Context<'_> {
             // Evenly spaced ranks: deterministic, so the same query always plans the same way.
             let n = pool.len();
             let hits = (0..SAMPLE_SIZE)
-                .filter_map(|i| pool.select(i * n / SAMPLE_SIZE))
+                // In u64: on wasm32, `i * n` could overflow usize.
+                .filter_map(|i| pool.select((i as u64 * n as u64 / SAMPLE_SIZE as u64) as usize))
                 .filter(|&id| self.matches(filter, id))
                 .count();
             (n as f64 * hits as f64 / SAMPLE_SIZE as f64, false, None)
@@ -382,7 +383,8 @@ impl Context<'_> {
         // Expect `selectivity × k'` matches among `k'` results; a 25% margin plus a constant
         // absorbs estimation error without a second round in the common case.
         let selectivity = plan.estimate.selectivity().max(1.0 / total.max(1) as f64);
-        let mut oversampled = ((k as f64 / selectivity) * 1.25).ceil() as usize + 8;
+        // `as usize` saturates; the addition must too.
+        let mut oversampled = (((k as f64 / selectivity) * 1.25).ceil() as usize).saturating_add(8);
         let mut kept = Vec::new();
         for _ in 0..POST_FILTER_ROUNDS {
             // Not `clamp`: k may exceed the collection size.
