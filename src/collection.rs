@@ -500,11 +500,15 @@ impl Collection {
     /// Returns `false` if the field was already indexed.
     pub fn create_field_index(&mut self, field: &str) -> Result<bool> {
         let path = filter::parse_field_path(field)?;
+        // In id order (the live-id set is sorted), so that postings are built by appending.
+        let entries = &self.entries;
         let items = self
-            .entries
+            .fields
+            .all()
             .iter()
-            .map(|(&id, entry)| (id, entry.metadata.as_ref()));
-        Ok(self.fields.create(path, items))
+            .filter_map(|id| Some((id, entries.get(&id)?.metadata.as_ref())))
+            .collect::<Vec<_>>();
+        Ok(self.fields.create(path, items.into_iter()))
     }
 
     /// Stops indexing `field`; returns whether it was indexed.

@@ -297,7 +297,8 @@ impl FieldIndexes {
     }
 
     /// Starts indexing `field`, reading the metadata of every live item. Returns `false` (and
-    /// does nothing) if it was already indexed.
+    /// does nothing) if it was already indexed. Items given in ascending id order build every
+    /// posting by appending; any order is correct, but costs a shift per out-of-order id.
     pub fn create<'a>(
         &mut self,
         field: FieldPath,
@@ -306,14 +307,11 @@ impl FieldIndexes {
         if self.fields.contains_key(&field) {
             return false;
         }
-        // In id order, so that every posting is built by appending.
-        let mut values: Vec<(u32, &Value)> = items
-            .filter_map(|(id, metadata)| Some((id, field.resolve(metadata?)?)))
-            .collect();
-        values.sort_unstable_by_key(|&(id, _)| id);
         let mut index = FieldIndex::default();
-        for (id, value) in values {
-            index.insert(id, value);
+        for (id, metadata) in items {
+            if let Some(value) = metadata.and_then(|m| field.resolve(m)) {
+                index.insert(id, value);
+            }
         }
         self.fields.insert(field, index);
         true
