@@ -224,7 +224,7 @@ impl Context<'_> {
         }
     }
 
-    fn choose(&self, estimate: &Estimate) -> Strategy {
+    fn choose(&self, estimate: &Estimate, k: usize) -> Strategy {
         let t = Thresholds::for_spec(&self.index.spec());
         let s = estimate.selectivity();
         let pre_max = if estimate.ids_known {
@@ -232,7 +232,9 @@ impl Context<'_> {
         } else {
             t.pre_filter_max_selectivity_unindexed
         };
-        if estimate.matches <= t.pre_filter_max_matches as f64 || s <= pre_max {
+        // Known to be at most k matches: scoring them all is the whole answer.
+        let all_fit = estimate.ids_known && estimate.matches <= k as f64;
+        if all_fit || estimate.matches <= t.pre_filter_max_matches as f64 || s <= pre_max {
             Strategy::PreFilter
         } else if s >= t.post_filter_min_selectivity {
             Strategy::PostFilter
@@ -259,7 +261,7 @@ impl Context<'_> {
     ) -> Result<FilteredSearch> {
         let plan = self.plan(filter);
         let strategy = match strategy {
-            Strategy::Auto => self.choose(&plan.estimate),
+            Strategy::Auto => self.choose(&plan.estimate, k),
             forced => forced,
         };
         let mut result = FilteredSearch {
