@@ -8,6 +8,7 @@
 pub mod collection;
 pub mod distance;
 pub mod error;
+pub mod filter;
 pub mod index;
 pub mod limits;
 pub mod quant;
@@ -21,5 +22,6 @@ mod wasm;
 pub use collection::{Collection, CollectionConfig, Item, Record, SearchDefaults, SearchHit};
 pub use distance::Metric;
 pub use error::{Error, Result};
+pub use filter::{Filter, Strategy};
 pub use index::{Index, IndexOptions, IndexSpec, Scratch, SearchParams};
 pub use topk::Neighbor;

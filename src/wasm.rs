@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::collection::{Collection, CollectionConfig, Item, SearchHit};
 use crate::error::Error;
+use crate::filter::{Filter, Strategy};
 use crate::index::{IndexOptions, SearchParams};
 
 /// Turns a core error into a JS `Error` named `QuiverError` with a `code` property.
@@ -178,6 +179,9 @@ impl WasmCollection {
     }
 
     /// The `k` best items for `query`: an array of `{ id, score, metadata }`, best first.
+    /// `filterJson` (a JSON filter object as text) keeps only matching items; `strategy`
+    /// (`"auto"`, `"pre-filter"`, `"in-index"`, `"post-filter"`) forces how it is applied.
+    #[allow(clippy::too_many_arguments)]
     pub fn search(
         &self,
         query: &[f32],
@@ -185,6 +189,8 @@ impl WasmCollection {
         ef_search: Option<u32>,
         nprobe: Option<u32>,
         rerank: Option<u32>,
+        filter_json: Option<String>,
+        strategy: Option<String>,
     ) -> Result<Array, JsValue> {
         let params = SearchParams {
             ef_search: usize_param(ef_search),
@@ -192,11 +198,32 @@ impl WasmCollection {
             rerank: usize_param(rerank),
             filter: None,
         };
-        let hits = self
-            .inner
-            .search_with(query, k as usize, &params)
-            .map_err(to_js)?;
+        let strategy = match strategy {
+            Some(s) => s.parse::<Strategy>().map_err(to_js)?,
+            None => Strategy::Auto,
+        };
+        let hits = match filter_json {
+            Some(json) => {
+                let filter = Filter::from_json_str(&json).map_err(to_js)?;
+                self.inner
+                    .search_filtered(query, k as usize, &filter, &params, strategy)
+            }
+            None => self.inner.search_with(query, k as usize, &params),
+        }
+        .map_err(to_js)?;
         Ok(hits_to_js(&hits))
+    }
+
+    /// Indexes a metadata field (a dotted path) for fast filtering; `false` if already indexed.
+    #[wasm_bindgen(js_name = createFieldIndex)]
+    pub fn create_field_index(&mut self, field: &str) -> Result<bool, JsValue> {
+        self.inner.create_field_index(field).map_err(to_js)
+    }
+
+    /// Stops indexing a metadata field; `false` if it was not indexed.
+    #[wasm_bindgen(js_name = dropFieldIndex)]
+    pub fn drop_field_index(&mut self, field: &str) -> Result<bool, JsValue> {
+        self.inner.drop_field_index(field).map_err(to_js)
     }
 
     /// Searches a block of queries (`queries.length / dim` of them) at once: an array of

@@ -194,6 +194,39 @@ pub trait Index {
             .collect()
     }
 
+    /// The `k` nearest to a prepared `query` among `ids` only, best first, ties broken by id,
+    /// scored exactly (this is the pre-filter path of filtered search). Ids that are not
+    /// stored are skipped. The default scores each id through [`Index::vector`] and fails with
+    /// [`Error::Unsupported`] when the family keeps no f32 vectors; families override it when
+    /// they can score a candidate list faster or from their codes.
+    fn search_candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        ids: &[u32],
+        _scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        let metric = self.metric();
+        let mut top = crate::topk::TopK::new(k);
+        for &id in ids {
+            match self.vector(id) {
+                Some(row) => {
+                    top.push(id, metric.distance(query, row));
+                }
+                None if self.contains(id) => {
+                    return Err(Error::Unsupported {
+                        what: format!(
+                            "index {} keeps no f32 vectors to score candidates with",
+                            self.spec()
+                        ),
+                    })
+                }
+                None => {}
+            }
+        }
+        Ok(top.into_sorted_vec())
+    }
+
     /// The stored f32 vector of `id`, when the family keeps one (lossy encodings do not).
     fn vector(&self, id: u32) -> Option<&[f32]>;
 
