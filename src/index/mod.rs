@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::topk::Neighbor;
 
 pub mod flat;
+pub mod hnsw;
 pub mod spec;
 
 pub use spec::{Encoding, IndexSpec, Structure};
@@ -105,11 +106,21 @@ pub struct Scratch {
 pub struct IndexOptions {
     /// Seed of every randomized step (k-means initialisation, HNSW levels).
     pub seed: u64,
+    /// HNSW: size of the dynamic candidate list while inserting (`efConstruction` in Malkov &
+    /// Yashunin). Default [`hnsw::DEFAULT_EF_CONSTRUCTION`].
+    pub ef_construction: usize,
+    /// HNSW: `ef_search` used when [`SearchParams::ef_search`] is `None` (raised to `k` when
+    /// smaller). Default [`hnsw::DEFAULT_EF_SEARCH`].
+    pub ef_search: usize,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { seed: 0x5EED_0F0E }
+        IndexOptions {
+            seed: 0x5EED_0F0E,
+            ef_construction: hnsw::DEFAULT_EF_CONSTRUCTION,
+            ef_search: hnsw::DEFAULT_EF_SEARCH,
+        }
     }
 }
 
@@ -189,10 +200,13 @@ pub fn build_index(
     spec: &IndexSpec,
     dim: usize,
     metric: Metric,
-    _options: &IndexOptions,
+    options: &IndexOptions,
 ) -> Result<Box<dyn Index>> {
     match (spec.structure, spec.encoding) {
         (Structure::Flat, Encoding::Raw) => Ok(Box::new(flat::FlatIndex::new(dim, metric))),
+        (Structure::Hnsw { m }, Encoding::Raw) => {
+            Ok(Box::new(hnsw::Hnsw::new(dim, metric, m, options)?))
+        }
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),
             reason: "this index family is not available in this build yet".into(),
