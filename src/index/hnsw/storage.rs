@@ -71,29 +71,46 @@ pub fn graph_metric(metric: Metric) -> Metric {
     }
 }
 
-/// Raw f32 rows in one contiguous arena, `slot × dim`.
+/// Floats per storage page (256 KiB).
+const PAGE_FLOATS: usize = 1 << 16;
+
+/// Raw f32 rows, `dim` floats per slot, in fixed-size pages of a power-of-two number of rows.
+///
+/// Pages instead of one growing `Vec`: growth never copies the arena, never holds the old and
+/// the new buffer at once (a doubling `Vec` peaks at three times its contents, and WebAssembly
+/// memory never shrinks back), and never over-allocates by more than one page.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FlatStorage {
     dim: usize,
     metric: Metric,
     graph_metric: Metric,
-    rows: Vec<f32>,
+    /// log2 of the rows per page.
+    page_shift: u32,
+    pages: Vec<Vec<f32>>,
+    len: usize,
 }
 
 impl FlatStorage {
     pub fn new(dim: usize, metric: Metric) -> Self {
+        let rows_per_page = (PAGE_FLOATS / dim.max(1)).max(1);
+        // The largest power of two not above `rows_per_page`.
+        let page_shift = usize::BITS - 1 - rows_per_page.leading_zeros();
         FlatStorage {
             dim,
             metric,
             graph_metric: graph_metric(metric),
-            rows: Vec::new(),
+            page_shift,
+            pages: Vec::new(),
+            len: 0,
         }
     }
 
     #[inline]
     fn row(&self, slot: u32) -> &[f32] {
-        let start = slot as usize * self.dim;
-        &self.rows[start..start + self.dim]
+        let slot = slot as usize;
+        let page = &self.pages[slot >> self.page_shift];
+        let start = (slot & ((1 << self.page_shift) - 1)) * self.dim;
+        &page[start..start + self.dim]
     }
 }
 
@@ -112,11 +129,19 @@ impl VectorStorage for FlatStorage {
 
     fn set(&mut self, slot: u32, vector: &[f32]) {
         debug_assert_eq!(vector.len(), self.dim);
-        let start = slot as usize * self.dim;
-        if start == self.rows.len() {
-            self.rows.extend_from_slice(vector);
+        let slot = slot as usize;
+        let rows_per_page = 1usize << self.page_shift;
+        if slot == self.len {
+            if slot % rows_per_page == 0 {
+                self.pages
+                    .push(Vec::with_capacity(rows_per_page * self.dim));
+            }
+            let page = self.pages.len() - 1;
+            self.pages[page].extend_from_slice(vector);
+            self.len += 1;
         } else {
-            self.rows[start..start + self.dim].copy_from_slice(vector);
+            let start = (slot % rows_per_page) * self.dim;
+            self.pages[slot / rows_per_page][start..start + self.dim].copy_from_slice(vector);
         }
     }
 
@@ -141,10 +166,39 @@ impl VectorStorage for FlatStorage {
     }
 
     fn len(&self) -> usize {
-        self.rows.len() / self.dim.max(1)
+        self.len
     }
 
     fn memory_bytes(&self) -> usize {
-        self.rows.capacity() * 4
+        self.pages.iter().map(|p| p.capacity() * 4).sum::<usize>()
+            + self.pages.capacity() * std::mem::size_of::<Vec<f32>>()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_hold_rows_across_boundaries() {
+        for dim in [1usize, 3, 384, 70_000] {
+            let mut storage = FlatStorage::new(dim, Metric::L2);
+            let n = 300usize.min(8 * (1 << storage.page_shift));
+            for slot in 0..n {
+                storage.set(slot as u32, &vec![slot as f32; dim]);
+            }
+            storage.set(1, &vec![-1.0; dim]);
+            assert_eq!(storage.len(), n);
+            for slot in 0..n {
+                let expect = if slot == 1 { -1.0 } else { slot as f32 };
+                assert!(storage
+                    .vector(slot as u32)
+                    .unwrap()
+                    .iter()
+                    .all(|&x| x == expect));
+            }
+            let pages = n.div_ceil(1 << storage.page_shift);
+            assert_eq!(storage.pages.len(), pages, "dim {dim}");
+        }
     }
 }
