@@ -139,6 +139,35 @@ fn churn_on_fixture_does_not_decay_recall() {
     churn_check(fresh, &set, 10, 3, 2024);
 }
 
+/// The upsert pattern: items replaced one at a time (each replacement is a new internal id plus
+/// a delete), so tombstones pile up and are consolidated many times over.
+#[test]
+fn one_at_a_time_upserts_do_not_decay_recall() {
+    let set = fixture_3k();
+    let mut collection = collection_with("HNSW16", Metric::Cosine, set.dim, &set.base);
+    let ef = 10;
+    let fresh = recall(&collection, &set, 10, &params(ef));
+    let mut rng = Rng(4242);
+    for _ in 0..3000 {
+        let i = rng.below(set.n_base());
+        let name = i.to_string();
+        collection
+            .upsert(&[Item {
+                id: &name,
+                vector: set.row(i),
+                metadata: None,
+            }])
+            .unwrap();
+    }
+    assert_eq!(collection.len(), set.n_base());
+    let after = recall(&collection, &set, 10, &params(ef));
+    eprintln!("3000 single upserts (seed 4242): fresh {fresh:.4}, after {after:.4}");
+    assert!(
+        after >= fresh - 0.01,
+        "seed 4242: recall {after} after upserts < fresh {fresh} - 0.01"
+    );
+}
+
 #[test]
 fn same_seed_and_order_give_the_same_graph_and_results() {
     let dim = 16;

@@ -87,6 +87,7 @@ struct BuildScratch {
     search: Scratch,
     pool: Vec<Neighbor>,
     selected: Vec<u32>,
+    new_links: Vec<u32>,
     ids: Vec<u32>,
 }
 
@@ -305,11 +306,13 @@ impl<S: VectorStorage> Hnsw<S> {
             nearest = found[0];
             select_neighbours(&self.storage, found, self.graph.m(), &mut build.selected);
             self.graph.set_neighbours(slot, layer, &build.selected);
-            let selected = std::mem::take(&mut build.selected);
-            for &neighbour in &selected {
+            // `link` reuses `selected` for its own re-selection: iterate a copy.
+            let mut new_links = std::mem::take(&mut build.new_links);
+            new_links.clone_from(&build.selected);
+            for &neighbour in &new_links {
                 self.link(neighbour, slot, layer, &mut build);
             }
-            build.selected = selected;
+            build.new_links = new_links;
         }
         self.build = build;
         if level > top {
@@ -754,7 +757,9 @@ impl<S: VectorStorage> Index for Hnsw<S> {
         }
         let accept = |slot: u32| {
             self.state[slot as usize] == SlotState::Live
-                && params.accepts(self.id_of_slot[slot as usize])
+                && params
+                    .filter
+                    .is_none_or(|f| f(self.id_of_slot[slot as usize]))
         };
         let scored = self.search_layer::<false, _>(query, nearest, ef, 0, scratch, accept);
         if scratch.results.len() < k && scored < self.live + self.tombstones {
@@ -796,6 +801,6 @@ impl<S: VectorStorage> Index for Hnsw<S> {
             + (build.search.candidates.capacity() + build.search.results.capacity()
                 + build.pool.capacity())
                 * std::mem::size_of::<Neighbor>()
-            + (build.selected.capacity() + build.ids.capacity()) * 4
+            + (build.selected.capacity() + build.new_links.capacity() + build.ids.capacity()) * 4
     }
 }
