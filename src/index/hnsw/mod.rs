@@ -301,7 +301,7 @@ impl<S: VectorStorage> Hnsw<S> {
                 |_| true,
             );
             let found = &mut build.search.results;
-            found.sort_unstable();
+            heap::sort(found);
             // Candidates never include `slot` itself: nothing links to it yet on this layer.
             nearest = found[0];
             select_neighbours(&self.storage, found, self.graph.m(), &mut build.selected);
@@ -332,7 +332,7 @@ impl<S: VectorStorage> Hnsw<S> {
             .extend_from_slice(self.graph.neighbours(from, layer));
         build.ids.push(to);
         score_from(&self.storage, from, &build.ids, &mut build.pool);
-        build.pool.sort_unstable();
+        heap::sort(&mut build.pool);
         select_neighbours(
             &self.storage,
             &build.pool,
@@ -477,7 +477,7 @@ impl<S: VectorStorage> Hnsw<S> {
                     }
                 }
                 score_from(&self.storage, u, &build.ids, &mut build.pool);
-                build.pool.sort_unstable();
+                heap::sort(&mut build.pool);
                 select_neighbours(
                     &self.storage,
                     &build.pool,
@@ -770,7 +770,7 @@ impl<S: VectorStorage> Index for Hnsw<S> {
         for n in results.iter_mut() {
             n.id = self.id_of_slot[n.id as usize];
         }
-        results.sort_unstable();
+        heap::sort(results);
         results.truncate(k);
         Ok(results.clone())
     }
