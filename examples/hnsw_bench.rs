@@ -1,6 +1,6 @@
 //! Native HNSW micro-benchmark on a TEXMEX folder (default: the dev set).
 //!
-//! `cargo run --release --example hnsw_bench -- [DIR] [M] [EF_CONSTRUCTION]`
+//! `cargo run --release --example hnsw_bench -- [DIR] [M] [EF_CONSTRUCTION] [SEED]`
 //! Prints build time, then recall@10 and QPS over an `ef_search` sweep (one query at a time).
 
 use std::time::Instant;
@@ -26,6 +26,7 @@ fn main() {
         .unwrap_or_else(|| "../shared/data/dev-minilm-20k".into());
     let m: usize = args.get(2).map_or(16, |s| s.parse().expect("m"));
     let ef_construction: usize = args.get(3).map_or(200, |s| s.parse().expect("efC"));
+    let seed: Option<u64> = args.get(4).map(|s| s.parse().expect("seed"));
     let read = |name: &str| std::fs::read(format!("{dir}/{name}")).expect(name);
     let (dim, mut base) = parse_fvecs(&read("base.fvecs")).unwrap();
     let (_, mut queries) = parse_fvecs(&read("query.fvecs")).unwrap();
@@ -37,10 +38,13 @@ fn main() {
         quiver::distance::normalize(row);
     }
     let n = base.len() / dim;
-    let options = IndexOptions {
+    let mut options = IndexOptions {
         ef_construction,
         ..IndexOptions::default()
     };
+    if let Some(seed) = seed {
+        options.seed = seed;
+    }
     let mut index = Hnsw::new(dim, Metric::Cosine, m, &options).unwrap();
     let ids: Vec<u32> = (0..n as u32).collect();
     let start = Instant::now();
