@@ -168,6 +168,58 @@ fn one_at_a_time_upserts_do_not_decay_recall() {
     );
 }
 
+/// Live nodes that a walk over layer-0 links from the entry point cannot reach.
+fn unreachable_on_layer0(index: &Hnsw, max_id: u32) -> usize {
+    let live = (0..max_id).filter(|&i| index.contains(i)).count();
+    let Some(entry) = index.entry_point() else {
+        return live;
+    };
+    let mut seen = std::collections::HashSet::from([entry]);
+    let mut stack = vec![entry];
+    while let Some(id) = stack.pop() {
+        for n in index.neighbours_of(id, 0).unwrap() {
+            if seen.insert(n) {
+                stack.push(n);
+            }
+        }
+    }
+    live - seen.len()
+}
+
+/// Repair must not strand nodes: after each round of deleting 30% and re-inserting them, every
+/// live node is still reachable over layer 0 (the exhaustive fallback would hide it otherwise).
+#[test]
+fn churn_keeps_layer0_connected() {
+    let set = fixture_3k();
+    let n = set.n_base() as u32;
+    let mut index = hnsw_with(Metric::Cosine, set.dim, 16, 5, &set.base);
+    assert_eq!(unreachable_on_layer0(&index, n), 0, "fresh build");
+    let mut rng = Rng(5);
+    let mut row_of: Vec<usize> = (0..n as usize).collect();
+    let mut next = n;
+    for round in 0..4 {
+        let mut order: Vec<u32> = (0..next).filter(|&i| index.contains(i)).collect();
+        for i in (1..order.len()).rev() {
+            order.swap(i, rng.below(i + 1));
+        }
+        let victims = &order[..order.len() * 3 / 10];
+        index.remove(victims);
+        assert_eq!(index.tombstones(), 0, "30% triggers consolidation");
+        let stranded = unreachable_on_layer0(&index, next);
+        assert_eq!(stranded, 0, "seed 5 round {round}: after deletes");
+        let (mut ids, mut rows) = (Vec::new(), Vec::new());
+        for &v in victims {
+            row_of.push(row_of[v as usize]);
+            rows.extend_from_slice(set.row(row_of[v as usize]));
+            ids.push(next);
+            next += 1;
+        }
+        index.add(&ids, &rows).unwrap();
+        let stranded = unreachable_on_layer0(&index, next);
+        assert_eq!(stranded, 0, "seed 5 round {round}: after re-inserts");
+    }
+}
+
 #[test]
 fn same_seed_and_order_give_the_same_graph_and_results() {
     let dim = 16;

@@ -15,7 +15,7 @@
 //! - **The graph is apart from vector storage** ([`VectorStorage`]); today [`FlatStorage`] holds
 //!   raw f32 rows, and an SQ8 or PQ storage plugs into the same graph code.
 //! - **Memory layout:** dense node *slots* index flat arrays — vectors in one arena, neighbour
-//!   lists in fixed-capacity, count-prefixed runs ([`graph`]). The collection's internal ids
+//!   lists in fixed-capacity, count-prefixed runs (module `graph`). The collection's internal ids
 //!   (monotonic `u32`, never reused) map to slots; slots freed by deletes are reused.
 //! - **Queries allocate only their result:** heaps and the visited set (generation counter) live
 //!   in the caller's [`Scratch`].
