@@ -41,5 +41,7 @@ bash scripts/build-demo.sh
 step "package and demo tests (node --test)"
 node --test tests/package/
 
+step "quick benchmark (bench/run.sh --quick: flat SIMD vs scalar vs JS vs bandwidth floor)" && bash bench/run.sh --quick
+
 echo
 echo "all tests passed in $(( $(date +%s) - started )) s"

@@ -1,0 +1,199 @@
+// One benchmark process: `node bench/lib/session.mjs '<job json>'`.
+//
+// Loads the dataset, builds every entry of the job (each an adapter with build parameters and a
+// list of search configurations), warms each configuration up, then measures them in
+// interleaved rounds, so that load drift on a shared machine hits every entry alike. Optionally
+// measures memory copy bandwidth in the same rounds (the bandwidth floor of a one-query scan).
+// Prints one JSON object per line on stdout; logs go to stderr.
+//
+// The suite runner (bench/run.mjs) starts one session per library so that libraries never share
+// a process; the flat suite (issue 3) puts Quiver SIMD, Quiver scalar and plain JS in one
+// session because its ratios must be measured side by side.
+import { loadDataset, recallAt } from "./data.mjs";
+import { median, quantile } from "./stats.mjs";
+
+const job = JSON.parse(process.argv[2]);
+const log = (...a) => console.error(`[${job.label ?? "session"}]`, ...a);
+const emit = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
+
+const { base, queries: allQueries, truth } = loadDataset(job.dataDir);
+const nq = Math.min(allQueries.rows, truth.rows, job.maxQueries ?? Infinity);
+const dim = base.dim;
+const queryAt = (q) => allQueries.data.subarray(q * dim, (q + 1) * dim);
+const k = job.k ?? 10;
+
+function memorySnapshot() {
+  globalThis.gc?.();
+  const m = process.memoryUsage();
+  return { rss: m.rss, js: m.heapUsed + m.external };
+}
+
+/** One pass over all queries; returns per-query (or per-block) times and the result ids. */
+async function pass(adapter, config) {
+  const params = config.params ?? {};
+  const batch = config.batch ?? 0;
+  const ids = new Array(nq);
+  const times = [];
+  const cpuStart = process.cpuUsage();
+  const started = performance.now();
+  if (batch > 0) {
+    for (let q = 0; q < nq; q += batch) {
+      const end = Math.min(nq, q + batch);
+      const block = allQueries.data.subarray(q * dim, end * dim);
+      const t0 = performance.now();
+      let out = adapter.searchBatch(block, k, params);
+      if (out instanceof Promise) out = await out;
+      // Amortized time per query of the block.
+      times.push((performance.now() - t0) / (end - q));
+      out.forEach((row, i) => { ids[q + i] = row; });
+    }
+  } else {
+    for (let q = 0; q < nq; q++) {
+      const query = queryAt(q);
+      const t0 = performance.now();
+      let out = adapter.search(query, k, params);
+      if (out instanceof Promise) out = await out;
+      times.push(performance.now() - t0);
+      ids[q] = out;
+    }
+  }
+  const totalMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuStart);
+  // CPU time of the whole process over the pass: immune to preemption on a loaded machine
+  // (not to cache or memory-bandwidth contention).
+  return { times, ids, totalMs, cpuMs: (cpu.user + cpu.system) / 1000 };
+}
+
+/** Memory copy bandwidth with a buffer larger than the last-level cache. */
+function makeCopyProbe(bufferMiB) {
+  const n = (bufferMiB * 1024 * 1024) / 4;
+  const src = new Float32Array(n);
+  const dst = new Float32Array(n);
+  for (let i = 0; i < n; i += 1024) src[i] = i; // touch every page
+  dst.set(src);
+  return (reps = 5) => {
+    const set = [];
+    const setCpu = [];
+    const within = [];
+    for (let r = 0; r < reps; r++) {
+      const c0 = process.cpuUsage();
+      let t0 = performance.now();
+      dst.set(src);
+      set.push(performance.now() - t0);
+      const c = process.cpuUsage(c0);
+      setCpu.push((c.user + c.system) / 1000);
+      // copyWithin: first half <- second half of the same buffer.
+      t0 = performance.now();
+      src.copyWithin(0, n / 2, n);
+      within.push((performance.now() - t0) * 2); // normalize to a full-buffer copy
+    }
+    const bytes = n * 4;
+    // Bytes copied per second (each copied byte is one read and one write).
+    return { setGBs: bytes / median(set) / 1e6, setCpuGBs: bytes / median(setCpu) / 1e6, copyWithinGBs: bytes / median(within) / 1e6 };
+  };
+}
+
+const entries = [];
+for (const entry of job.entries) {
+  const mod = await import(new URL(`../adapters/${entry.adapter}.mjs`, import.meta.url));
+  let adapter;
+  try {
+    adapter = await mod.create({ dim, metric: job.metric, seed: job.seed, ...(entry.options ?? {}) });
+  } catch (error) {
+    log(`${entry.id}: cannot load adapter: ${error.message}`);
+    emit({ kind: "skipped", entry: entry.id, library: entry.library ?? entry.adapter, reason: `load: ${error.message}` });
+    continue;
+  }
+  const before = memorySnapshot();
+  const t0 = performance.now();
+  let built;
+  try {
+    built = (await adapter.build(base, entry.build ?? {})) ?? {};
+  } catch (error) {
+    log(`${entry.id}: build failed: ${error.message}`);
+    emit({ kind: "skipped", entry: entry.id, library: adapter.library, reason: `build: ${error.message}`, build: entry.build });
+    continue;
+  }
+  const buildMs = built.buildMs ?? performance.now() - t0;
+  const after = memorySnapshot();
+  log(`${entry.id}: built ${base.rows} x ${dim} in ${buildMs.toFixed(0)} ms`);
+  const configs = (entry.search ?? [{}]).filter((c) => !(c.batch > 0) || adapter.searchBatch);
+  entries.push({
+    entry, adapter, buildMs, configs,
+    memory: { reportedBytes: built.memoryBytes ?? null, rssDeltaBytes: after.rss - before.rss, jsDeltaBytes: after.js - before.js },
+    results: configs.map(() => ({ p50: [], p99: [], qps: [], cpu: [], recall: null })),
+  });
+}
+
+// Warm-up: let the engine tier the hot code up before anything is timed.
+for (const e of entries) {
+  for (const config of e.configs) {
+    const warm = Math.min(nq, job.warmupQueries ?? 50);
+    const params = config.params ?? {};
+    if (config.batch > 0) {
+      for (let q = 0; q < warm; q += config.batch) {
+        await e.adapter.searchBatch(allQueries.data.subarray(q * dim, Math.min(nq, q + config.batch) * dim), k, params);
+      }
+    } else {
+      for (let q = 0; q < warm; q++) await e.adapter.search(queryAt(q), k, params);
+    }
+  }
+}
+
+const copyProbe = job.floor ? makeCopyProbe(job.floor.bufferMiB ?? 256) : null;
+const copies = [];
+const runs = job.runs ?? 5;
+for (let round = 0; round < runs; round++) {
+  for (const e of entries) {
+    for (let c = 0; c < e.configs.length; c++) {
+      const { times, ids, totalMs, cpuMs } = await pass(e.adapter, e.configs[c]);
+      const r = e.results[c];
+      r.cpu.push(cpuMs / nq);
+      r.p50.push(median(times));
+      r.p99.push(quantile(times, 0.99));
+      r.qps.push((nq * 1000) / totalMs);
+      if (r.recall === null) {
+        let sum = 0;
+        for (let q = 0; q < nq; q++) sum += recallAt(ids[q], truth, q, k);
+        r.recall = sum / nq;
+      }
+    }
+  }
+  if (copyProbe) copies.push(copyProbe());
+  log(`round ${round + 1}/${runs} done`);
+}
+
+for (const e of entries) {
+  e.configs.forEach((config, c) => {
+    const r = e.results[c];
+    emit({
+      kind: "result",
+      entry: e.entry.id,
+      library: e.adapter.library,
+      version: e.adapter.version,
+      variant: e.entry.options?.variant ?? null,
+      build: e.entry.build ?? {},
+      search: config.params ?? {},
+      mode: config.batch > 0 ? `batch${config.batch}` : "single",
+      label: config.label ?? null,
+      recall: r.recall,
+      p50Ms: median(r.p50),
+      p99Ms: median(r.p99),
+      qps: median(r.qps),
+      cpuMsPerQuery: median(r.cpu),
+      runsP50Ms: r.p50,
+      buildMs: e.buildMs,
+      memory: e.memory,
+      wasmFiles: e.adapter.wasmFiles ?? [],
+    });
+  });
+  e.adapter.free?.();
+}
+
+if (copyProbe) {
+  const setGBs = median(copies.map((c) => c.setGBs));
+  const copyWithinGBs = median(copies.map((c) => c.copyWithinGBs));
+  const setCpuGBs = median(copies.map((c) => c.setCpuGBs));
+  emit({ kind: "bandwidth", bufferMiB: job.floor.bufferMiB ?? 256, setGBs, setCpuGBs, copyWithinGBs, runsSetGBs: copies.map((c) => c.setGBs), scannedBytes: base.rows * dim * 4 });
+}
+emit({ kind: "session", nq, k, dim, rows: base.rows, runs, node: process.version, v8: process.versions.v8, execArgv: process.execArgv });
