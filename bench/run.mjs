@@ -112,7 +112,7 @@ function session(job) {
     child.stdout.on("data", (d) => { out += d; });
     child.on("error", reject);
     child.on("close", (code) => {
-      const records = out.split("\n").filter(Boolean).map((l) => JSON.parse(l));
+      const records = out.split("\n").filter((l) => l.startsWith("@@bench ")).map((l) => JSON.parse(l.slice(8)));
       if (code !== 0) records.push({ kind: "failed", entry: job.label, reason: `exit code ${code}` });
       resolvePromise(records);
     });

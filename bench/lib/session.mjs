@@ -14,7 +14,12 @@ import { median, quantile } from "./stats.mjs";
 
 const job = JSON.parse(process.argv[2]);
 const log = (...a) => console.error(`[${job.label ?? "session"}]`, ...a);
-const emit = (record) => process.stdout.write(`${JSON.stringify(record)}\n`);
+// Records go to stdout behind a marker; libraries that print to stdout (Emscripten builds do)
+// are sent to stderr instead, and anything unmarked is ignored by the runner.
+export const MARKER = "@@bench ";
+const emit = (record) => process.stdout.write(`${MARKER}${JSON.stringify(record)}\n`);
+console.log = console.error;
+console.info = console.error;
 
 const { base, queries: allQueries, truth } = loadDataset(job.dataDir);
 const nq = Math.min(allQueries.rows, truth.rows, job.maxQueries ?? Infinity);
@@ -142,7 +147,7 @@ for (const e of entries) {
 
 const copyProbe = job.floor ? makeCopyProbe(job.floor.bufferMiB ?? 256) : null;
 const copies = [];
-const runs = job.runs ?? 5;
+const runs = entries.length || copyProbe ? job.runs ?? 5 : 0;
 for (let round = 0; round < runs; round++) {
   for (const e of entries) {
     for (let c = 0; c < e.configs.length; c++) {
