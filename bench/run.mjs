@@ -209,9 +209,18 @@ if (args.suites.includes("flat")) {
     };
     flatRows.push(floor);
     record(floor);
+    const readFloorMs = bandwidth.scannedBytes / (bandwidth.readGBs * 1e6);
+    const readFloor = {
+      suite: "flat", ...base, name: "read floor (bytes scanned / wasm SIMD read bandwidth)", kind: "floor",
+      p50Ms: readFloorMs, qps: 1000 / readFloorMs, recall: null, readGBs: bandwidth.readGBs,
+      bufferMiB: bandwidth.bufferMiB, scannedBytes: bandwidth.scannedBytes, gbPerS: bandwidth.readGBs,
+    };
+    flatRows.push(readFloor);
+    record(readFloor);
     if (simd) {
       ratio("SIMD ms / floor ms", "<= 1.5", (v) => v <= 1.5, simd.p50Ms / floorMs, simd.cpuMsPerQuery / floorCpuMs);
       ratio("SIMD ms / lenient floor ms (bytes copied/s)", "(info)", null, simd.p50Ms / lenientFloorMs, null);
+      ratio("SIMD ms / read floor ms", "(info)", null, simd.p50Ms / readFloorMs, null);
     }
     if (batch) ratio("floor ms / searchBatch-64 ms per query", "(info: > 1 beats the floor)", null, floorMs / batch.p50Ms, floorCpuMs / batch.cpuMsPerQuery);
   }
