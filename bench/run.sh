@@ -12,7 +12,7 @@ for arg in "$@"; do
   if [ "$arg" = --help ] || [ "$arg" = -h ]; then exec node bench/run.mjs --help; fi
 done
 
-[ -x node_modules/.bin/wasm-opt ] || bash scripts/setup.sh
+[ -x node_modules/.bin/wasm-opt ] || bash scripts/setup.sh >&2
 
 # A package is stale when any input of scripts/build-pkg.sh is newer than its .wasm.
 stale() {
@@ -20,8 +20,9 @@ stale() {
   [ -f "$wasm" ] || return 0
   [ -n "$(find src Cargo.toml Cargo.lock pkg-template scripts/build-pkg.sh .cargo -newer "$wasm" -print -quit 2>/dev/null)" ]
 }
-if stale pkg; then bash scripts/build-pkg.sh; fi
-if stale pkg-scalar; then QUIVER_SCALAR=1 bash scripts/build-pkg.sh; fi
+# Build logs go to stderr: stdout carries only the JSON lines and the tables.
+if stale pkg; then bash scripts/build-pkg.sh >&2; fi
+if stale pkg-scalar; then QUIVER_SCALAR=1 bash scripts/build-pkg.sh >&2; fi
 
 # Peers are only for full runs, and never installed by CI (the quick run needs none of them).
 # A peer that fails to install is reported as skipped by the suite.

@@ -143,10 +143,21 @@ impl Metric {
         }
     }
 
+    /// Distances of four queries to one row, each bit-identical to [`Metric::distance`].
+    #[inline]
+    pub fn distance_queries4(self, row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
+        match self {
+            Metric::L2 => kernels::l2_squared_queries4(row, queries),
+            Metric::Cosine | Metric::Dot => kernels::dot_queries4(row, queries).map(|d| -d),
+        }
+    }
+
     /// The block form: distances of `queries.len() / dim` queries to every row, written
-    /// query-major into `out` (`out[q * n_rows + r]`). Each row is read from memory once per
-    /// block of queries instead of once per query, which is what lets batched exact search run
-    /// faster than the memory-bandwidth floor of one-query-at-a-time scanning.
+    /// query-major into `out` (`out[q * n_rows + r]`), each bit-identical to
+    /// [`Metric::distance_batch`]. Rows are read once, in order (one sequential stream), and
+    /// each row vector load serves four queries, which are small enough to stay in L1. That is
+    /// what lets batched exact search run faster than the memory-bandwidth floor of
+    /// one-query-at-a-time scanning.
     pub fn distance_block(self, queries: &[f32], dim: usize, rows: &[f32], out: &mut [f32]) {
         if dim == 0 {
             out.fill(0.0);
@@ -155,17 +166,26 @@ impl Metric {
         let n_queries = queries.len() / dim;
         let n_rows = rows.len() / dim;
         debug_assert_eq!(out.len(), n_queries * n_rows);
-        // Tile rows so a tile stays in L1 while every query of the block passes over it.
-        const TILE_ROWS: usize = 32;
-        let mut start = 0;
-        while start < n_rows {
-            let end = (start + TILE_ROWS).min(n_rows);
-            let tile = &rows[start * dim..end * dim];
-            for (q, query) in queries.chunks_exact(dim).enumerate() {
-                let out_row = &mut out[q * n_rows + start..q * n_rows + end];
-                self.distance_batch(query, tile, out_row);
+        if n_queries == 0 {
+            return;
+        }
+        // Query `k`, clamped so that a last group of 1-3 queries is padded by repeating one.
+        let query = |k: usize| &queries[k.min(n_queries - 1) * dim..][..dim];
+        for (r, row) in rows.chunks_exact(dim).enumerate() {
+            for first in (0..n_queries).step_by(4) {
+                let d = self.distance_queries4(
+                    row,
+                    [
+                        query(first),
+                        query(first + 1),
+                        query(first + 2),
+                        query(first + 3),
+                    ],
+                );
+                for (k, &distance) in d.iter().enumerate().take(n_queries - first) {
+                    out[(first + k) * n_rows + r] = distance;
+                }
             }
-            start = end;
         }
     }
 

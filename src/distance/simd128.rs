@@ -22,22 +22,24 @@ fn horizontal_sum(v: v128) -> f32 {
 }
 
 /// Inner product `Σ aᵢ·bᵢ`.
+///
+/// Two accumulators, 16 floats per iteration (chunks 0 and 2 into `acc0`, 1 and 3 into `acc1`):
+/// few enough live vectors that [`dot_queries4`] can repeat exactly this arithmetic for four
+/// queries at once without V8 spilling registers.
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc0 = f32x4_splat(0.0);
     let mut acc1 = f32x4_splat(0.0);
-    let mut acc2 = f32x4_splat(0.0);
-    let mut acc3 = f32x4_splat(0.0);
     let mut i = 0;
-    // SAFETY: every load is at an offset `i` with `i + 4 <= n` for both slices.
+    // SAFETY: every load is at an offset `j` with `j + 4 <= n` for both slices.
     unsafe {
         while i + 16 <= n {
             acc0 = f32x4_add(acc0, f32x4_mul(load(a, i), load(b, i)));
             acc1 = f32x4_add(acc1, f32x4_mul(load(a, i + 4), load(b, i + 4)));
-            acc2 = f32x4_add(acc2, f32x4_mul(load(a, i + 8), load(b, i + 8)));
-            acc3 = f32x4_add(acc3, f32x4_mul(load(a, i + 12), load(b, i + 12)));
+            acc0 = f32x4_add(acc0, f32x4_mul(load(a, i + 8), load(b, i + 8)));
+            acc1 = f32x4_add(acc1, f32x4_mul(load(a, i + 12), load(b, i + 12)));
             i += 16;
         }
         while i + 4 <= n {
@@ -45,7 +47,7 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
             i += 4;
         }
     }
-    let mut sum = horizontal_sum(f32x4_add(f32x4_add(acc0, acc1), f32x4_add(acc2, acc3)));
+    let mut sum = horizontal_sum(f32x4_add(acc0, acc1));
     while i < n {
         sum += a[i] * b[i];
         i += 1;
@@ -53,27 +55,85 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     sum
 }
 
-/// Squared Euclidean distance `Σ (aᵢ − bᵢ)²`.
+/// `[dot(q, row) for q in queries]`, bit-identical to four [`dot`] calls (same operations in the
+/// same order per query), but each row vector is loaded once for the four queries. This is the
+/// batched scan's kernel: the row streams from memory once while the queries stay in L1.
+#[inline]
+pub fn dot_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
+    let n = row.len();
+    let [q0, q1, q2, q3] = queries.map(|q| &q[..n]);
+    let zero = f32x4_splat(0.0);
+    let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
+    let (mut b0, mut b1, mut b2, mut b3) = (zero, zero, zero, zero);
+    let mut i = 0;
+    // SAFETY: every load is at an offset `j` with `j + 4 <= n`; all slices have length `n`.
+    unsafe {
+        while i + 16 <= n {
+            for (j, even) in [(i, true), (i + 4, false), (i + 8, true), (i + 12, false)] {
+                let r = load(row, j);
+                let (p0, p1, p2, p3) = (
+                    f32x4_mul(load(q0, j), r),
+                    f32x4_mul(load(q1, j), r),
+                    f32x4_mul(load(q2, j), r),
+                    f32x4_mul(load(q3, j), r),
+                );
+                if even {
+                    a0 = f32x4_add(a0, p0);
+                    a1 = f32x4_add(a1, p1);
+                    a2 = f32x4_add(a2, p2);
+                    a3 = f32x4_add(a3, p3);
+                } else {
+                    b0 = f32x4_add(b0, p0);
+                    b1 = f32x4_add(b1, p1);
+                    b2 = f32x4_add(b2, p2);
+                    b3 = f32x4_add(b3, p3);
+                }
+            }
+            i += 16;
+        }
+        while i + 4 <= n {
+            let r = load(row, i);
+            a0 = f32x4_add(a0, f32x4_mul(load(q0, i), r));
+            a1 = f32x4_add(a1, f32x4_mul(load(q1, i), r));
+            a2 = f32x4_add(a2, f32x4_mul(load(q2, i), r));
+            a3 = f32x4_add(a3, f32x4_mul(load(q3, i), r));
+            i += 4;
+        }
+    }
+    let mut out = [
+        horizontal_sum(f32x4_add(a0, b0)),
+        horizontal_sum(f32x4_add(a1, b1)),
+        horizontal_sum(f32x4_add(a2, b2)),
+        horizontal_sum(f32x4_add(a3, b3)),
+    ];
+    while i < n {
+        for (o, q) in out.iter_mut().zip([q0, q1, q2, q3]) {
+            *o += q[i] * row[i];
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Squared Euclidean distance `Σ (aᵢ − bᵢ)²`; same accumulator scheme as [`dot`].
 #[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
     let mut acc0 = f32x4_splat(0.0);
     let mut acc1 = f32x4_splat(0.0);
-    let mut acc2 = f32x4_splat(0.0);
-    let mut acc3 = f32x4_splat(0.0);
     let mut i = 0;
-    // SAFETY: every load is at an offset `i` with `i + 4 <= n` for both slices.
+    // SAFETY: every load is at an offset `j` with `j + 4 <= n` for both slices.
     unsafe {
         while i + 16 <= n {
             let d0 = f32x4_sub(load(a, i), load(b, i));
-            let d1 = f32x4_sub(load(a, i + 4), load(b, i + 4));
-            let d2 = f32x4_sub(load(a, i + 8), load(b, i + 8));
-            let d3 = f32x4_sub(load(a, i + 12), load(b, i + 12));
             acc0 = f32x4_add(acc0, f32x4_mul(d0, d0));
+            let d1 = f32x4_sub(load(a, i + 4), load(b, i + 4));
             acc1 = f32x4_add(acc1, f32x4_mul(d1, d1));
-            acc2 = f32x4_add(acc2, f32x4_mul(d2, d2));
-            acc3 = f32x4_add(acc3, f32x4_mul(d3, d3));
+            let d2 = f32x4_sub(load(a, i + 8), load(b, i + 8));
+            acc0 = f32x4_add(acc0, f32x4_mul(d2, d2));
+            let d3 = f32x4_sub(load(a, i + 12), load(b, i + 12));
+            acc1 = f32x4_add(acc1, f32x4_mul(d3, d3));
             i += 16;
         }
         while i + 4 <= n {
@@ -82,13 +142,85 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
             i += 4;
         }
     }
-    let mut sum = horizontal_sum(f32x4_add(f32x4_add(acc0, acc1), f32x4_add(acc2, acc3)));
+    let mut sum = horizontal_sum(f32x4_add(acc0, acc1));
     while i < n {
         let d = a[i] - b[i];
         sum += d * d;
         i += 1;
     }
     sum
+}
+
+/// `[l2_squared(q, row) for q in queries]`, bit-identical to four [`l2_squared`] calls; see
+/// [`dot_queries4`].
+#[inline]
+pub fn l2_squared_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
+    let n = row.len();
+    let [q0, q1, q2, q3] = queries.map(|q| &q[..n]);
+    let zero = f32x4_splat(0.0);
+    let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
+    let (mut b0, mut b1, mut b2, mut b3) = (zero, zero, zero, zero);
+    let mut i = 0;
+    // SAFETY: as in `dot_queries4`.
+    unsafe {
+        while i + 16 <= n {
+            for (j, even) in [(i, true), (i + 4, false), (i + 8, true), (i + 12, false)] {
+                let r = load(row, j);
+                let (d0, d1, d2, d3) = (
+                    f32x4_sub(load(q0, j), r),
+                    f32x4_sub(load(q1, j), r),
+                    f32x4_sub(load(q2, j), r),
+                    f32x4_sub(load(q3, j), r),
+                );
+                let (p0, p1, p2, p3) = (
+                    f32x4_mul(d0, d0),
+                    f32x4_mul(d1, d1),
+                    f32x4_mul(d2, d2),
+                    f32x4_mul(d3, d3),
+                );
+                if even {
+                    a0 = f32x4_add(a0, p0);
+                    a1 = f32x4_add(a1, p1);
+                    a2 = f32x4_add(a2, p2);
+                    a3 = f32x4_add(a3, p3);
+                } else {
+                    b0 = f32x4_add(b0, p0);
+                    b1 = f32x4_add(b1, p1);
+                    b2 = f32x4_add(b2, p2);
+                    b3 = f32x4_add(b3, p3);
+                }
+            }
+            i += 16;
+        }
+        while i + 4 <= n {
+            let r = load(row, i);
+            let (d0, d1, d2, d3) = (
+                f32x4_sub(load(q0, i), r),
+                f32x4_sub(load(q1, i), r),
+                f32x4_sub(load(q2, i), r),
+                f32x4_sub(load(q3, i), r),
+            );
+            a0 = f32x4_add(a0, f32x4_mul(d0, d0));
+            a1 = f32x4_add(a1, f32x4_mul(d1, d1));
+            a2 = f32x4_add(a2, f32x4_mul(d2, d2));
+            a3 = f32x4_add(a3, f32x4_mul(d3, d3));
+            i += 4;
+        }
+    }
+    let mut out = [
+        horizontal_sum(f32x4_add(a0, b0)),
+        horizontal_sum(f32x4_add(a1, b1)),
+        horizontal_sum(f32x4_add(a2, b2)),
+        horizontal_sum(f32x4_add(a3, b3)),
+    ];
+    while i < n {
+        for (o, q) in out.iter_mut().zip([q0, q1, q2, q3]) {
+            let d = q[i] - row[i];
+            *o += d * d;
+        }
+        i += 1;
+    }
+    out
 }
 
 /// Inner products of one query against four rows, sharing each query load across the rows.
