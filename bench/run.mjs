@@ -37,6 +37,7 @@ function parseArgs(argv) {
     else if (a === "--only") args.suites = value().split(",");
     else if (a === "--out") args.out = value();
     else if (a === "--plot-clock") args.plotClock = value();
+    else if (a === "--libraries") args.libraries = value().split(",");
     else if (a === "--help" || a === "-h") args.help = true;
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else args.positional.push(a);
@@ -46,6 +47,7 @@ function parseArgs(argv) {
 
 const usage = `usage: bash bench/run.sh [DATA] [--quick] [--metric cosine|l2|dot] [--runs N]
        [--queries N] [--k K] [--seed S] [--only flat,suite] [--out DIR] [--plot-clock cpu|wall]
+       [--libraries quiver,js-brute,...]
 DATA: a TEXMEX folder (base.fvecs, query.fvecs, groundtruth.ivecs), or one .fvecs / .npy file
 (queries are split off with the seed and exact ground truth is computed).
 Default: ../shared/data/dev-minilm-20k, or tests/fixtures/minilm-3k with --quick.`;
@@ -235,7 +237,7 @@ if (args.suites.includes("flat")) {
 if (args.suites.includes("suite")) {
   const results = [];
   const skipped = [];
-  for (const group of suiteGroups({ quick })) {
+  for (const group of suiteGroups({ quick }).filter((g) => !args.libraries || args.libraries.includes(g.library))) {
     const label = `${group.library}${group.build ? ` ${describe({ build: group.build })}` : ""}`;
     log(`suite: ${label}`);
     const records = await session({ ...common, label, entries: [{ id: label, ...group }] });

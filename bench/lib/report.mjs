@@ -93,8 +93,10 @@ export function recallQpsSvg(records, { title, k = 10, clock = "wall" }) {
   }
   const W = 760, H = 480, left = 70, right = 190, top = 40, bottom = 55;
   const pw = W - left - right, ph = H - top - bottom;
-  const minRecall = Math.min(0.5, ...single.map((r) => r.recall));
-  const xMin = Math.floor(minRecall * 10) / 10;
+  // Zoom the recall axis onto the data (ANN curves live between 0.8 and 1).
+  const minRecall = Math.min(0.98, ...single.map((r) => r.recall));
+  const xMin = Math.max(0, Math.floor((minRecall - 0.01) * 20) / 20);
+  const xStep = 1 - xMin > 0.3 ? 0.1 : 1 - xMin > 0.1 ? 0.05 : 0.01;
   const qps = single.map((r) => r.qps);
   const yMin = 10 ** Math.floor(Math.log10(Math.min(...qps, 10)));
   const yMax = 10 ** Math.ceil(Math.log10(Math.max(...qps, 100)));
@@ -106,10 +108,11 @@ export function recallQpsSvg(records, { title, k = 10, clock = "wall" }) {
     `<text x="${left + pw / 2}" y="22" text-anchor="middle" font-size="14">${esc(title)}</text>`,
   ];
   // Grid and axes.
-  for (let t = xMin; t <= 1.0001; t += 0.1) {
+  for (let i = 0; xMin + i * xStep <= 1.0001; i++) {
+    const t = xMin + i * xStep;
     const px = x(t).toFixed(1);
     out.push(`<line x1="${px}" y1="${top}" x2="${px}" y2="${top + ph}" stroke="#e5e5e5"/>`,
-      `<text x="${px}" y="${top + ph + 18}" text-anchor="middle">${t.toFixed(1)}</text>`);
+      `<text x="${px}" y="${top + ph + 18}" text-anchor="middle">${t.toFixed(xStep < 0.1 ? 2 : 1)}</text>`);
   }
   for (let decade = yMin; decade <= yMax * 1.0001; decade *= 10) {
     const py = y(decade).toFixed(1);
