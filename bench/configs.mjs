@@ -16,7 +16,7 @@ export function suiteGroups({ quick }) {
   if (quick) return groups;
   groups.push(
     // Quiver's ANN families: picked up automatically once their branches are merged.
-    ...["IVF128", "IVF256,SQ8"].map((spec) => ({
+    ...["IVF128", "IVF128,SQ8", "IVF128,PQ48"].map((spec) => ({
       library: "quiver", adapter: "quiver", build: { spec },
       search: nprobeSweep.map((nprobe) => ({ params: { nprobe }, label: `nprobe=${nprobe}` })),
     })),

@@ -30,6 +30,8 @@ export async function create({ dim, metric, seed = 42, variant = "simd" }) {
         const end = Math.min(base.rows, start + chunk);
         collection.add(ids.slice(start, end), base.data.subarray(start * dim, end * dim));
       }
+      // Trained families (IVF, PQ) train on what they hold; the time counts as build time.
+      if (typeof collection.train === "function" && collection.isTrained === false) collection.train();
       return { memoryBytes: collection.memoryBytes() };
     },
     search(query, k, { efSearch, nprobe, rerank } = {}) {

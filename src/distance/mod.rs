@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod quantized;
 pub mod scalar;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
@@ -111,7 +112,8 @@ impl Metric {
         }
     }
 
-    /// Distances of one query to four rows at once, each row with identical arithmetic.
+    /// Distances of one query to four rows at once, each bit-identical to
+    /// [`Metric::distance`] (so to the flat scan's scores), sharing each query load.
     #[inline]
     pub fn distance4(self, query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
         match self {
@@ -125,9 +127,9 @@ impl Metric {
     /// spends its time.
     ///
     /// Rows are scored one after another, so memory is read as one sequential stream that the
-    /// hardware prefetcher follows at full bandwidth. Scoring four rows at once with
-    /// [`Metric::distance4`] (sharing each query load) executes fewer instructions, but reads
-    /// four streams `dim` floats apart; on 20k × 384 rows (30 MB, beyond the caches) that was
+    /// hardware prefetcher follows at full bandwidth. Scoring four consecutive rows at once
+    /// (sharing each query load) executes fewer instructions, but reads four streams `dim`
+    /// floats apart; on 20k × 384 rows (30 MB, beyond the caches) that was
     /// 2.8× slower per query in WebAssembly under Node and no faster on cache-resident data
     /// (measured with `bench/run.sh`; see docs/benchmarks.md). Every row gets the same
     /// arithmetic, so equal rows get bit-identical distances.

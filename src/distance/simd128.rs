@@ -223,99 +223,19 @@ pub fn l2_squared_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
     out
 }
 
-/// Inner products of one query against four rows, sharing each query load across the rows.
-/// Every row is accumulated with the same arithmetic, whatever its position, so equal rows get
-/// bit-identical scores (tie-breaking by id stays exact).
+/// Inner products of one query against four rows, each bit-identical to [`dot`]`(q, row)`, so
+/// that scoring scattered candidates four at a time (filtered scans, reranking) gives exactly
+/// the scores of the flat scan. It is [`dot_queries4`] with the roles swapped: products commute
+/// exactly, so sharing the query instead of the row changes nothing in the result.
 #[inline]
 pub fn dot4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
-    let n = q.len();
-    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
-    let mut a0 = f32x4_splat(0.0);
-    let mut a1 = f32x4_splat(0.0);
-    let mut a2 = f32x4_splat(0.0);
-    let mut a3 = f32x4_splat(0.0);
-    let mut b0 = f32x4_splat(0.0);
-    let mut b1 = f32x4_splat(0.0);
-    let mut b2 = f32x4_splat(0.0);
-    let mut b3 = f32x4_splat(0.0);
-    let mut i = 0;
-    // SAFETY: every load is at an offset `i` with `i + 4 <= n`; all rows have length `n`.
-    unsafe {
-        while i + 8 <= n {
-            let qa = load(q, i);
-            let qb = load(q, i + 4);
-            a0 = f32x4_add(a0, f32x4_mul(qa, load(r0, i)));
-            a1 = f32x4_add(a1, f32x4_mul(qa, load(r1, i)));
-            a2 = f32x4_add(a2, f32x4_mul(qa, load(r2, i)));
-            a3 = f32x4_add(a3, f32x4_mul(qa, load(r3, i)));
-            b0 = f32x4_add(b0, f32x4_mul(qb, load(r0, i + 4)));
-            b1 = f32x4_add(b1, f32x4_mul(qb, load(r1, i + 4)));
-            b2 = f32x4_add(b2, f32x4_mul(qb, load(r2, i + 4)));
-            b3 = f32x4_add(b3, f32x4_mul(qb, load(r3, i + 4)));
-            i += 8;
-        }
-        if i + 4 <= n {
-            let qa = load(q, i);
-            a0 = f32x4_add(a0, f32x4_mul(qa, load(r0, i)));
-            a1 = f32x4_add(a1, f32x4_mul(qa, load(r1, i)));
-            a2 = f32x4_add(a2, f32x4_mul(qa, load(r2, i)));
-            a3 = f32x4_add(a3, f32x4_mul(qa, load(r3, i)));
-            i += 4;
-        }
-    }
-    let mut out = [
-        horizontal_sum(f32x4_add(a0, b0)),
-        horizontal_sum(f32x4_add(a1, b1)),
-        horizontal_sum(f32x4_add(a2, b2)),
-        horizontal_sum(f32x4_add(a3, b3)),
-    ];
-    while i < n {
-        out[0] += q[i] * r0[i];
-        out[1] += q[i] * r1[i];
-        out[2] += q[i] * r2[i];
-        out[3] += q[i] * r3[i];
-        i += 1;
-    }
-    out
+    dot_queries4(q, rows)
 }
 
-/// Squared Euclidean distances of one query to four rows; see [`dot4`].
+/// Squared Euclidean distances of one query to four rows, each bit-identical to
+/// [`l2_squared`]`(q, row)`: [`l2_squared_queries4`] with the roles swapped (`(r − q)²` and
+/// `(q − r)²` are the same float).
 #[inline]
 pub fn l2_squared4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
-    let n = q.len();
-    let [r0, r1, r2, r3] = rows.map(|r| &r[..n]);
-    let mut a0 = f32x4_splat(0.0);
-    let mut a1 = f32x4_splat(0.0);
-    let mut a2 = f32x4_splat(0.0);
-    let mut a3 = f32x4_splat(0.0);
-    let mut i = 0;
-    // SAFETY: every load is at an offset `i` with `i + 4 <= n`; all rows have length `n`.
-    unsafe {
-        while i + 4 <= n {
-            let qa = load(q, i);
-            let d0 = f32x4_sub(qa, load(r0, i));
-            let d1 = f32x4_sub(qa, load(r1, i));
-            let d2 = f32x4_sub(qa, load(r2, i));
-            let d3 = f32x4_sub(qa, load(r3, i));
-            a0 = f32x4_add(a0, f32x4_mul(d0, d0));
-            a1 = f32x4_add(a1, f32x4_mul(d1, d1));
-            a2 = f32x4_add(a2, f32x4_mul(d2, d2));
-            a3 = f32x4_add(a3, f32x4_mul(d3, d3));
-            i += 4;
-        }
-    }
-    let mut out = [
-        horizontal_sum(a0),
-        horizontal_sum(a1),
-        horizontal_sum(a2),
-        horizontal_sum(a3),
-    ];
-    while i < n {
-        for (o, r) in out.iter_mut().zip([r0, r1, r2, r3]) {
-            let d = q[i] - r[i];
-            *o += d * d;
-        }
-        i += 1;
-    }
-    out
+    l2_squared_queries4(q, rows)
 }
