@@ -68,27 +68,22 @@ pub fn dot_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
     let mut i = 0;
     // SAFETY: every load is at an offset `j` with `j + 4 <= n`; all slices have length `n`.
     unsafe {
+        // Written out, not as a loop over the four sub-steps: under `opt-level = "s"` LLVM
+        // does not unroll such a loop, and the per-step branch doubled the batched scan's cost.
+        macro_rules! step {
+            ($j:expr, $c0:ident, $c1:ident, $c2:ident, $c3:ident) => {{
+                let r = load(row, $j);
+                $c0 = f32x4_add($c0, f32x4_mul(load(q0, $j), r));
+                $c1 = f32x4_add($c1, f32x4_mul(load(q1, $j), r));
+                $c2 = f32x4_add($c2, f32x4_mul(load(q2, $j), r));
+                $c3 = f32x4_add($c3, f32x4_mul(load(q3, $j), r));
+            }};
+        }
         while i + 16 <= n {
-            for (j, even) in [(i, true), (i + 4, false), (i + 8, true), (i + 12, false)] {
-                let r = load(row, j);
-                let (p0, p1, p2, p3) = (
-                    f32x4_mul(load(q0, j), r),
-                    f32x4_mul(load(q1, j), r),
-                    f32x4_mul(load(q2, j), r),
-                    f32x4_mul(load(q3, j), r),
-                );
-                if even {
-                    a0 = f32x4_add(a0, p0);
-                    a1 = f32x4_add(a1, p1);
-                    a2 = f32x4_add(a2, p2);
-                    a3 = f32x4_add(a3, p3);
-                } else {
-                    b0 = f32x4_add(b0, p0);
-                    b1 = f32x4_add(b1, p1);
-                    b2 = f32x4_add(b2, p2);
-                    b3 = f32x4_add(b3, p3);
-                }
-            }
+            step!(i, a0, a1, a2, a3);
+            step!(i + 4, b0, b1, b2, b3);
+            step!(i + 8, a0, a1, a2, a3);
+            step!(i + 12, b0, b1, b2, b3);
             i += 16;
         }
         while i + 4 <= n {
@@ -163,33 +158,27 @@ pub fn l2_squared_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
     let mut i = 0;
     // SAFETY: as in `dot_queries4`.
     unsafe {
-        while i + 16 <= n {
-            for (j, even) in [(i, true), (i + 4, false), (i + 8, true), (i + 12, false)] {
-                let r = load(row, j);
+        // Written out for the same reason as in `dot_queries4`.
+        macro_rules! step {
+            ($j:expr, $c0:ident, $c1:ident, $c2:ident, $c3:ident) => {{
+                let r = load(row, $j);
                 let (d0, d1, d2, d3) = (
-                    f32x4_sub(load(q0, j), r),
-                    f32x4_sub(load(q1, j), r),
-                    f32x4_sub(load(q2, j), r),
-                    f32x4_sub(load(q3, j), r),
+                    f32x4_sub(load(q0, $j), r),
+                    f32x4_sub(load(q1, $j), r),
+                    f32x4_sub(load(q2, $j), r),
+                    f32x4_sub(load(q3, $j), r),
                 );
-                let (p0, p1, p2, p3) = (
-                    f32x4_mul(d0, d0),
-                    f32x4_mul(d1, d1),
-                    f32x4_mul(d2, d2),
-                    f32x4_mul(d3, d3),
-                );
-                if even {
-                    a0 = f32x4_add(a0, p0);
-                    a1 = f32x4_add(a1, p1);
-                    a2 = f32x4_add(a2, p2);
-                    a3 = f32x4_add(a3, p3);
-                } else {
-                    b0 = f32x4_add(b0, p0);
-                    b1 = f32x4_add(b1, p1);
-                    b2 = f32x4_add(b2, p2);
-                    b3 = f32x4_add(b3, p3);
-                }
-            }
+                $c0 = f32x4_add($c0, f32x4_mul(d0, d0));
+                $c1 = f32x4_add($c1, f32x4_mul(d1, d1));
+                $c2 = f32x4_add($c2, f32x4_mul(d2, d2));
+                $c3 = f32x4_add($c3, f32x4_mul(d3, d3));
+            }};
+        }
+        while i + 16 <= n {
+            step!(i, a0, a1, a2, a3);
+            step!(i + 4, b0, b1, b2, b3);
+            step!(i + 8, a0, a1, a2, a3);
+            step!(i + 12, b0, b1, b2, b3);
             i += 16;
         }
         while i + 4 <= n {
