@@ -14,6 +14,7 @@ use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
 use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams};
 use crate::limits;
+use crate::snapshot::PersistState;
 use crate::topk::Neighbor;
 
 /// How a collection is created.
@@ -64,9 +65,9 @@ pub struct Item<'a> {
 }
 
 #[derive(Debug, Clone)]
-struct Entry {
-    external_id: String,
-    metadata: Option<Value>,
+pub(crate) struct Entry {
+    pub(crate) external_id: String,
+    pub(crate) metadata: Option<Value>,
     /// Serialized metadata size, kept for honest memory accounting.
     metadata_bytes: usize,
 }
@@ -76,9 +77,11 @@ pub struct Collection {
     config: CollectionConfig,
     index: Box<dyn Index>,
     internal_of: HashMap<String, u32>,
-    entries: HashMap<u32, Entry>,
-    next_internal_id: u32,
+    pub(crate) entries: HashMap<u32, Entry>,
+    pub(crate) next_internal_id: u32,
     scratch: RefCell<Scratch>,
+    /// Save bookkeeping and the log of operations since the last save (see [`crate::snapshot`]).
+    pub(crate) persist: PersistState,
 }
 
 impl std::fmt::Debug for Collection {
@@ -112,6 +115,7 @@ impl Collection {
             entries: HashMap::new(),
             next_internal_id: 0,
             scratch: RefCell::new(Scratch::default()),
+            persist: PersistState::default(),
         })
     }
 
@@ -145,7 +149,10 @@ impl Collection {
         self.index.as_ref()
     }
 
+    /// Mutable access to the index. Changes made through it bypass the operation log, so the
+    /// next save writes a full snapshot.
     pub fn index_mut(&mut self) -> &mut dyn Index {
+        self.persist.invalidate();
         self.index.as_mut()
     }
 
@@ -201,7 +208,7 @@ impl Collection {
         Ok(())
     }
 
-    fn validate_id(id: &str) -> Result<()> {
+    pub(crate) fn validate_id(id: &str) -> Result<()> {
         if id.is_empty() {
             return Err(Error::InvalidId {
                 id: String::new(),
@@ -217,7 +224,7 @@ impl Collection {
         Ok(())
     }
 
-    fn validate_metadata(metadata: &Option<Value>) -> Result<usize> {
+    pub(crate) fn validate_metadata(metadata: &Option<Value>) -> Result<usize> {
         match metadata {
             None | Some(Value::Null) => Ok(0),
             Some(value @ Value::Object(_)) => {
@@ -313,20 +320,29 @@ impl Collection {
     /// Adds new items and replaces existing ones (vector and metadata), all or nothing.
     pub fn upsert(&mut self, items: &[Item<'_>]) -> Result<()> {
         let (vectors, metadata_bytes) = self.prepare_batch(items, true)?;
+        self.upsert_prepared(items, &vectors, metadata_bytes)
+    }
+
+    /// [`Collection::upsert`] of a validated batch with prepared vectors.
+    pub(crate) fn upsert_prepared(
+        &mut self,
+        items: &[Item<'_>],
+        vectors: &[f32],
+        metadata_bytes: Vec<usize>,
+    ) -> Result<()> {
         let replaced: Vec<u32> = items
             .iter()
             .filter_map(|item| self.internal_of.get(item.id).copied())
             .collect();
         // Insert first: if the index refuses, the old versions are still in place.
-        self.insert_prepared(items, &vectors, metadata_bytes)?;
-        self.index.remove(&replaced);
-        for id in replaced {
-            self.entries.remove(&id);
-        }
+        self.insert_prepared(items, vectors, metadata_bytes)?;
+        self.remove_internal(&replaced);
         Ok(())
     }
 
-    fn insert_prepared(
+    /// Inserts a validated batch under fresh internal ids `next_internal_id ..`. Also the path
+    /// by which the op log is replayed, so replay and live inserts cannot drift apart.
+    pub(crate) fn insert_prepared(
         &mut self,
         items: &[Item<'_>],
         vectors: &[f32],
@@ -336,6 +352,7 @@ impl Collection {
         let internal_ids: Vec<u32> = (0..items.len() as u32).map(|i| first + i).collect();
         self.index.add(&internal_ids, vectors)?;
         self.next_internal_id = first + items.len() as u32;
+        self.persist.record_add(first, items, vectors);
         for ((item, &internal), bytes) in items.iter().zip(&internal_ids).zip(metadata_bytes) {
             self.internal_of.insert(item.id.to_string(), internal);
             let metadata = match &item.metadata {
@@ -369,13 +386,76 @@ impl Collection {
                 internal.push(internal_id);
             }
         }
-        self.index.remove(&internal);
-        for internal_id in &internal {
-            if let Some(entry) = self.entries.remove(internal_id) {
-                self.internal_of.remove(&entry.external_id);
+        self.remove_internal(&internal);
+        Ok(internal.len())
+    }
+
+    /// Removes items by internal id. An external id is unmapped only while it still points at
+    /// the removed item (an upsert has already pointed it at the new one). Also the replay path
+    /// of logged removals.
+    pub(crate) fn remove_internal(&mut self, ids: &[u32]) {
+        if ids.is_empty() {
+            return;
+        }
+        self.index.remove(ids);
+        let mut removed = Vec::new();
+        for id in ids {
+            if let Some(entry) = self.entries.remove(id) {
+                if self.internal_of.get(&entry.external_id) == Some(id) {
+                    self.internal_of.remove(&entry.external_id);
+                }
+                if self.persist.is_recording() {
+                    removed.push((*id, entry.external_id));
+                }
             }
         }
-        Ok(internal.len())
+        self.persist.record_remove(&removed);
+    }
+
+    /// Rebuilds a collection from decoded snapshot parts, checking that ids, metadata and the
+    /// index agree. Any disagreement is corruption.
+    pub(crate) fn restore(
+        config: CollectionConfig,
+        index: Box<dyn Index>,
+        entries: Vec<(u32, String, Option<Value>, usize)>,
+        next_internal_id: u32,
+    ) -> Result<Self> {
+        let corrupt = |what: String| Error::Corrupt { what };
+        let mut collection = Collection::new(config)?;
+        if index.len() != entries.len() {
+            return Err(corrupt(format!(
+                "index holds {} vectors for {} ids",
+                index.len(),
+                entries.len()
+            )));
+        }
+        collection.index = index;
+        collection.internal_of.reserve(entries.len());
+        collection.entries.reserve(entries.len());
+        for (internal, external_id, metadata, metadata_bytes) in entries {
+            if internal >= next_internal_id || !collection.index.contains(internal) {
+                return Err(corrupt(format!(
+                    "id {external_id:?} has internal id {internal}, which the index does not hold"
+                )));
+            }
+            if collection
+                .internal_of
+                .insert(external_id.clone(), internal)
+                .is_some()
+            {
+                return Err(corrupt(format!("id {external_id:?} stored twice")));
+            }
+            collection.entries.insert(
+                internal,
+                Entry {
+                    external_id,
+                    metadata,
+                    metadata_bytes,
+                },
+            );
+        }
+        collection.next_internal_id = next_internal_id;
+        Ok(collection)
     }
 
     /// The stored item with this id.

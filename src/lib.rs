@@ -10,6 +10,7 @@ pub mod distance;
 pub mod error;
 pub mod index;
 pub mod limits;
+pub mod snapshot;
 pub mod texmex;
 pub mod topk;
 
