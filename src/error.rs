@@ -92,6 +92,11 @@ pub enum Error {
     /// An operation would grow the store past its configured memory budget.
     #[error("memory budget exceeded: {needed} bytes needed, budget is {budget} bytes")]
     MemoryBudgetExceeded { needed: usize, budget: usize },
+
+    /// The store was closed. Raised by the TypeScript package when a closed store is used;
+    /// listed here so that every code the package can raise lives in one place.
+    #[error("the store {name:?} is closed")]
+    Closed { name: String },
 }
 
 impl Error {
@@ -116,6 +121,7 @@ impl Error {
             Error::UnsupportedVersion { .. } => "unsupported_version",
             Error::InvalidFilter { .. } => "invalid_filter",
             Error::MemoryBudgetExceeded { .. } => "memory_budget_exceeded",
+            Error::Closed { .. } => "closed",
         }
     }
 
@@ -139,5 +145,6 @@ impl Error {
         "unsupported_version",
         "invalid_filter",
         "memory_budget_exceeded",
+        "closed",
     ];
 }

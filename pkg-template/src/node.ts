@@ -9,4 +9,13 @@ import { initSync } from "../wasm/quiver.js";
 
 initSync({ module: readFileSync(new URL("../wasm/quiver_bg.wasm", import.meta.url)) });
 
+/**
+ * Does nothing: here the module is ready on import. Exists so that code written for browsers
+ * (`await init()`) runs unchanged.
+ * @param _url - ignored.
+ */
+export function init(_url?: string | URL): Promise<void> {
+  return Promise.resolve();
+}
+
 export * from "./core.js";

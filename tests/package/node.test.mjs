@@ -67,7 +67,7 @@ test("errors are QuiverErrors with stable codes", () => {
 });
 
 test("the TypeScript QuiverErrorCode union lists exactly the core's codes", () => {
-  const dts = readFileSync(`${root}pkg/dist/core.d.ts`, "utf8");
+  const dts = readFileSync(`${root}pkg/dist/errors.d.ts`, "utf8");
   const union = dts.match(/type QuiverErrorCode =([^;]*);/)[1];
   const typed = [...union.matchAll(/"([a-z_]+)"/g)].map((m) => m[1]).sort();
   assert.deepEqual(typed, [...quiver.errorCodes()].sort());

@@ -1,0 +1,72 @@
+/**
+ * The low-level, synchronous binding, re-typed by hand so that the published declarations never
+ * reference wasm-bindgen's generated `.d.ts` (which needs the DOM library, breaking Node-only
+ * TypeScript projects). The assignments below are type-checked against the generated
+ * declarations, so the two cannot drift apart silently.
+ *
+ * Prefer {@link VectorStore}: this layer does no input checks beyond the core's, throws raw
+ * errors (`Error`s named `QuiverError` with a `code`; see {@link isQuiverError}), and in
+ * browsers needs `await init()` first.
+ *
+ * @packageDocumentation
+ */
+import * as raw from "../wasm/quiver.js";
+
+/** A search result of the low-level binding (`metadata` is `null` when there is none). */
+export interface RawHit {
+  /** The item's id. */
+  id: string;
+  /** The metric's score. */
+  score: number;
+  /** The item's metadata, or `null`. */
+  metadata: object | null;
+}
+
+/** The low-level collection: see the Rust docs of `src/wasm.rs`. */
+export interface Collection {
+  /** Adds items: `ids[i]` owns `vectors[i*dim .. (i+1)*dim]`; `metadataJson` is a JSON array. */
+  add(ids: string[], vectors: Float32Array, metadataJson?: string | null): void;
+  /** Adds or replaces items; same layout as `add`. */
+  upsert(ids: string[], vectors: Float32Array, metadataJson?: string | null): void;
+  /** Deletes items by id (all or nothing); returns how many. */
+  delete(ids: string[]): number;
+  /** The stored item `{ id, vector, metadata }`; throws `not_found`. */
+  get(id: string): { id: string; vector: Float32Array; metadata: object | null };
+  /** Whether an id is stored. */
+  has(id: string): boolean;
+  /** The `k` best items for `query`, best first. */
+  search(query: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): RawHit[];
+  /** Searches `queries.length / dimension` queries at once. */
+  searchBatch(queries: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): RawHit[][];
+  /** Number of stored items. */
+  readonly length: number;
+  /** Components per vector. */
+  readonly dimension: number;
+  /** The metric name. */
+  readonly metric: string;
+  /** The canonical index spec. */
+  readonly spec: string;
+  /** Bytes held (index, ids, metadata). */
+  memoryBytes(): number;
+  /** Frees the WebAssembly memory now instead of at garbage collection. */
+  free(): void;
+}
+
+/** The constructor of {@link Collection}. */
+export interface CollectionConstructor {
+  /** An empty collection: `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the index. */
+  new (dimension: number, metric: string, spec: string, seed?: number | null): Collection;
+}
+
+/** The low-level collection class. */
+export const Collection: CollectionConstructor = raw.Collection;
+/** Whether this build uses the SIMD128 kernels. */
+export const simdEnabled: () => boolean = raw.simdEnabled;
+/** The core's version. */
+export const version: () => string = raw.version;
+/** Every error code the core can raise. */
+export const errorCodes: () => string[] = raw.errorCodes;
+/** Inner product of two equal-length vectors. */
+export const dot: (a: Float32Array, b: Float32Array) => number = raw.dot;
+/** Squared Euclidean distance of two equal-length vectors. */
+export const l2Squared: (a: Float32Array, b: Float32Array) => number = raw.l2Squared;

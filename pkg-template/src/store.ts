@@ -1,0 +1,375 @@
+/**
+ * {@link VectorStore}: the store users touch, over the raw wasm `Collection`.
+ *
+ * What it adds to the binding: input checks with typed errors (see `validate.ts`), batches
+ * packed so each chunk crosses into WebAssembly once, chunked long writes with progress,
+ * cancellation and rollback, one-at-a-time execution of calls in call order, a closed state,
+ * and the storage seam.
+ *
+ * @packageDocumentation
+ */
+import { Collection, simdEnabled, version } from "../wasm/quiver.js";
+import { QuiverError, quiverError, toQuiverError } from "./errors.js";
+import { wasmReady, yieldToEventLoop } from "./runtime.js";
+import { storeKeyPrefix, type StorageAdapter } from "./storage/adapter.js";
+import type {
+  CreateOptions,
+  Metadata,
+  Metric,
+  OpenOptions,
+  QuiverStore,
+  SearchHit,
+  SearchRequest,
+  StoredItem,
+  StoreStats,
+  Item,
+  TaskOptions,
+} from "./types.js";
+import {
+  checkId,
+  checkIds,
+  checkInteger,
+  checkOptions,
+  checkPacked,
+  requireOptions,
+  checkSearch,
+  checkTask,
+  metadataJson,
+  packItems,
+  type CheckedTask,
+  type PackedBatch,
+} from "./validate.js";
+
+/** Floats per chunk of a long write (8 MiB): 4,096 vectors of 384 dimensions, fewer if wider. */
+const CHUNK_FLOATS = 1 << 21;
+/** Most vectors per chunk, whatever the dimension. */
+const MAX_CHUNK_ITEMS = 4096;
+
+type WriteMode = "add" | "upsert";
+
+/** Writes an already packed batch; for the worker front end, which receives batches packed. */
+export let writePackedBatch: (store: VectorStore<object>, mode: WriteMode, batch: unknown, options: TaskOptions | undefined) => Promise<void>;
+
+function checkName(name: unknown): string {
+  if (typeof name !== "string" || name.length === 0 || name.length > 256 || name.includes("/")) {
+    throw quiverError("invalid_argument", `name must be a string of 1 to 256 characters without "/", got ${JSON.stringify(name) ?? String(name)}`);
+  }
+  return name;
+}
+
+function checkStorage(storage: unknown, required: boolean): StorageAdapter | undefined {
+  if (storage === undefined && !required) return undefined;
+  const s = storage as Partial<Record<keyof StorageAdapter, unknown>> | null | undefined;
+  if (typeof s !== "object" || s === null || [s.load, s.loadRange, s.saveBatch, s.remove].some((f) => typeof f !== "function")) {
+    throw quiverError("invalid_argument", "storage must be a StorageAdapter (load, loadRange, saveBatch, remove)");
+  }
+  return storage as StorageAdapter;
+}
+
+/** Runs a core call, turning the binding's raw errors into {@link QuiverError}s. */
+function core<T>(call: () => T): T {
+  try {
+    return call();
+  } catch (error) {
+    throw toQuiverError(error);
+  }
+}
+
+interface RawRecord {
+  id: string;
+  vector: Float32Array;
+  metadata: object | null;
+}
+
+/** What a chunked write must undo if it fails or is cancelled part way. */
+class Undo {
+  /** Ids that did not exist before this write. */
+  readonly added: string[] = [];
+  /** Previous versions of the items this write replaced. */
+  readonly replaced: RawRecord[] = [];
+
+  rollback(collection: Collection): void {
+    if (this.added.length > 0) collection.delete(this.added);
+    if (this.replaced.length > 0) {
+      const dim = collection.dimension;
+      const vectors = new Float32Array(this.replaced.length * dim);
+      this.replaced.forEach((r, i) => vectors.set(r.vector, i * dim));
+      collection.upsert(
+        this.replaced.map((r) => r.id),
+        vectors,
+        metadataJson(this.replaced.map((r) => (r.metadata === null ? null : JSON.stringify(r.metadata))), 0, this.replaced.length),
+      );
+    }
+  }
+}
+
+/**
+ * A vector store running in this thread. Create one with {@link VectorStore.create} or
+ * {@link VectorStore.open}; `M` types the metadata.
+ *
+ * @example
+ * ```js
+ * const store = await VectorStore.create({ dimension: 3 });
+ * await store.add([{ id: "a", vector: [1, 0, 0], metadata: { tag: "x" } }]);
+ * const [best] = await store.search({ vector: [0.9, 0.1, 0], k: 1 });
+ * ```
+ */
+export class VectorStore<M extends object = Metadata> implements QuiverStore<M> {
+  /** {@inheritDoc QuiverStore.name} */
+  readonly name: string;
+  /** {@inheritDoc QuiverStore.dimension} */
+  readonly dimension: number;
+  /** {@inheritDoc QuiverStore.metric} */
+  readonly metric: Metric;
+  /** {@inheritDoc QuiverStore.index} */
+  readonly index: string;
+  #collection: Collection | undefined;
+  readonly #storage: StorageAdapter | undefined;
+  /** The last queued call: each call starts when the previous one has settled. */
+  #tail: Promise<unknown> = Promise.resolve();
+  #closing: Promise<void> | undefined;
+
+  static {
+    writePackedBatch = (store, mode, batch, options) => store.#writeChecked(mode, () => checkPacked(batch, store.dimension), options);
+  }
+
+  private constructor(name: string, collection: Collection, storage: StorageAdapter | undefined) {
+    this.name = name;
+    this.#collection = collection;
+    this.#storage = storage;
+    this.dimension = collection.dimension;
+    this.metric = collection.metric as Metric;
+    this.index = collection.spec;
+  }
+
+  /**
+   * Creates an empty store. Rejects with `invalid_dimension`, `invalid_metric`, `invalid_spec`
+   * or `invalid_argument` on bad options, and with `invalid_argument` if `storage` already holds
+   * a store of this name (use {@link VectorStore.open}).
+   *
+   * In browsers this fetches and compiles the `.wasm` on first use (see `init`).
+   */
+  static async create<M extends object = Metadata>(options: CreateOptions): Promise<VectorStore<M>> {
+    const o = requireOptions(options, "options");
+    const name = checkName(o.name ?? "default");
+    const storage = checkStorage(o.storage, false);
+    await wasmReady();
+    if (storage && (await storage.loadRange(storeKeyPrefix(name))).length > 0) {
+      throw quiverError("invalid_argument", `a store named ${JSON.stringify(name)} already exists in this storage; open it with VectorStore.open`);
+    }
+    return VectorStore.#build<M>(name, o, storage);
+  }
+
+  /**
+   * Opens the store `name` kept in `storage`; when there is none and `dimension` is given,
+   * creates it (like {@link VectorStore.create}), else rejects with `not_found`.
+   *
+   * **Loading saved stores is not implemented yet:** if `storage` holds records of this store,
+   * rejects with `unsupported`.
+   */
+  static async open<M extends object = Metadata>(options: OpenOptions): Promise<VectorStore<M>> {
+    const o = requireOptions(options, "options");
+    const name = checkName(o.name);
+    const storage = checkStorage(o.storage, true) as StorageAdapter;
+    const { signal } = checkTask({ signal: o.signal, onProgress: o.onProgress });
+    signal?.throwIfAborted();
+    await wasmReady();
+    const records = await storage.loadRange(storeKeyPrefix(name));
+    signal?.throwIfAborted();
+    if (records.length > 0) {
+      throw quiverError("unsupported", `store ${JSON.stringify(name)} exists in this storage, but this version of quiver-vectors cannot load saved stores yet`);
+    }
+    if (o.dimension === undefined) {
+      throw quiverError("not_found", `no store named ${JSON.stringify(name)} in this storage; pass dimension (and metric, index) to create it`);
+    }
+    return VectorStore.#build<M>(name, o, storage);
+  }
+
+  static #build<M extends object>(name: string, o: Record<string, unknown>, storage: StorageAdapter | undefined): VectorStore<M> {
+    if (o.dimension === undefined) throw quiverError("invalid_dimension", "dimension is required");
+    const dimension = checkInteger(o.dimension, "dimension", 1, 0xffff_ffff, "invalid_dimension") as number;
+    const metric = o.metric ?? "cosine";
+    if (typeof metric !== "string") throw quiverError("invalid_metric", `metric must be "cosine", "l2" or "dot"`);
+    const index = o.index ?? "Flat";
+    if (typeof index !== "string") throw quiverError("invalid_spec", `index must be a spec string such as "Flat"`);
+    const seed = checkInteger(o.seed, "seed", 0, Number.MAX_SAFE_INTEGER);
+    const collection = core(() => new Collection(dimension, metric, index, seed));
+    return new VectorStore<M>(name, collection, storage);
+  }
+
+  /** {@inheritDoc QuiverStore.closed} */
+  get closed(): boolean {
+    return this.#closing !== undefined;
+  }
+
+  /**
+   * {@inheritDoc QuiverStore.add}
+   *
+   * Cancellation (`options.signal`) is checked before each chunk of up to 4,096 vectors; a
+   * cancelled or failed add removes the chunks it had already added, so the store is as before.
+   */
+  add(items: readonly Item<M>[], options?: TaskOptions): Promise<void> {
+    return this.#writeChecked("add", () => packItems(items, this.dimension), options);
+  }
+
+  /**
+   * {@inheritDoc QuiverStore.upsert}
+   *
+   * A cancelled or failed upsert restores the items it had replaced and removes the ones it had
+   * added. (With an index that keeps no full vectors, an upsert that replaces items is sent in
+   * one piece, so it completes or fails as a whole, without progress in between.)
+   */
+  upsert(items: readonly Item<M>[], options?: TaskOptions): Promise<void> {
+    return this.#writeChecked("upsert", () => packItems(items, this.dimension), options);
+  }
+
+  /** {@inheritDoc QuiverStore.delete} */
+  async delete(ids: string | readonly string[]): Promise<number> {
+    const list = checkIds(ids);
+    return this.#run((c) => c.delete(list));
+  }
+
+  /** {@inheritDoc QuiverStore.get} */
+  async get(id: string): Promise<StoredItem<M> | undefined> {
+    checkId(id, "get");
+    return this.#run((c) => {
+      if (!c.has(id)) return undefined;
+      const record = c.get(id) as RawRecord;
+      return (record.metadata === null ? { id: record.id, vector: record.vector } : record) as StoredItem<M>;
+    });
+  }
+
+  /**
+   * {@inheritDoc QuiverStore.search}
+   *
+   * Rejects with `dimension_mismatch` or `invalid_vector` for a bad query, `invalid_k` unless
+   * `k` is an integer from 1 to 10,000, and `unsupported` when a `filter` is given (filters are
+   * not evaluated yet).
+   */
+  async search(request: SearchRequest): Promise<SearchHit<M>[]> {
+    const { query, k, efSearch, nprobe, rerank } = checkSearch(request, this.dimension);
+    return this.#run((c) => {
+      const raw = c.search(query, k, efSearch, nprobe, rerank) as { id: string; score: number; metadata: M | null }[];
+      return raw.map((h) => (h.metadata === null ? { id: h.id, score: h.score } : h) as SearchHit<M>);
+    });
+  }
+
+  /**
+   * {@inheritDoc QuiverStore.save}
+   *
+   * **Not implemented yet.** The core cannot serialize a store yet, so this rejects with
+   * `unsupported` (and says whether the store has storage at all) rather than pretend.
+   */
+  async save(options?: TaskOptions): Promise<void> {
+    const { signal } = checkTask(options);
+    return this.#run(() => {
+      signal?.throwIfAborted();
+      if (!this.#storage) throw quiverError("unsupported", "this store has no storage adapter; pass `storage` when creating it");
+      throw quiverError("unsupported", "saving is not supported by this version of quiver-vectors yet");
+    });
+  }
+
+  /** {@inheritDoc QuiverStore.stats} */
+  async stats(): Promise<StoreStats> {
+    return this.#run((c) => ({
+      name: this.name,
+      count: c.length,
+      dimension: this.dimension,
+      metric: this.metric,
+      index: this.index,
+      memoryBytes: c.memoryBytes(),
+      simd: simdEnabled(),
+      version: version(),
+    }));
+  }
+
+  /** {@inheritDoc QuiverStore.close} */
+  close(): Promise<void> {
+    this.#closing ??= this.#tail.then(() => {
+      this.#collection?.free();
+      this.#collection = undefined;
+    });
+    return this.#closing;
+  }
+
+  /** Queues `task` after every earlier call; rejects at once if the store is closed. */
+  #run<T>(task: (collection: Collection) => T | Promise<T>): Promise<T> {
+    if (this.#closing) return Promise.reject(this.#closedError());
+    const result = this.#tail.then(() => {
+      const collection = this.#collection;
+      if (!collection) throw this.#closedError();
+      return task(collection);
+    });
+    this.#tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result.catch((error: unknown) => {
+      throw toQuiverError(error);
+    });
+  }
+
+  #closedError(): QuiverError {
+    return quiverError("closed", `the store ${JSON.stringify(this.name)} is closed`);
+  }
+
+  async #writeChecked(mode: WriteMode, pack: () => PackedBatch, options: TaskOptions | undefined): Promise<void> {
+    if (this.#closing) throw this.#closedError();
+    const batch = pack();
+    const task = checkTask(options);
+    return this.#run((c) => this.#write(c, mode, batch, task));
+  }
+
+  async #write(c: Collection, mode: WriteMode, batch: PackedBatch, { signal, onProgress }: CheckedTask): Promise<void> {
+    const { ids, vectors, metadata } = batch;
+    const n = ids.length;
+    const dim = this.dimension;
+    signal?.throwIfAborted();
+    if (n === 0) return;
+    let chunk = Math.max(1, Math.min(MAX_CHUNK_ITEMS, Math.floor(CHUNK_FLOATS / dim)));
+    // Replaced items can be restored only if the index returns full vectors; if not, send the
+    // batch whole so the core's own all-or-nothing holds.
+    const restorable = mode === "add" || canRestore(c, ids);
+    if (!restorable) chunk = n;
+    const undo = new Undo();
+    try {
+      for (let start = 0; start < n; start += chunk) {
+        if (start > 0) {
+          await yieldToEventLoop();
+          signal?.throwIfAborted();
+        }
+        const end = Math.min(n, start + chunk);
+        const chunkIds = ids.slice(start, end);
+        const json = metadataJson(metadata, start, end);
+        const fresh: string[] = [];
+        const previous: RawRecord[] = [];
+        for (const id of chunkIds) {
+          if (mode === "add" || !c.has(id)) fresh.push(id);
+          else if (restorable) previous.push(c.get(id) as RawRecord);
+        }
+        core(() => c[mode](chunkIds, vectors.subarray(start * dim, end * dim), json));
+        undo.added.push(...fresh);
+        undo.replaced.push(...previous);
+        onProgress?.({ phase: mode, done: end, total: n });
+      }
+    } catch (error) {
+      core(() => undo.rollback(c));
+      throw error;
+    }
+  }
+}
+
+/**
+ * Whether a chunked upsert could restore the items it replaces: true unless the index keeps no
+ * full vectors (then `get` is `unsupported`) and some id of the batch is stored.
+ */
+function canRestore(c: Collection, ids: readonly string[]): boolean {
+  const existing = ids.find((id) => c.has(id));
+  if (existing === undefined) return true;
+  try {
+    c.get(existing);
+    return true;
+  } catch {
+    return false;
+  }
+}

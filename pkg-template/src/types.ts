@@ -1,0 +1,252 @@
+/**
+ * The types of the public API, shared by the in-thread {@link VectorStore} and the Web Worker
+ * front end {@link WorkerVectorStore}: both implement {@link QuiverStore}.
+ *
+ * @packageDocumentation
+ */
+import type { StorageAdapter } from "./storage/adapter.js";
+
+/**
+ * How vectors are compared.
+ * - `"cosine"`: vectors are normalized at insert; score = cosine similarity (higher is better).
+ * - `"dot"`: score = inner product (higher is better).
+ * - `"l2"`: score = *squared* Euclidean distance (lower is better).
+ */
+export type Metric = "cosine" | "l2" | "dot";
+
+/**
+ * An index configuration in one string, faiss style: `"Flat"` (exact), and as the families
+ * land `"HNSW32"`, `"IVF256"`, `"IVF256,PQ48"`, `"HNSW32,SQ8"`, … Unknown specs fail with
+ * `invalid_spec`.
+ */
+export type IndexSpec = "Flat" | (string & {});
+
+/** A JSON value, as stored in metadata. */
+export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
+
+/** The default metadata type: any JSON object. */
+export type Metadata = { [key: string]: JsonValue };
+
+/** A vector: a `Float32Array` (copied, never kept) or an array of finite numbers. */
+export type VectorInput = Float32Array | readonly number[];
+
+/** An item to store. `M` is the metadata type of the store. */
+export interface Item<M extends object = Metadata> {
+  /** A non-empty string of at most 1,024 UTF-8 bytes, unique in the store. */
+  id: string;
+  /** Exactly `dimension` finite numbers. */
+  vector: VectorInput;
+  /** A JSON object (stored as JSON: `undefined` fields are dropped), or nothing. */
+  metadata?: M | null | undefined;
+}
+
+/** An item as stored, returned by {@link QuiverStore.get}. */
+export interface StoredItem<M extends object = Metadata> {
+  /** The item's id. */
+  id: string;
+  /** A copy of the stored vector (unit length in `cosine` stores, which normalize). */
+  vector: Float32Array;
+  /** The stored metadata; absent when the item has none. */
+  metadata?: M;
+}
+
+/** One search result. */
+export interface SearchHit<M extends object = Metadata> {
+  /** The item's id. */
+  id: string;
+  /** The metric's score: cosine similarity, inner product or squared L2 distance. */
+  score: number;
+  /** The item's metadata; absent when it has none. */
+  metadata?: M;
+}
+
+/** A scalar a filter compares against. */
+export type FilterScalar = string | number | boolean | null;
+
+/** Operators on one metadata field. */
+export interface FieldFilter {
+  /** Equal to (for an array field: contains). */
+  $eq?: FilterScalar;
+  /** Not equal to. */
+  $ne?: FilterScalar;
+  /** Equal to one of. */
+  $in?: readonly FilterScalar[];
+  /** Equal to none of. */
+  $nin?: readonly FilterScalar[];
+  /** Greater than. */
+  $gt?: number | string;
+  /** Greater than or equal to. */
+  $gte?: number | string;
+  /** Less than. */
+  $lt?: number | string;
+  /** Less than or equal to. */
+  $lte?: number | string;
+  /** Whether the field is present. */
+  $exists?: boolean;
+  /** Negation of the operators inside. */
+  $not?: FieldFilter;
+}
+
+/**
+ * A metadata filter, MongoDB style: `{ category: "book" }` (equality, or contains for arrays),
+ * `{ year: { $gte: 2020 } }`, `{ $or: [{ a: 1 }, { b: 2 }] }`.
+ *
+ * **Not yet evaluated:** the filter engine lands in the core later; until then a search with a
+ * `filter` fails with `unsupported` rather than returning unfiltered results.
+ */
+export interface Filter {
+  /** Every sub-filter matches. */
+  $and?: readonly Filter[];
+  /** At least one sub-filter matches. */
+  $or?: readonly Filter[];
+  /** The sub-filter does not match. */
+  $not?: Filter;
+  /** A field: a scalar (equality) or an operator object. */
+  [field: string]: FilterScalar | FieldFilter | Filter | readonly Filter[] | undefined;
+}
+
+/** Per-query knobs of approximate indexes; exact (`Flat`) search ignores them. */
+export interface SearchParams {
+  /** HNSW: size of the candidate list (`ef` in Malkov & Yashunin); larger = better recall. */
+  efSearch?: number | undefined;
+  /** IVF: how many inverted lists to scan (Jégou et al.); larger = better recall. */
+  nprobe?: number | undefined;
+  /** Quantized indexes: how many candidates to re-score with full vectors. */
+  rerank?: number | undefined;
+}
+
+/** A search request. */
+export interface SearchRequest {
+  /** The query: exactly `dimension` finite numbers. */
+  vector: VectorInput;
+  /** How many results, 1 to 10,000. */
+  k: number;
+  /** Only items whose metadata matches. See {@link Filter}. */
+  filter?: Filter | undefined;
+  /** Per-query knobs. */
+  params?: SearchParams | undefined;
+}
+
+/** Progress of a long operation, reported through {@link TaskOptions.onProgress}. */
+export interface Progress {
+  /** What is running. */
+  phase: "add" | "upsert" | "save" | "load";
+  /** Units done so far (items for add/upsert; chunks for save/load). */
+  done: number;
+  /** Units in total. */
+  total: number;
+}
+
+/** Options of long operations: progress and cancellation. */
+export interface TaskOptions {
+  /**
+   * Cancels the operation. A cancelled operation changes nothing (see each method) and rejects
+   * with `signal.reason`.
+   */
+  signal?: AbortSignal | undefined;
+  /**
+   * Called as work completes (between chunks, never more than a few hundred times). If it
+   * throws, the operation is cancelled and rejects with that error.
+   */
+  onProgress?: ((progress: Progress) => void) | undefined;
+}
+
+/** Options of {@link VectorStore.create}. */
+export interface CreateOptions {
+  /**
+   * The store's name: the key under which it is saved (1 to 256 characters, no `/`).
+   * Defaults to `"default"`.
+   */
+  name?: string | undefined;
+  /** Number of components per vector, 1 to 16,384. */
+  dimension: number;
+  /** Defaults to `"cosine"`. */
+  metric?: Metric | undefined;
+  /** Defaults to `"Flat"` (exact search). */
+  index?: IndexSpec | undefined;
+  /** Fixes every randomized step (k-means init, HNSW levels): same seed, same index. */
+  seed?: number | undefined;
+  /**
+   * Where {@link QuiverStore.save} writes. Optional: without it the store lives in memory
+   * only. **Persistence is not implemented yet**; see {@link VectorStore.save}.
+   */
+  storage?: StorageAdapter | undefined;
+}
+
+/**
+ * Options of {@link VectorStore.open}: the store `name` in `storage`. When no such store
+ * exists and `dimension` is given, an empty one is created with these options.
+ */
+export interface OpenOptions extends Omit<CreateOptions, "dimension" | "storage" | "name">, TaskOptions {
+  /** The store's name (see {@link CreateOptions.name}). */
+  name: string;
+  /** Where the store is kept. */
+  storage: StorageAdapter;
+  /** Required to create the store when it does not exist yet. */
+  dimension?: number | undefined;
+}
+
+/** What {@link QuiverStore.stats} reports. */
+export interface StoreStats {
+  /** The store's name. */
+  name: string;
+  /** Number of stored items. */
+  count: number;
+  /** Components per vector. */
+  dimension: number;
+  /** The metric. */
+  metric: Metric;
+  /** The canonical index spec. */
+  index: string;
+  /** Bytes held in WebAssembly memory by the store (index, ids, metadata). */
+  memoryBytes: number;
+  /** Whether the SIMD128 kernels are in use. */
+  simd: boolean;
+  /** The core's version. */
+  version: string;
+}
+
+/**
+ * The store contract, implemented by {@link VectorStore} (in this thread) and
+ * {@link WorkerVectorStore} (in a Web Worker). Every method is async so both behave the same;
+ * calls on one store run one at a time, in call order.
+ */
+export interface QuiverStore<M extends object = Metadata> {
+  /** The store's name. */
+  readonly name: string;
+  /** Components per vector. */
+  readonly dimension: number;
+  /** The metric. */
+  readonly metric: Metric;
+  /** The canonical index spec (e.g. `"Flat"`). */
+  readonly index: string;
+  /** Whether {@link QuiverStore.close} was called. */
+  readonly closed: boolean;
+
+  /**
+   * Adds new items, all or nothing: if any item is invalid, any id is already stored or
+   * repeated, or the call is cancelled, nothing is added. Large batches are sent to the core in
+   * chunks, with progress and cancellation between chunks.
+   */
+  add(items: readonly Item<M>[], options?: TaskOptions): Promise<void>;
+  /** Adds new items and replaces existing ones (vector and metadata), all or nothing. */
+  upsert(items: readonly Item<M>[], options?: TaskOptions): Promise<void>;
+  /**
+   * Deletes items by id, all or nothing: if any id is unknown, fails with `not_found` and
+   * deletes nothing. Resolves to the number deleted.
+   */
+  delete(ids: string | readonly string[]): Promise<number>;
+  /** The stored item, or `undefined` if the id is not stored. */
+  get(id: string): Promise<StoredItem<M> | undefined>;
+  /** The `k` best items for the query, best first. */
+  search(request: SearchRequest): Promise<SearchHit<M>[]>;
+  /** Writes the store to its storage. **Not implemented yet:** rejects with `unsupported`. */
+  save(options?: TaskOptions): Promise<void>;
+  /** Counts, sizes and configuration. */
+  stats(): Promise<StoreStats>;
+  /**
+   * Releases the store's memory. Calls already made finish first; later calls reject with
+   * `closed`. Unsaved changes are lost. Idempotent.
+   */
+  close(): Promise<void>;
+}
