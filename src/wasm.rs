@@ -258,7 +258,7 @@ impl WasmCollection {
     /// Starts a save: `{ token, puts: [{ key, bytes }], deletes, full, bytes }`. Each `bytes`
     /// is a copy (never a view of wasm memory); the manifest is the last put. Store the puts,
     /// then delete `deletes`, then `ackSave(token)`; on failure `abortSave(token)`.
-    #[wasm_bindgen(js_name = beginSave)]
+    #[wasm_bindgen(js_name = beginSave, unchecked_return_type = "SavePlan")]
     pub fn begin_save(&mut self) -> Result<Object, JsValue> {
         let puts = Array::new();
         let ticket = self
@@ -292,6 +292,13 @@ impl WasmCollection {
         self.inner.abort_save(token);
     }
 
+    /// Journals operations from now on (call on an empty collection that will be saved to
+    /// shared storage, so its changes can be rebased).
+    #[wasm_bindgen(js_name = enableJournal)]
+    pub fn enable_journal(&mut self) {
+        self.inner.enable_journal();
+    }
+
     /// Makes the next save a full snapshot (folding the op log in).
     pub fn compact(&mut self) {
         self.inner.compact();
@@ -309,7 +316,7 @@ impl WasmCollection {
     }
 
     /// The chunk keys `open` needs for this manifest.
-    #[wasm_bindgen(js_name = requiredChunks)]
+    #[wasm_bindgen(js_name = requiredChunks, unchecked_return_type = "string[]")]
     pub fn required_chunks(manifest: &[u8]) -> Result<Array, JsValue> {
         Collection::required_chunks(manifest)
             .map(|keys| strings(&keys))
@@ -320,7 +327,7 @@ impl WasmCollection {
     pub fn open(
         manifest: &[u8],
         keys: Vec<String>,
-        chunks: Array,
+        #[wasm_bindgen(unchecked_param_type = "(Uint8Array | undefined)[]")] chunks: Array,
     ) -> Result<WasmCollection, JsValue> {
         let mut source = JsChunks::new(keys, chunks);
         Ok(WasmCollection {
@@ -330,7 +337,7 @@ impl WasmCollection {
 
     /// `{ version, generation, dimension, metric, spec, items, snapshotBytes, logBytes,
     /// logOps }` of a stored manifest.
-    #[wasm_bindgen(js_name = manifestInfo)]
+    #[wasm_bindgen(js_name = manifestInfo, unchecked_return_type = "ManifestInfo")]
     pub fn manifest_info(manifest: &[u8]) -> Result<Object, JsValue> {
         let info = Collection::manifest_info(manifest).map_err(to_js)?;
         let o = Object::new();
@@ -346,17 +353,9 @@ impl WasmCollection {
         Ok(o)
     }
 
-    /// Chunk keys among `stored` that the manifest neither uses nor declares garbage.
-    #[wasm_bindgen(js_name = orphanChunks)]
-    pub fn orphan_chunks(manifest: &[u8], stored: Vec<String>) -> Result<Array, JsValue> {
-        Collection::orphan_chunks(manifest, &stored)
-            .map(|keys| strings(&keys))
-            .map_err(to_js)
-    }
-
     /// How to catch up with a newer manifest: `{ kind: "upToDate" | "incremental" | "reopen",
     /// keys }` (`keys`: the chunks `applyUpdate` needs).
-    #[wasm_bindgen(js_name = updatePlan)]
+    #[wasm_bindgen(js_name = updatePlan, unchecked_return_type = "UpdatePlan")]
     pub fn update_plan(&self, manifest: &[u8]) -> Result<Object, JsValue> {
         let (kind, keys) = match self.inner.update_plan(manifest).map_err(to_js)? {
             UpdatePlan::UpToDate => ("upToDate", Vec::new()),
@@ -375,7 +374,7 @@ impl WasmCollection {
         &mut self,
         manifest: &[u8],
         keys: Vec<String>,
-        chunks: Array,
+        #[wasm_bindgen(unchecked_param_type = "(Uint8Array | undefined)[]")] chunks: Array,
     ) -> Result<(), JsValue> {
         let mut source = JsChunks::new(keys, chunks);
         self.inner
@@ -389,13 +388,17 @@ impl WasmCollection {
     pub fn rebase_onto(&self, target: &mut WasmCollection) -> Result<(), JsValue> {
         self.inner.rebase_onto(&mut target.inner).map_err(to_js)
     }
-
-    /// Makes this new collection's first save replace the store with this manifest.
-    #[wasm_bindgen(js_name = replaceStored)]
-    pub fn replace_stored(&mut self, manifest: &[u8]) -> Result<(), JsValue> {
-        self.inner.replace_stored(manifest).map_err(to_js)
-    }
 }
+
+#[wasm_bindgen(typescript_custom_section)]
+const PERSISTENCE_TYPES: &str = r#"
+/** What `beginSave` returns: records to write (copies; the manifest last) and keys to delete. */
+export interface SavePlan { token: number; puts: { key: string; bytes: Uint8Array }[]; deletes: string[]; full: boolean; bytes: number }
+/** How to catch up with a newer manifest of the same store. */
+export interface UpdatePlan { kind: "upToDate" | "incremental" | "reopen"; keys: string[] }
+/** What a stored manifest says. */
+export interface ManifestInfo { version: number; generation: number; dimension: number; metric: string; spec: string; items: number; snapshotBytes: number; logBytes: number; logOps: number }
+"#;
 
 fn strings(values: &[String]) -> Array {
     values.iter().map(|s| JsValue::from(s.as_str())).collect()

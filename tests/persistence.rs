@@ -1000,3 +1000,48 @@ fn old_format_fixtures_open_forever() {
         assert_eq!(store.open().unwrap().len(), c.len());
     }
 }
+
+/// Two writers create the same store before either saved: the second rebases its journal
+/// (kept from creation with `enable_journal`) onto the first one's save.
+#[test]
+fn a_journaled_new_collection_rebases_onto_a_store_created_meanwhile() {
+    let mut rng = Rng(12);
+    let mut store = MemStore::default();
+    let (mut a, mut b) = (new_collection(Metric::L2, 4), new_collection(Metric::L2, 4));
+    b.enable_journal();
+    let (mut model_a, mut model_b) = (Model::new(), Model::new());
+    add_batch(
+        &mut a,
+        &mut model_a,
+        &mut rng,
+        &["a1".into(), "both".into()],
+        false,
+    );
+    add_batch(
+        &mut b,
+        &mut model_b,
+        &mut rng,
+        &["b1".into(), "both".into()],
+        false,
+    );
+    store.save(&mut a);
+    let mut fresh = store.open().unwrap();
+    b.rebase_onto(&mut fresh).unwrap();
+    store.save(&mut fresh);
+    let last = store.open().unwrap();
+    assert_eq!(last.len(), 3);
+    assert_eq!(
+        last.get("both").unwrap().metadata,
+        model_b["both"].1,
+        "the later writer wins"
+    );
+    // Without a journal, a non-empty never-saved collection cannot be rebased.
+    let mut c = new_collection(Metric::L2, 4);
+    add_batch(&mut c, &mut Model::new(), &mut rng, &["x".into()], false);
+    assert_eq!(
+        c.rebase_onto(&mut store.open().unwrap())
+            .unwrap_err()
+            .code(),
+        "unsupported"
+    );
+}

@@ -42,3 +42,9 @@ export {
   type CollectionConstructor,
   type RawHit,
 } from "./lowlevel.js";
+export { IndexedDBStorage, type IndexedDBStorageOptions } from "./storage/indexeddb.js";
+export {
+  DurableObjectStorageAdapter,
+  type DurableObjectStorageLike,
+  type DurableObjectStorageOptions,
+} from "./storage/durable-object.js";

@@ -202,10 +202,34 @@ impl PersistState {
     }
 }
 
+/// Sorts ids with a two-pass radix sort: a handful of instructions instead of a generic
+/// quicksort instantiation in the `.wasm`.
+fn sorted_ids(mut ids: Vec<u32>) -> Vec<u32> {
+    let mut scratch = vec![0u32; ids.len()];
+    for shift in [0, 16] {
+        let mut counts = vec![0usize; 1 << 16];
+        for &id in &ids {
+            counts[(id >> shift) as usize & 0xFFFF] += 1;
+        }
+        let mut total = 0;
+        for c in counts.iter_mut() {
+            let n = *c;
+            *c = total;
+            total += n;
+        }
+        for &id in &ids {
+            let slot = &mut counts[(id >> shift) as usize & 0xFFFF];
+            scratch[*slot] = id;
+            *slot += 1;
+        }
+        std::mem::swap(&mut ids, &mut scratch);
+    }
+    ids
+}
+
 fn write_meta(collection: &Collection, out: &mut dyn Write) {
     out.u32(collection.next_internal_id);
-    let mut ids: Vec<u32> = collection.entries.keys().copied().collect();
-    ids.sort_unstable();
+    let ids = sorted_ids(collection.entries.keys().copied().collect());
     out.u64(ids.len() as u64);
     for id in ids {
         let entry = &collection.entries[&id];
@@ -220,6 +244,12 @@ fn write_meta(collection: &Collection, out: &mut dyn Write) {
 }
 
 type Entries = Vec<(u32, String, Option<Value>, usize)>;
+
+/// Parses stored JSON text (through `from_str`, the instantiation the rest of the crate uses,
+/// which keeps a second parser out of the `.wasm`).
+pub(crate) fn parse_json(bytes: &[u8]) -> Option<Value> {
+    serde_json::from_str(std::str::from_utf8(bytes).ok()?).ok()
+}
 
 fn read_meta(input: &mut dyn Read) -> Result<(u32, Entries)> {
     let next_internal_id = input.u32("next internal id")?;
@@ -239,8 +269,8 @@ fn read_meta(input: &mut dyn Read) -> Result<(u32, Entries)> {
         let metadata = if raw.is_empty() {
             None
         } else {
-            let value: Value = serde_json::from_slice(&raw)
-                .map_err(|_| corrupt(format!("META: metadata of {external:?} is not JSON")))?;
+            let value = parse_json(&raw)
+                .ok_or_else(|| corrupt(format!("META: metadata of {external:?} is not JSON")))?;
             if !value.is_object() {
                 return Err(corrupt(format!(
                     "META: metadata of {external:?} is not an object"
@@ -384,8 +414,8 @@ impl Collection {
                 .filter(|k| !live.contains(k.as_str()))
                 .cloned(),
         );
-        garbage.sort_unstable();
-        garbage.dedup();
+        let mut seen = HashSet::new();
+        garbage.retain(|k| seen.insert(k.clone()));
         manifest.garbage = garbage;
         emitter.emit_as(MANIFEST_KEY.to_string(), kind::MANIFEST, &manifest.encode());
 
@@ -474,6 +504,15 @@ impl Collection {
             if let Some(pending) = p.pending.take() {
                 p.unacked_keys.extend(pending.emitted);
             }
+        }
+    }
+
+    /// Journals operations from now on, before the first save. A store that will be saved to
+    /// storage that other writers share calls this at creation, so that its changes can be
+    /// rebased if another writer saves first ([`Collection::rebase_onto`]).
+    pub fn enable_journal(&mut self) {
+        if self.is_empty() {
+            self.persist.recording = true;
         }
     }
 

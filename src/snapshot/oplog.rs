@@ -293,8 +293,8 @@ impl Replayer {
                 let (metadata, metadata_bytes) = if metadata.is_empty() {
                     (None, 0)
                 } else {
-                    let value: Value = serde_json::from_slice(metadata)
-                        .map_err(|_| corrupt("op log: metadata is not JSON"))?;
+                    let value = super::parse_json(metadata)
+                        .ok_or_else(|| corrupt("op log: metadata is not JSON"))?;
                     if !value.is_object() {
                         return Err(corrupt("op log: metadata is not an object"));
                     }
