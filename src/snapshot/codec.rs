@@ -328,41 +328,46 @@ pub trait Read {
 
     /// `count` little-endian `f32`s (count checked against the bytes left first).
     fn f32s(&mut self, count: u64, what: &str) -> Result<Vec<f32>> {
-        let count = self.check_count(count, 4, what)?;
-        let mut out = Vec::with_capacity(count);
-        let mut block = [0u8; 4096];
-        let mut left = count;
-        while left > 0 {
-            let n = left.min(1024);
-            self.read_into(&mut block[..n * 4], what)?;
-            out.extend(
-                block[..n * 4]
-                    .chunks_exact(4)
-                    .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
-            left -= n;
-        }
-        Ok(out)
+        words(self, count, what, f32::from_le_bytes)
     }
 
     /// `count` little-endian `u32`s.
     fn u32s(&mut self, count: u64, what: &str) -> Result<Vec<u32>> {
-        let count = self.check_count(count, 4, what)?;
-        let mut out = Vec::with_capacity(count);
-        let mut block = [0u8; 4096];
-        let mut left = count;
-        while left > 0 {
-            let n = left.min(1024);
-            self.read_into(&mut block[..n * 4], what)?;
-            out.extend(
-                block[..n * 4]
-                    .chunks_exact(4)
-                    .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]])),
-            );
-            left -= n;
-        }
-        Ok(out)
+        words(self, count, what, u32::from_le_bytes)
     }
+
+    /// Between 1 and `max` of the next bytes (what is contiguous in the input), borrowed, so
+    /// bulk reads convert straight from the input without an intermediate copy.
+    fn next_slice(&mut self, max: usize, what: &str) -> Result<&[u8]>;
+}
+
+/// `count` 4-byte words converted straight from the input's slices; a word split across two
+/// chunks goes through a small buffer.
+fn words<R: Read + ?Sized, T>(
+    r: &mut R,
+    count: u64,
+    what: &str,
+    convert: fn([u8; 4]) -> T,
+) -> Result<Vec<T>> {
+    let count = r.check_count(count, 4, what)?;
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let slice = r.next_slice((count - out.len()) * 4, what)?;
+        let whole = slice.len() / 4 * 4;
+        out.extend(
+            slice[..whole]
+                .chunks_exact(4)
+                .map(|b| convert([b[0], b[1], b[2], b[3]])),
+        );
+        let rest = slice.len() - whole;
+        if rest > 0 {
+            let mut word = [0u8; 4];
+            word[..rest].copy_from_slice(&slice[whole..]);
+            r.read_into(&mut word[rest..], what)?;
+            out.push(convert(word));
+        }
+    }
+    Ok(out)
 }
 
 /// Reads from one in-memory payload (the manifest, one log chunk).
@@ -401,6 +406,14 @@ impl<'a> Cursor<'a> {
 impl Read for Cursor<'_> {
     fn remaining(&self) -> u64 {
         (self.bytes.len() - self.pos) as u64
+    }
+
+    fn next_slice(&mut self, max: usize, what: &str) -> Result<&[u8]> {
+        let n = max.min(self.bytes.len() - self.pos);
+        if n == 0 && max > 0 {
+            return Err(corrupt(format!("{what}: input ends early")));
+        }
+        self.slice(n, what)
     }
 
     fn read_into(&mut self, out: &mut [u8], what: &str) -> Result<()> {
@@ -481,6 +494,23 @@ impl<'a> StateReader<'a> {
 impl Read for StateReader<'_> {
     fn remaining(&self) -> u64 {
         self.remaining
+    }
+
+    fn next_slice(&mut self, max: usize, what: &str) -> Result<&[u8]> {
+        if max == 0 {
+            return Ok(&[]);
+        }
+        if self.remaining == 0 {
+            return Err(corrupt(format!("{what}: section ends early")));
+        }
+        while self.pos >= self.current.len() {
+            self.load_next(what)?;
+        }
+        let take = (self.current.len() - self.pos).min(max);
+        let start = self.pos;
+        self.pos += take;
+        self.remaining -= take as u64;
+        Ok(&self.current[start..start + take])
     }
 
     fn read_into(&mut self, out: &mut [u8], what: &str) -> Result<()> {

@@ -22,6 +22,8 @@ import { QuiverError, quiverError } from "../errors.js";
 import type { StorageAdapter, StorageEntry } from "./adapter.js";
 
 const OBJECT_STORE = "records";
+/** Concurrent read transactions of a large {@link IndexedDBStorage.loadMany}. */
+const READ_LANES = 8;
 
 /** Options of {@link IndexedDBStorage}. */
 export interface IndexedDBStorageOptions {
@@ -185,14 +187,32 @@ export class IndexedDBStorage implements StorageAdapter {
   }
 
   /**
-   * Loads several records in one transaction (a consistent view even while another tab
-   * writes). Missing keys give `undefined`.
+   * Loads several records. Missing keys give `undefined`. Large loads are spread over
+   * {@link READ_LANES} concurrent read transactions, which Chromium serves about twice as fast
+   * as one; that is safe for Quiver's records, which never change under a key (a concurrent
+   * save only adds keys, and deletes none that a committed manifest still names).
    */
-  loadMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
-    return this.#transaction("readonly", `loading ${keys.length} records`, (store) => {
-      const requests = keys.map((key) => store.get(key));
-      return () => requests.map((r) => asBytes(r.result));
-    });
+  async loadMany(keys: readonly string[]): Promise<(Uint8Array | undefined)[]> {
+    const lanes = Math.min(READ_LANES, Math.ceil(keys.length / 16));
+    if (lanes <= 1) {
+      return this.#transaction("readonly", `loading ${keys.length} records`, (store) => {
+        const requests = keys.map((key) => store.get(key));
+        return () => requests.map((r) => asBytes(r.result));
+      });
+    }
+    const out: (Uint8Array | undefined)[] = new Array<Uint8Array | undefined>(keys.length);
+    await Promise.all(
+      Array.from({ length: lanes }, (_, lane) =>
+        this.#transaction("readonly", `loading ${keys.length} records`, (store) => {
+          const requests: [number, IDBRequest][] = [];
+          for (let i = lane; i < keys.length; i += lanes) requests.push([i, store.get(keys[i] as string)]);
+          return () => {
+            for (const [i, r] of requests) out[i] = asBytes(r.result);
+          };
+        }),
+      ),
+    );
+    return out;
   }
 
   /** {@inheritDoc StorageAdapter.loadRange} */
