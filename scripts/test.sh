@@ -25,6 +25,9 @@ RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet
 
 # --tests: doctests cross-run on wasm32 report ok even when they fail; they run natively above.
 export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
+# The quantized recall checks train PQ codebooks in the page: more than the runner's default 20 s
+# on a loaded machine.
+export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180}
 step "wasm tests in Node"
 WASM_BINDGEN_TEST_ONLY_NODE=1 cargo test --profile test-opt --target wasm32-unknown-unknown --tests
 
@@ -38,7 +41,7 @@ bash scripts/build-pkg.sh
 step "build the demo from the packed package"
 bash scripts/build-demo.sh
 
-step "package and demo tests (node --test)"
+step "package tests: API, bad input, worker front end, size budget, packed-tarball consumers (Node, Deno, workerd, Vite + Chromium, Web Worker), types, README, demo"
 node --test tests/package/
 
 echo

@@ -12,10 +12,12 @@ use serde_json::Value;
 
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
+use crate::filter::{self, Estimate, FieldIndexes, Filter, FilteredSearch, Strategy};
 use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams};
 use crate::limits;
 use crate::snapshot::PersistState;
 use crate::topk::Neighbor;
+use crate::tune::{self, Knob, TuneReport};
 
 /// How a collection is created.
 #[derive(Debug, Clone, PartialEq)]
@@ -64,6 +66,27 @@ pub struct Item<'a> {
     pub metadata: Option<Value>,
 }
 
+/// Per-collection defaults for the search knobs a query leaves unset (`None`), typically the
+/// result of [`Collection::tune`]. A knob set on the query always wins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SearchDefaults {
+    pub ef_search: Option<usize>,
+    pub nprobe: Option<usize>,
+    pub rerank: Option<usize>,
+}
+
+impl SearchDefaults {
+    /// `params` with every unset knob filled from these defaults.
+    pub fn merge<'a>(&self, params: &SearchParams<'a>) -> SearchParams<'a> {
+        SearchParams {
+            ef_search: params.ef_search.or(self.ef_search),
+            nprobe: params.nprobe.or(self.nprobe),
+            rerank: params.rerank.or(self.rerank),
+            filter: params.filter,
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub(crate) struct Entry {
     pub(crate) external_id: String,
@@ -80,6 +103,9 @@ pub struct Collection {
     pub(crate) entries: HashMap<u32, Entry>,
     pub(crate) next_internal_id: u32,
     scratch: RefCell<Scratch>,
+    defaults: SearchDefaults,
+    /// Live ids and the declared field indexes, updated on every add, upsert and delete.
+    fields: FieldIndexes,
     /// Save bookkeeping and the log of operations since the last save (see [`crate::snapshot`]).
     pub(crate) persist: PersistState,
 }
@@ -115,6 +141,8 @@ impl Collection {
             entries: HashMap::new(),
             next_internal_id: 0,
             scratch: RefCell::new(Scratch::default()),
+            defaults: SearchDefaults::default(),
+            fields: FieldIndexes::new(),
             persist: PersistState::default(),
         })
     }
@@ -156,6 +184,51 @@ impl Collection {
         self.index.as_mut()
     }
 
+    /// The knob values used when a query leaves them unset.
+    pub fn search_defaults(&self) -> SearchDefaults {
+        self.defaults
+    }
+
+    pub fn set_search_defaults(&mut self, defaults: SearchDefaults) {
+        self.defaults = defaults;
+        self.persist.settings_changed();
+    }
+
+    /// Trains the index on the vectors it holds (IVF: k-means over a sample of them, then every
+    /// vector is re-assigned). Families without training ignore it. Indexes that train
+    /// themselves on `add` (IVF, at 39 · nlist vectors) only need this to train earlier or to
+    /// re-train after the data has changed.
+    pub fn train(&mut self) -> Result<()> {
+        // Training changes the index outside the operation log: the next save is full.
+        self.persist.invalidate();
+        self.index.train_on_stored()
+    }
+
+    /// Finds the smallest `nprobe` (IVF) or `ef_search` (HNSW) whose recall@k against exact
+    /// results reaches `target_recall`, and keeps it as this collection's default (see
+    /// [`crate::tune`]). `queries` is row-major; `None` samples the stored vectors.
+    pub fn tune(
+        &mut self,
+        queries: Option<&[f32]>,
+        target_recall: f64,
+        k: usize,
+    ) -> Result<TuneReport> {
+        let report = tune::tune(self, queries, target_recall, k)?;
+        match report.knob {
+            Knob::Nprobe => self.defaults.nprobe = Some(report.value),
+            Knob::EfSearch => self.defaults.ef_search = Some(report.value),
+        }
+        self.persist.settings_changed();
+        Ok(report)
+    }
+
+    /// Every stored internal id, ascending.
+    pub fn internal_ids(&self) -> Vec<u32> {
+        let mut ids: Vec<u32> = self.entries.keys().copied().collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// Number of stored items.
     pub fn len(&self) -> usize {
         self.entries.len()
@@ -178,7 +251,7 @@ impl Collection {
             .sum();
         let maps = self.internal_of.capacity() * (std::mem::size_of::<(String, u32)>() + 1)
             + self.entries.capacity() * (std::mem::size_of::<(u32, Entry)>() + 1);
-        self.index.memory_bytes() + ids + maps
+        self.index.memory_bytes() + ids + maps + self.fields.memory_bytes()
     }
 
     /// Checks one vector and returns it prepared for the index (normalized for cosine).
@@ -359,6 +432,7 @@ impl Collection {
                 Some(Value::Null) | None => None,
                 Some(value) => Some(value.clone()),
             };
+            self.fields.insert(internal, metadata.as_ref());
             self.entries.insert(
                 internal,
                 Entry {
@@ -398,27 +472,36 @@ impl Collection {
             return;
         }
         self.index.remove(ids);
-        let mut removed = Vec::new();
-        for id in ids {
-            if let Some(entry) = self.entries.remove(id) {
-                if self.internal_of.get(&entry.external_id) == Some(id) {
+        let mut removed = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(entry) = self.entries.remove(&id) {
+                if self.internal_of.get(&entry.external_id) == Some(&id) {
                     self.internal_of.remove(&entry.external_id);
                 }
-                if self.persist.is_recording() {
-                    removed.push((*id, entry.external_id));
-                }
+                removed.push((id, entry));
             }
         }
-        self.persist.record_remove(&removed);
+        self.fields
+            .remove_many(removed.iter().map(|(id, e)| (*id, e.metadata.as_ref())));
+        if self.persist.is_recording() {
+            let logged: Vec<(u32, String)> = removed
+                .into_iter()
+                .map(|(id, e)| (id, e.external_id))
+                .collect();
+            self.persist.record_remove(&logged);
+        }
     }
 
     /// Rebuilds a collection from decoded snapshot parts, checking that ids, metadata and the
-    /// index agree. Any disagreement is corruption.
+    /// index agree (any disagreement is corruption), then rebuilds the field indexes named in
+    /// `indexed_fields` and restores the search defaults.
     pub(crate) fn restore(
         config: CollectionConfig,
         index: Box<dyn Index>,
         entries: Vec<(u32, String, Option<Value>, usize)>,
         next_internal_id: u32,
+        defaults: SearchDefaults,
+        indexed_fields: &[String],
     ) -> Result<Self> {
         let corrupt = |what: String| Error::Corrupt { what };
         let mut collection = Collection::new(config)?;
@@ -432,6 +515,7 @@ impl Collection {
         collection.index = index;
         collection.internal_of.reserve(entries.len());
         collection.entries.reserve(entries.len());
+        // `entries` come in ascending id order, which the field indexes rely on.
         for (internal, external_id, metadata, metadata_bytes) in entries {
             if internal >= next_internal_id || !collection.index.contains(internal) {
                 return Err(corrupt(format!(
@@ -445,6 +529,7 @@ impl Collection {
             {
                 return Err(corrupt(format!("id {external_id:?} stored twice")));
             }
+            collection.fields.insert(internal, metadata.as_ref());
             collection.entries.insert(
                 internal,
                 Entry {
@@ -455,6 +540,12 @@ impl Collection {
             );
         }
         collection.next_internal_id = next_internal_id;
+        for field in indexed_fields {
+            collection
+                .create_field_index(field)
+                .map_err(|e| corrupt(format!("indexed field {field:?}: {e}")))?;
+        }
+        collection.defaults = defaults;
         Ok(collection)
     }
 
@@ -533,7 +624,8 @@ impl Collection {
         Self::check_k(k)?;
         let prepared = self.prepare_vector(query, 0)?;
         let mut scratch = self.scratch.borrow_mut();
-        self.index.search(&prepared, k, params, &mut scratch)
+        let params = self.defaults.merge(params);
+        self.index.search(&prepared, k, &params, &mut scratch)
     }
 
     /// Searches a row-major block of queries at once (cheaper than one at a time for flat).
@@ -556,10 +648,94 @@ impl Collection {
             self.prepare_in_place(row, i)?;
         }
         let mut scratch = self.scratch.borrow_mut();
+        let params = self.defaults.merge(params);
         let results = self
             .index
-            .search_batch(&prepared, k, params, &mut scratch)?;
+            .search_batch(&prepared, k, &params, &mut scratch)?;
         Ok(results.iter().map(|n| self.hits(n)).collect())
+    }
+
+    /// Indexes the metadata field `field` (a dotted path such as `"meta.lang"`): a bitmap per
+    /// value, and ordered keys for ranges, kept up to date on every add, upsert and delete.
+    /// Filters on indexed fields plan from exact counts and skip evaluating metadata.
+    /// Returns `false` if the field was already indexed.
+    pub fn create_field_index(&mut self, field: &str) -> Result<bool> {
+        let path = filter::parse_field_path(field)?;
+        // In id order (the live-id set is sorted), so that postings are built by appending.
+        let entries = &self.entries;
+        let items = self
+            .fields
+            .all()
+            .iter()
+            .filter_map(|id| Some((id, entries.get(&id)?.metadata.as_ref())))
+            .collect::<Vec<_>>();
+        let created = self.fields.create(path, items.into_iter());
+        self.persist.settings_changed();
+        Ok(created)
+    }
+
+    /// Stops indexing `field`; returns whether it was indexed.
+    pub fn drop_field_index(&mut self, field: &str) -> Result<bool> {
+        let dropped = self.fields.drop_field(&filter::parse_field_path(field)?);
+        self.persist.settings_changed();
+        Ok(dropped)
+    }
+
+    /// The indexed fields, in order.
+    pub fn indexed_fields(&self) -> Vec<String> {
+        self.fields
+            .fields()
+            .map(|f| f.as_str().to_string())
+            .collect()
+    }
+
+    fn with_filter_context<R>(&self, f: impl FnOnce(&filter::strategy::Context<'_>) -> R) -> R {
+        let metadata = |id: u32| self.entries.get(&id).and_then(|e| e.metadata.as_ref());
+        f(&filter::strategy::Context {
+            index: self.index.as_ref(),
+            fields: &self.fields,
+            metadata: &metadata,
+        })
+    }
+
+    /// How many stored items `filter` is estimated to match (exactly, when indexed fields
+    /// answer it or few items are candidates).
+    pub fn estimate_matches(&self, filter: &Filter) -> Estimate {
+        self.with_filter_context(|context| context.estimate(filter))
+    }
+
+    /// The `k` best items among those whose metadata matches `filter`: `min(k, matches)`
+    /// results, best first. `strategy` forces pre-filter, in-index or post-filter search;
+    /// [`Strategy::Auto`] chooses by estimated selectivity (see `docs/filters.md`).
+    pub fn search_filtered(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+        params: &SearchParams,
+        strategy: Strategy,
+    ) -> Result<Vec<SearchHit>> {
+        let found = self.search_filtered_internal(query, k, filter, params, strategy)?;
+        Ok(self.hits(&found.neighbors))
+    }
+
+    /// [`Collection::search_filtered`] returning internal ids, distances and how the search
+    /// ran (for recall measurement, tuning and benchmarks).
+    pub fn search_filtered_internal(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+        params: &SearchParams,
+        strategy: Strategy,
+    ) -> Result<FilteredSearch> {
+        Self::check_k(k)?;
+        let prepared = self.prepare_vector(query, 0)?;
+        let params = self.defaults.merge(params);
+        let mut scratch = self.scratch.borrow_mut();
+        self.with_filter_context(|context| {
+            context.search(&prepared, k, filter, &params, strategy, &mut scratch)
+        })
     }
 
     fn hits(&self, neighbors: &[Neighbor]) -> Vec<SearchHit> {

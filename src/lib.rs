@@ -8,17 +8,21 @@
 pub mod collection;
 pub mod distance;
 pub mod error;
+pub mod filter;
 pub mod index;
 pub mod limits;
+pub mod quant;
 pub mod snapshot;
 pub mod texmex;
 pub mod topk;
+pub mod tune;
 
 #[cfg(target_arch = "wasm32")]
 mod wasm;
 
-pub use collection::{Collection, CollectionConfig, Item, Record, SearchHit};
+pub use collection::{Collection, CollectionConfig, Item, Record, SearchDefaults, SearchHit};
 pub use distance::Metric;
 pub use error::{Error, Result};
+pub use filter::{Filter, Strategy};
 pub use index::{Index, IndexOptions, IndexSpec, Scratch, SearchParams};
 pub use topk::Neighbor;

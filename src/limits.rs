@@ -18,3 +18,12 @@ pub const MAX_BATCH: usize = 1 << 20;
 
 /// Most live vectors in one collection (internal ids are `u32`).
 pub const MAX_VECTORS: usize = (u32::MAX - 1) as usize;
+
+/// Deepest nesting of JSON values in a metadata filter (the filter object itself is level 1).
+pub const MAX_FILTER_DEPTH: usize = 32;
+
+/// Most JSON values (objects, arrays, scalars, each counted once) in a metadata filter.
+pub const MAX_FILTER_NODES: usize = 1_024;
+
+/// Longest metadata filter given as JSON text, in bytes.
+pub const MAX_FILTER_BYTES: usize = 64 * 1024;

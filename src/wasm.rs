@@ -11,6 +11,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::collection::{Collection, CollectionConfig, Item, SearchHit};
 use crate::error::Error;
+use crate::filter::{Filter, Strategy};
 use crate::index::{IndexOptions, SearchParams};
 use crate::snapshot::{ChunkSource, UpdatePlan};
 
@@ -179,6 +180,9 @@ impl WasmCollection {
     }
 
     /// The `k` best items for `query`: an array of `{ id, score, metadata }`, best first.
+    /// `filterJson` (a JSON filter object as text) keeps only matching items; `strategy`
+    /// (`"auto"`, `"pre-filter"`, `"in-index"`, `"post-filter"`) forces how it is applied.
+    #[allow(clippy::too_many_arguments)]
     pub fn search(
         &self,
         query: &[f32],
@@ -186,6 +190,8 @@ impl WasmCollection {
         ef_search: Option<u32>,
         nprobe: Option<u32>,
         rerank: Option<u32>,
+        filter_json: Option<String>,
+        strategy: Option<String>,
     ) -> Result<Array, JsValue> {
         let params = SearchParams {
             ef_search: usize_param(ef_search),
@@ -193,11 +199,32 @@ impl WasmCollection {
             rerank: usize_param(rerank),
             filter: None,
         };
-        let hits = self
-            .inner
-            .search_with(query, k as usize, &params)
-            .map_err(to_js)?;
+        let strategy = match strategy {
+            Some(s) => s.parse::<Strategy>().map_err(to_js)?,
+            None => Strategy::Auto,
+        };
+        let hits = match filter_json {
+            Some(json) => {
+                let filter = Filter::from_json_str(&json).map_err(to_js)?;
+                self.inner
+                    .search_filtered(query, k as usize, &filter, &params, strategy)
+            }
+            None => self.inner.search_with(query, k as usize, &params),
+        }
+        .map_err(to_js)?;
         Ok(hits_to_js(&hits))
+    }
+
+    /// Indexes a metadata field (a dotted path) for fast filtering; `false` if already indexed.
+    #[wasm_bindgen(js_name = createFieldIndex)]
+    pub fn create_field_index(&mut self, field: &str) -> Result<bool, JsValue> {
+        self.inner.create_field_index(field).map_err(to_js)
+    }
+
+    /// Stops indexing a metadata field; `false` if it was not indexed.
+    #[wasm_bindgen(js_name = dropFieldIndex)]
+    pub fn drop_field_index(&mut self, field: &str) -> Result<bool, JsValue> {
+        self.inner.drop_field_index(field).map_err(to_js)
     }
 
     /// Searches a block of queries (`queries.length / dim` of them) at once: an array of
@@ -225,6 +252,46 @@ impl WasmCollection {
             .iter()
             .map(|hits| JsValue::from(hits_to_js(hits)))
             .collect())
+    }
+
+    /// Trains the index on the vectors it holds (IVF: k-means, then every vector is
+    /// re-assigned). IVF also trains itself once it holds 39 · nlist vectors; before that it
+    /// answers exactly. A no-op for families without training.
+    pub fn train(&mut self) -> Result<(), JsValue> {
+        self.inner.train().map_err(to_js)
+    }
+
+    /// Whether the index has trained.
+    #[wasm_bindgen(getter, js_name = isTrained)]
+    pub fn is_trained(&self) -> bool {
+        self.inner.index().is_trained()
+    }
+
+    /// Finds the smallest `nprobe` (IVF) or `efSearch` (HNSW) whose recall@k against exact
+    /// results reaches `targetRecall`, on `queries` (`m × dim` floats) or, when omitted, on a
+    /// sample of the stored vectors, and keeps it as the default for searches that leave it
+    /// unset. Returns `{ knob, value, recall, reached, queries }`.
+    pub fn tune(
+        &mut self,
+        queries: Option<Vec<f32>>,
+        target_recall: f64,
+        k: u32,
+    ) -> Result<JsValue, JsValue> {
+        let report = self
+            .inner
+            .tune(queries.as_deref(), target_recall, k as usize)
+            .map_err(to_js)?;
+        let object = Object::new();
+        let knob = match report.knob {
+            crate::tune::Knob::Nprobe => "nprobe",
+            crate::tune::Knob::EfSearch => "efSearch",
+        };
+        set(&object, "knob", &knob.into());
+        set(&object, "value", &(report.value as f64).into());
+        set(&object, "recall", &report.recall.into());
+        set(&object, "reached", &report.reached.into());
+        set(&object, "queries", &(report.queries as f64).into());
+        Ok(object.into())
     }
 
     /// Number of stored items.

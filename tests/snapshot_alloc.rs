@@ -70,12 +70,12 @@ fn measure(store: &Store) -> (usize, bool) {
     (peak, ok)
 }
 
-fn build(dim: usize, n: usize, seed: u64, with_log: bool) -> Store {
+fn build(spec: &str, dim: usize, n: usize, seed: u64, with_log: bool) -> Store {
     let mut rng = Rng(seed);
     let mut c = Collection::new(CollectionConfig::new(
         dim,
         Metric::L2,
-        "Flat".parse().unwrap(),
+        spec.parse().unwrap(),
     ))
     .unwrap();
     let ids: Vec<String> = (0..n).map(|i| format!("{i}")).collect();
@@ -92,6 +92,9 @@ fn build(dim: usize, n: usize, seed: u64, with_log: bool) -> Store {
         .collect();
     let half = items.len() / 2;
     c.add(&items[..half]).unwrap();
+    if !c.index().is_trained() && half >= 300 {
+        c.train().unwrap();
+    }
     let mut store = Store::new();
     let save = |c: &mut Collection, store: &mut Store| {
         let plan = c.begin_save().unwrap();
@@ -144,7 +147,7 @@ fn decoding_allocates_at_most_a_constant_factor_of_its_input() {
     };
     for (dim, n) in [(1, 0), (1, 5000), (4, 3000), (64, 1000), (384, 300)] {
         for with_log in [false, true] {
-            let store = build(dim, n, dim as u64 + n as u64, with_log);
+            let store = build("Flat", dim, n, dim as u64 + n as u64, with_log);
             check(
                 &store,
                 &format!("valid dim {dim} n {n} log {with_log}"),
@@ -152,26 +155,38 @@ fn decoding_allocates_at_most_a_constant_factor_of_its_input() {
             );
         }
     }
-    // Hostile: large counts and lengths written into every 4-byte position of the payloads,
+    for spec in ["SQ8", "BIN", "PQ4", "IVF8", "IVF8,SQ8", "IVF8,PQ4"] {
+        let store = build(spec, 8, 1200, 11, true);
+        check(&store, &format!("valid {spec}"), &mut worst);
+    }
+    // Hostile: large counts and lengths written into every third position of the payloads,
     // resealed so the checksums pass.
-    let base = build(2, 60, 3, true);
     let mut rng = Rng(17);
-    for key in base.keys().cloned().collect::<Vec<_>>() {
-        let len = base[&key].len();
-        for at in (20..len.saturating_sub(8)).step_by(3) {
-            for value in [
-                u64::MAX,
-                u32::MAX as u64,
-                1 << 32 | 1,
-                1 << 28,
-                rng.next_u64(),
-            ] {
-                let mut store = base.clone();
-                let bytes = store.get_mut(&key).unwrap();
-                let take = (len - at).min(8);
-                bytes[at..at + take].copy_from_slice(&value.to_le_bytes()[..take]);
-                reseal(&mut store, &key);
-                check(&store, &format!("{key} @{at} = {value:#x}"), &mut worst);
+    for (spec, n) in [("Flat", 60), ("IVF4,PQ4", 400), ("SQ8", 60)] {
+        let base = build(spec, 4, n, 3, true);
+        for key in base.keys().cloned().collect::<Vec<_>>() {
+            let len = base[&key].len();
+            // Large stores: sample positions rather than visiting every one.
+            let step = (len / 120).max(3);
+            for at in (20..len.saturating_sub(8)).step_by(step) {
+                for value in [
+                    u64::MAX,
+                    u32::MAX as u64,
+                    1 << 32 | 1,
+                    1 << 28,
+                    rng.next_u64(),
+                ] {
+                    let mut store = base.clone();
+                    let bytes = store.get_mut(&key).unwrap();
+                    let take = (len - at).min(8);
+                    bytes[at..at + take].copy_from_slice(&value.to_le_bytes()[..take]);
+                    reseal(&mut store, &key);
+                    check(
+                        &store,
+                        &format!("{spec} {key} @{at} = {value:#x}"),
+                        &mut worst,
+                    );
+                }
             }
         }
     }

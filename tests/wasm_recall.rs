@@ -12,6 +12,16 @@ const TRUTH: &[u8] = include_bytes!("fixtures/minilm-3k/groundtruth.ivecs");
 
 /// Builds a cosine collection over the fixture and returns its recall@10 with `params`.
 pub fn fixture_recall(spec: &str, params: &SearchParams) -> f64 {
+    fixture_recall_with(spec, params, false)
+}
+
+/// [`fixture_recall`], training the index on the stored vectors first when it has not trained
+/// itself (PQ's automatic threshold, 9984 vectors, is above the fixture's 3000).
+pub fn fixture_recall_trained(spec: &str, params: &SearchParams) -> f64 {
+    fixture_recall_with(spec, params, true)
+}
+
+fn fixture_recall_with(spec: &str, params: &SearchParams, train: bool) -> f64 {
     let (dim, base) = parse_fvecs(BASE).unwrap();
     let (_, queries) = parse_fvecs(QUERIES).unwrap();
     let (gt_k, truth) = parse_ivecs(TRUTH).unwrap();
@@ -27,6 +37,9 @@ pub fn fixture_recall(spec: &str, params: &SearchParams) -> f64 {
         })
         .collect();
     collection.add(&items).unwrap();
+    if train && !collection.index().is_trained() {
+        collection.index_mut().train_on_stored().unwrap();
+    }
     let found: Vec<Vec<u32>> = queries
         .chunks_exact(dim)
         .map(|q| {
@@ -45,4 +58,45 @@ pub fn fixture_recall(spec: &str, params: &SearchParams) -> f64 {
 fn flat_is_exact_in_wasm() {
     let recall = fixture_recall("Flat", &SearchParams::default());
     assert_eq!(recall, 1.0, "flat recall@10 in wasm = {recall}");
+}
+
+fn rerank(rerank: usize, nprobe: Option<usize>) -> SearchParams<'static> {
+    SearchParams {
+        rerank: Some(rerank),
+        nprobe,
+        ..SearchParams::default()
+    }
+}
+
+#[wasm_bindgen_test]
+fn sq8_recall_in_wasm() {
+    let recall = fixture_recall_trained("SQ8", &rerank(0, None));
+    assert!(
+        recall >= 0.95,
+        "SQ8 recall@10 without rerank in wasm = {recall}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn pq48_recall_with_rerank_in_wasm() {
+    let recall = fixture_recall_trained("PQ48", &rerank(100, None));
+    assert!(
+        recall >= 0.95,
+        "PQ48 rerank 100 recall@10 in wasm = {recall}"
+    );
+}
+
+#[wasm_bindgen_test]
+fn bin_recall_with_rerank_in_wasm() {
+    let recall = fixture_recall_trained("BIN", &rerank(100, None));
+    assert!(recall >= 0.9, "BIN rerank 100 recall@10 in wasm = {recall}");
+}
+
+#[wasm_bindgen_test]
+fn ivf_pq_recall_with_rerank_in_wasm() {
+    let recall = fixture_recall_trained("IVF32,PQ48", &rerank(100, Some(12)));
+    assert!(
+        recall >= 0.95,
+        "IVF32,PQ48 rerank 100 nprobe 12 recall@10 in wasm = {recall}"
+    );
 }

@@ -41,6 +41,7 @@ export {
   l2Squared,
   type CollectionConstructor,
   type RawHit,
+  type TuneReport,
 } from "./lowlevel.js";
 export { IndexedDBStorage, type IndexedDBStorageOptions } from "./storage/indexeddb.js";
 export {

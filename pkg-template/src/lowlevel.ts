@@ -48,6 +48,16 @@ export interface Collection {
   readonly spec: string;
   /** Bytes held (index, ids, metadata). */
   memoryBytes(): number;
+  /** Trains the index on the vectors it holds (IVF: k-means); a no-op for other families. */
+  train(): void;
+  /** Whether the index has trained. */
+  readonly isTrained: boolean;
+  /**
+   * Finds the smallest `nprobe` (IVF) or `efSearch` (HNSW) reaching `targetRecall` at `k` on
+   * `queries` (`m × dimension` floats; a sample of stored vectors when omitted) and keeps it as
+   * the default.
+   */
+  tune(queries: Float32Array | null | undefined, targetRecall: number, k: number): TuneReport;
   /** Frees the WebAssembly memory now instead of at garbage collection. */
   free(): void;
 
@@ -113,6 +123,20 @@ export interface ManifestInfo {
   snapshotBytes: number;
   logBytes: number;
   logOps: number;
+}
+
+/** What {@link Collection.tune} chose. */
+export interface TuneReport {
+  /** The knob it set. */
+  knob: "nprobe" | "efSearch";
+  /** The value it set. */
+  value: number;
+  /** The recall measured at that value. */
+  recall: number;
+  /** Whether `targetRecall` was reached. */
+  reached: boolean;
+  /** How many queries were measured. */
+  queries: number;
 }
 
 /** The constructor of {@link Collection}. */

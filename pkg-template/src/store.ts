@@ -116,13 +116,13 @@ class Undo {
  * ```
  */
 export class VectorStore<M extends object = Metadata> implements QuiverStore<M> {
-  /** {@inheritDoc QuiverStore.name} */
+  /** The store's name (its key in storage). */
   readonly name: string;
-  /** {@inheritDoc QuiverStore.dimension} */
+  /** Components per vector. */
   readonly dimension: number;
-  /** {@inheritDoc QuiverStore.metric} */
+  /** The metric: `"cosine"`, `"l2"` or `"dot"`. */
   readonly metric: Metric;
-  /** {@inheritDoc QuiverStore.index} */
+  /** The canonical index spec, e.g. `"Flat"`. */
   readonly index: string;
   #collection: Collection | undefined;
   readonly #storage: StorageAdapter | undefined;
@@ -236,13 +236,14 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     return new VectorStore<M>(name, collection, storage);
   }
 
-  /** {@inheritDoc QuiverStore.closed} */
+  /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closing !== undefined;
   }
 
   /**
-   * {@inheritDoc QuiverStore.add}
+   * Adds new items, all or nothing: if any item is invalid, any id is already stored or repeated,
+   * or the call is cancelled, nothing is added.
    *
    * Cancellation (`options.signal`) is checked before each chunk of up to 4,096 vectors; a
    * cancelled or failed add removes the chunks it had already added, so the store is as before.
@@ -252,7 +253,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   }
 
   /**
-   * {@inheritDoc QuiverStore.upsert}
+   * Adds new items and replaces existing ones (vector and metadata), all or nothing.
    *
    * A cancelled or failed upsert restores the items it had replaced and removes the ones it had
    * added. (With an index that keeps no full vectors, an upsert that replaces items is sent in
@@ -262,13 +263,16 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     return this.#writeChecked("upsert", () => packItems(items, this.dimension), options);
   }
 
-  /** {@inheritDoc QuiverStore.delete} */
+  /**
+   * Deletes items by id (one id or an array), all or nothing: an unknown id rejects with
+   * `not_found` and deletes nothing. Resolves to the number deleted.
+   */
   async delete(ids: string | readonly string[]): Promise<number> {
     const list = checkIds(ids);
     return this.#run((c) => c.delete(list));
   }
 
-  /** {@inheritDoc QuiverStore.get} */
+  /** The stored item `{ id, vector, metadata? }`, or `undefined` if the id is not stored. */
   async get(id: string): Promise<StoredItem<M> | undefined> {
     checkId(id, "get");
     return this.#run((c) => {
@@ -279,7 +283,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   }
 
   /**
-   * {@inheritDoc QuiverStore.search}
+   * The `k` best items for the query, best first: `{ id, score, metadata? }`.
    *
    * Rejects with `dimension_mismatch` or `invalid_vector` for a bad query, `invalid_k` unless
    * `k` is an integer from 1 to 10,000, and `unsupported` when a `filter` is given (filters are
@@ -294,7 +298,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   }
 
   /**
-   * {@inheritDoc QuiverStore.save}
+   * Writes the store to its storage.
    *
    * Writes only what changed since the last save (the first save, and occasional compactions,
    * write everything; see `docs/format.md`), and resolves once the storage confirmed the write
@@ -320,7 +324,10 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     });
   }
 
-  /** {@inheritDoc QuiverStore.stats} */
+  /**
+   * Counts, sizes and configuration: `{ name, count, dimension, metric, index, memoryBytes, simd,
+   * version }`.
+   */
   async stats(): Promise<StoreStats> {
     return this.#run((c) => ({
       name: this.name,
@@ -334,7 +341,10 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     }));
   }
 
-  /** {@inheritDoc QuiverStore.close} */
+  /**
+   * Releases the store. Calls already made finish first; later calls reject with `closed`. Unsaved
+   * changes are lost. Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#tail.then(() => {
       this.#channel?.close();

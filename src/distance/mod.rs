@@ -11,6 +11,7 @@
 
 use serde::{Deserialize, Serialize};
 
+pub mod quantized;
 pub mod scalar;
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]

@@ -192,6 +192,46 @@ impl Index for FlatIndex {
         Ok(results)
     }
 
+    fn search_candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        ids: &[u32],
+        _scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        let dim = self.dim;
+        let row = |r: u32| &self.rows[r as usize * dim..(r as usize + 1) * dim];
+        let mut top = TopK::new(k);
+        // Groups of four through the same kernel as the full scan, so a candidate's distance
+        // is bit-identical whichever strategy scored it.
+        let mut group = [(0u32, 0u32); 4];
+        let mut filled = 0;
+        for &id in ids {
+            let Some(&r) = self.row_of.get(&id) else {
+                continue;
+            };
+            group[filled] = (id, r);
+            filled += 1;
+            if filled == 4 {
+                let d = self.metric.distance4(query, group.map(|(_, r)| row(r)));
+                for ((id, _), distance) in group.iter().zip(d) {
+                    top.push(*id, distance);
+                }
+                filled = 0;
+            }
+        }
+        if filled > 0 {
+            let pick = |i: usize| row(group[i.min(filled - 1)].1);
+            let d = self
+                .metric
+                .distance4(query, [pick(0), pick(1), pick(2), pick(3)]);
+            for ((id, _), distance) in group[..filled].iter().zip(d) {
+                top.push(*id, distance);
+            }
+        }
+        Ok(top.into_sorted_vec())
+    }
+
     fn vector(&self, id: u32) -> Option<&[f32]> {
         let row = *self.row_of.get(&id)? as usize;
         Some(&self.rows[row * self.dim..(row + 1) * self.dim])

@@ -10,8 +10,13 @@ use crate::error::{Error, Result};
 use crate::topk::Neighbor;
 
 pub mod flat;
+pub mod ivf;
+pub mod ivf_codes;
+pub mod quantized;
+pub mod rerank;
 pub mod spec;
 
+pub use rerank::VectorSource;
 pub use spec::{Encoding, IndexSpec, Structure};
 
 /// Per-query parameters. Families ignore the knobs that do not apply to them.
@@ -105,11 +110,18 @@ pub struct Scratch {
 pub struct IndexOptions {
     /// Seed of every randomized step (k-means initialisation, HNSW levels).
     pub seed: u64,
+    /// Lossy families (SQ8, PQ, BIN): keep the full f32 vectors beside the codes, for rerank
+    /// and [`Index::vector`]. `false` keeps only codes after training; rerank then needs a
+    /// [`VectorSource`] ([`Index::set_vector_source`]). Default `true`.
+    pub keep_vectors: bool,
 }
 
 impl Default for IndexOptions {
     fn default() -> Self {
-        IndexOptions { seed: 0x5EED_0F0E }
+        IndexOptions {
+            seed: 0x5EED_0F0E,
+            keep_vectors: true,
+        }
     }
 }
 
@@ -124,7 +136,8 @@ pub trait Index {
     /// The metric distances are computed under.
     fn metric(&self) -> Metric;
 
-    /// Whether `add` can be called (families without training are always trained).
+    /// Whether the family's learned parameters exist (families without training are always
+    /// trained). Families may accept `add` before training (IVF buffers and searches exactly).
     fn is_trained(&self) -> bool {
         true
     }
@@ -133,6 +146,20 @@ pub trait Index {
     /// default.
     fn train(&mut self, _vectors: &[f32]) -> Result<()> {
         Ok(())
+    }
+
+    /// Trains on the vectors the index already holds (families that accept `add` before
+    /// training keep them; IVF also re-trains this way). A no-op by default.
+    fn train_on_stored(&mut self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Lossy families: where rerank fetches full vectors that the index does not keep (see
+    /// [`rerank`]). Unsupported by default.
+    fn set_vector_source(&mut self, _source: Box<dyn VectorSource>) -> Result<()> {
+        Err(Error::Unsupported {
+            what: format!("index {} has no use for a vector source", self.spec()),
+        })
     }
 
     /// Adds `ids.len()` prepared vectors (row-major, `ids.len() × dim`). Ids must not already
@@ -165,6 +192,39 @@ pub trait Index {
             .chunks_exact(dim)
             .map(|q| self.search(q, k, params, scratch))
             .collect()
+    }
+
+    /// The `k` nearest to a prepared `query` among `ids` only, best first, ties broken by id,
+    /// scored exactly (this is the pre-filter path of filtered search). Ids that are not
+    /// stored are skipped. The default scores each id through [`Index::vector`] and fails with
+    /// [`Error::Unsupported`] when the family keeps no f32 vectors; families override it when
+    /// they can score a candidate list faster or from their codes.
+    fn search_candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        ids: &[u32],
+        _scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        let metric = self.metric();
+        let mut top = crate::topk::TopK::new(k);
+        for &id in ids {
+            match self.vector(id) {
+                Some(row) => {
+                    top.push(id, metric.distance(query, row));
+                }
+                None if self.contains(id) => {
+                    return Err(Error::Unsupported {
+                        what: format!(
+                            "index {} keeps no f32 vectors to score candidates with",
+                            self.spec()
+                        ),
+                    })
+                }
+                None => {}
+            }
+        }
+        Ok(top.into_sorted_vec())
     }
 
     /// The stored f32 vector of `id`, when the family keeps one (lossy encodings do not).
@@ -200,10 +260,51 @@ pub fn build_index(
     spec: &IndexSpec,
     dim: usize,
     metric: Metric,
-    _options: &IndexOptions,
+    options: &IndexOptions,
 ) -> Result<Box<dyn Index>> {
+    use crate::quant::{binary::Binary, pq::Pq, sq8::Sq8};
+    use quantized::QuantizedFlat;
     match (spec.structure, spec.encoding) {
         (Structure::Flat, Encoding::Raw) => Ok(Box::new(flat::FlatIndex::new(dim, metric))),
+        (Structure::Flat, Encoding::Sq8) => {
+            Ok(Box::new(QuantizedFlat::new(Sq8::new(dim, metric), options)))
+        }
+        (Structure::Flat, Encoding::Binary) => Ok(Box::new(QuantizedFlat::new(
+            Binary::new(dim, metric),
+            options,
+        ))),
+        (Structure::Flat, Encoding::Pq { m }) => Ok(Box::new(QuantizedFlat::new(
+            Pq::new(dim, metric, m)?,
+            options,
+        ))),
+        (Structure::Ivf { nlist }, Encoding::Raw) => Ok(Box::new(ivf::IvfFlat::new_flat(
+            nlist, dim, metric, options,
+        ))),
+        (Structure::Ivf { nlist }, Encoding::Sq8) => {
+            let encoder = ivf_codes::Sq8ListEncoder::new(dim, metric);
+            let ivf = ivf::IvfIndex::new(nlist, dim, metric, encoder, options);
+            Ok(Box::new(rerank::Reranked::new(
+                ivf,
+                options.keep_vectors,
+                0,
+            )))
+        }
+        (Structure::Ivf { nlist }, Encoding::Pq { m }) => {
+            let encoder =
+                ivf_codes::PqResidualEncoder::new(dim, metric, m).map_err(|e| match e {
+                    Error::InvalidSpec { reason, .. } => Error::InvalidSpec {
+                        spec: spec.to_string(),
+                        reason,
+                    },
+                    other => other,
+                })?;
+            let ivf = ivf::IvfIndex::new(nlist, dim, metric, encoder, options);
+            Ok(Box::new(rerank::Reranked::new(
+                ivf,
+                options.keep_vectors,
+                10,
+            )))
+        }
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),
             reason: "this index family is not available in this build yet".into(),

@@ -341,6 +341,34 @@ pub trait Read {
     fn next_slice(&mut self, max: usize, what: &str) -> Result<&[u8]>;
 }
 
+/// An element of stored codes (`f32` for raw vectors, `u8` for SQ8/PQ/binary codes): how a
+/// family writes and reads an arena of them without caring which it is.
+pub trait CodeElement: Sized {
+    fn write_all(values: &[Self], out: &mut dyn Write);
+    fn read_all(count: u64, input: &mut dyn Read, what: &str) -> Result<Vec<Self>>;
+}
+
+impl CodeElement for f32 {
+    fn write_all(values: &[f32], out: &mut dyn Write) {
+        out.f32s(values);
+    }
+    fn read_all(count: u64, input: &mut dyn Read, what: &str) -> Result<Vec<f32>> {
+        input.f32s(count, what)
+    }
+}
+
+impl CodeElement for u8 {
+    fn write_all(values: &[u8], out: &mut dyn Write) {
+        out.raw(values);
+    }
+    fn read_all(count: u64, input: &mut dyn Read, what: &str) -> Result<Vec<u8>> {
+        let count = input.check_count(count, 1, what)?;
+        let mut out = vec![0u8; count];
+        input.read_into(&mut out, what)?;
+        Ok(out)
+    }
+}
+
 /// `count` 4-byte words converted straight from the input's slices; a word split across two
 /// chunks goes through a small buffer.
 fn words<R: Read + ?Sized, T>(

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use super::chunk::{self, kind, Expect, MAX_MANIFEST_LEN};
 use super::codec::{corrupt, ChunkRef, Cursor, Read, Write};
-use crate::collection::CollectionConfig;
+use crate::collection::{CollectionConfig, SearchDefaults};
 use crate::distance::Metric;
 use crate::error::Result;
 use crate::index::{IndexOptions, IndexSpec};
@@ -34,6 +34,10 @@ pub(crate) struct Manifest {
     pub config: CollectionConfig,
     /// Live items after replaying the log (checked on open).
     pub items: u64,
+    /// The collection's search defaults (tuned knobs).
+    pub defaults: SearchDefaults,
+    /// Metadata fields with a field index, rebuilt on open.
+    pub indexed_fields: Vec<String>,
     pub meta: Vec<ChunkRef>,
     pub index: Vec<ChunkRef>,
     pub log: Vec<LogRef>,
@@ -77,7 +81,21 @@ impl Manifest {
         w.str(&self.config.metric.to_string());
         w.str(&self.config.spec.to_string());
         w.u64(self.config.options.seed);
+        w.u8(self.config.options.keep_vectors as u8);
         w.u64(self.items);
+        for knob in [
+            self.defaults.ef_search,
+            self.defaults.nprobe,
+            self.defaults.rerank,
+        ] {
+            // 0 means unset: every knob that can be set is at least 1... except rerank, whose
+            // 0 (rerank off) is stored as 1 + value.
+            w.u64(knob.map_or(0, |v| v as u64 + 1));
+        }
+        w.u32(self.indexed_fields.len() as u32);
+        for field in &self.indexed_fields {
+            w.str(field);
+        }
         for section in [&self.meta, &self.index] {
             w.u32(section.len() as u32);
             for c in section {
@@ -126,7 +144,32 @@ impl Manifest {
             .parse()
             .map_err(|_| corrupt("manifest: unparsable index spec"))?;
         let seed = r.u64("seed")?;
+        let keep_vectors = match r.u8("keep vectors")? {
+            0 => false,
+            1 => true,
+            _ => return Err(corrupt("manifest: keep_vectors is not a boolean")),
+        };
         let items = r.u64("item count")?;
+        let mut knobs = [None; 3];
+        for knob in &mut knobs {
+            let v = r.u64("search default")?;
+            *knob = match v {
+                0 => None,
+                v if v <= u32::MAX as u64 => Some(v as usize - 1),
+                _ => return Err(corrupt("manifest: search default out of range")),
+            };
+        }
+        let defaults = SearchDefaults {
+            ef_search: knobs[0],
+            nprobe: knobs[1],
+            rerank: knobs[2],
+        };
+        let n = r.u32("indexed fields")? as u64;
+        let n = r.check_count(n, 5, "indexed fields")?;
+        let mut indexed_fields = Vec::with_capacity(n);
+        for _ in 0..n {
+            indexed_fields.push(r.str(limits::MAX_ID_BYTES, "indexed field")?);
+        }
         // Options other than the seed (added later) take their defaults.
         #[allow(clippy::needless_update)]
         let config = CollectionConfig {
@@ -135,6 +178,7 @@ impl Manifest {
             spec,
             options: IndexOptions {
                 seed,
+                keep_vectors,
                 ..IndexOptions::default()
             },
         };
@@ -189,6 +233,8 @@ impl Manifest {
             next_chunk_id,
             config,
             items,
+            defaults,
+            indexed_fields,
             meta,
             index,
             log,

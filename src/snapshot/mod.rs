@@ -30,7 +30,7 @@ mod oplog;
 use std::collections::HashSet;
 
 pub use chunk::{FORMAT_VERSION, MAX_CHUNK_LEN, MAX_MANIFEST_LEN};
-pub use codec::{ChunkSource, Cursor, Read, Write, CHUNK_KEY_PREFIX};
+pub use codec::{ChunkSource, CodeElement, Cursor, Read, Write, CHUNK_KEY_PREFIX};
 pub use crc32::crc32;
 
 use chunk::kind;
@@ -124,6 +124,7 @@ struct Pending {
     records: usize,
     full: bool,
     full_requests: u64,
+    settings_version: u64,
     emitted: Vec<String>,
 }
 
@@ -151,6 +152,10 @@ pub struct PersistState {
     unacked_keys: Vec<String>,
     /// Keys of a store this collection replaces ([`Collection::replace_stored`]).
     replaced: Option<Manifest>,
+    /// Bumped when settings kept in the manifest change (search defaults, field indexes).
+    settings_version: u64,
+    /// `settings_version` as of the begin of the last acknowledged save.
+    settings_saved: u64,
 }
 
 impl PersistState {
@@ -168,6 +173,12 @@ impl PersistState {
         if self.recording && !removed.is_empty() {
             self.journal.push_removes(removed);
         }
+    }
+
+    /// Settings kept in the manifest changed: the next save writes a manifest even without
+    /// operations.
+    pub(crate) fn settings_changed(&mut self) {
+        self.settings_version += 1;
     }
 
     /// The index changed outside the journal: the next save must be a full snapshot.
@@ -202,34 +213,9 @@ impl PersistState {
     }
 }
 
-/// Sorts ids with a two-pass radix sort: a handful of instructions instead of a generic
-/// quicksort instantiation in the `.wasm`.
-fn sorted_ids(mut ids: Vec<u32>) -> Vec<u32> {
-    let mut scratch = vec![0u32; ids.len()];
-    for shift in [0, 16] {
-        let mut counts = vec![0usize; 1 << 16];
-        for &id in &ids {
-            counts[(id >> shift) as usize & 0xFFFF] += 1;
-        }
-        let mut total = 0;
-        for c in counts.iter_mut() {
-            let n = *c;
-            *c = total;
-            total += n;
-        }
-        for &id in &ids {
-            let slot = &mut counts[(id >> shift) as usize & 0xFFFF];
-            scratch[*slot] = id;
-            *slot += 1;
-        }
-        std::mem::swap(&mut ids, &mut scratch);
-    }
-    ids
-}
-
 fn write_meta(collection: &Collection, out: &mut dyn Write) {
     out.u32(collection.next_internal_id);
-    let ids = sorted_ids(collection.entries.keys().copied().collect());
+    let ids = collection.internal_ids();
     out.u64(ids.len() as u64);
     for id in ids {
         let entry = &collection.entries[&id];
@@ -328,7 +314,12 @@ impl Collection {
         let deletes: Vec<String> = committed
             .map(|c| c.manifest.garbage.clone())
             .unwrap_or_default();
-        if !full && records == 0 && deletes.is_empty() && p.unacked_keys.is_empty() {
+        if !full
+            && records == 0
+            && deletes.is_empty()
+            && p.unacked_keys.is_empty()
+            && p.settings_version == p.settings_saved
+        {
             self.persist.next_token = token;
             self.persist.pending = Some(Pending {
                 token,
@@ -337,6 +328,7 @@ impl Collection {
                 records: 0,
                 full: false,
                 full_requests: self.persist.full_requests,
+                settings_version: self.persist.settings_version,
                 emitted: Vec::new(),
             });
             return Ok(SaveTicket {
@@ -390,6 +382,8 @@ impl Collection {
             next_chunk_id: emitter.next_id,
             config: self.config().clone(),
             items: self.len() as u64,
+            defaults: self.search_defaults(),
+            indexed_fields: self.indexed_fields(),
             meta,
             index,
             log,
@@ -443,6 +437,7 @@ impl Collection {
             records,
             full,
             full_requests: p.full_requests,
+            settings_version: p.settings_version,
             emitted,
         });
         Ok(SaveTicket {
@@ -477,6 +472,7 @@ impl Collection {
                     if pending.full {
                         p.full_covers = pending.full_requests;
                     }
+                    p.settings_saved = pending.settings_version;
                     p.committed = Some(Committed {
                         manifest,
                         tail: pending.tail,
@@ -525,7 +521,10 @@ impl Collection {
     /// first).
     pub fn has_unsaved_changes(&self) -> bool {
         let p = &self.persist;
-        p.committed.is_none() || !p.journal.is_empty() || p.full_requests > p.full_covers
+        p.committed.is_none()
+            || !p.journal.is_empty()
+            || p.full_requests > p.full_covers
+            || p.settings_version > p.settings_saved
     }
 
     /// The version of the last acknowledged (or opened) manifest; 0 before the first save.
@@ -600,8 +599,14 @@ impl Collection {
         if index.dim() != m.config.dimension || index.spec() != m.config.spec {
             return Err(corrupt("index section disagrees with the manifest"));
         }
-        let mut collection =
-            Collection::restore(m.config.clone(), index, entries, next_internal_id)?;
+        let mut collection = Collection::restore(
+            m.config.clone(),
+            index,
+            entries,
+            next_internal_id,
+            m.defaults,
+            &m.indexed_fields,
+        )?;
         let tail = oplog::replay_log(&m.log, 0, source, &mut collection)?;
         if collection.len() as u64 != m.items {
             return Err(corrupt(format!(
@@ -682,7 +687,18 @@ impl Collection {
                 m.items
             )));
         }
+        // Settings kept in the manifest follow the writer's.
+        self.set_search_defaults(m.defaults);
+        let current = self.indexed_fields();
+        for field in current.iter().filter(|f| !m.indexed_fields.contains(f)) {
+            self.drop_field_index(field)?;
+        }
+        for field in m.indexed_fields.iter().filter(|f| !current.contains(f)) {
+            self.create_field_index(field)
+                .map_err(|e| corrupt(format!("indexed field {field:?}: {e}")))?;
+        }
         let p = &mut self.persist;
+        p.settings_saved = p.settings_version;
         p.next_chunk_id = p.next_chunk_id.max(m.next_chunk_id);
         p.committed = Some(Committed { manifest: m, tail });
         Ok(())

@@ -108,6 +108,12 @@ fn manifest_round_trips() {
         next_chunk_id: 99,
         config: CollectionConfig::new(384, Metric::Cosine, "Flat".parse().unwrap()),
         items: 20_000,
+        defaults: crate::collection::SearchDefaults {
+            ef_search: Some(64),
+            nprobe: None,
+            rerank: Some(0),
+        },
+        indexed_fields: vec!["lang".into(), "meta.year".into()],
         meta: refs(2),
         index: refs(3)
             .into_iter()

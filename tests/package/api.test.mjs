@@ -201,6 +201,26 @@ test("a cancelled upsert restores what it replaced and removes what it added", a
   await store.close();
 });
 
+test("chunked writes and rollback work the same over an IVF index", async () => {
+  const store = await VectorStore.create({ dimension: 8, index: "IVF8", seed: 3, metric: "l2" });
+  assert.equal(store.index, "IVF8");
+  const base = randomItems(500, 8, 10, "b");
+  await store.add(base);
+  const controller = new AbortController();
+  await assert.rejects(
+    store.add(randomItems(12_000, 8, 11), { signal: controller.signal, onProgress: () => controller.abort() }),
+    (e) => e.name === "AbortError",
+  );
+  assert.equal((await store.stats()).count, 500);
+  assert.equal(await store.get("i0"), undefined);
+  // Exact self-match with every list probed: the rolled-back store still holds exactly `base`.
+  for (const q of [0, 250, 499]) {
+    const [hit] = await store.search({ vector: base[q].vector, k: 1, params: { nprobe: 8 } });
+    assert.deepEqual([hit.id, hit.score], [`b${q}`, 0]);
+  }
+  await store.close();
+});
+
 test("filters are refused with `unsupported` until the core evaluates them", async () => {
   const store = await VectorStore.create({ dimension: 2 });
   await store.add([{ id: "a", vector: [1, 0], metadata: { tag: "x" } }]);

@@ -57,13 +57,13 @@ export function storeKeyPrefix(name: string): string {
 export class MemoryStorage implements StorageAdapter {
   readonly #records = new Map<string, Uint8Array>();
 
-  /** {@inheritDoc StorageAdapter.load} */
+  /** A copy of the bytes stored under `key`, or `undefined`. */
   async load(key: string): Promise<Uint8Array | undefined> {
     const bytes = this.#records.get(key);
     return bytes && bytes.slice();
   }
 
-  /** {@inheritDoc StorageAdapter.loadRange} */
+  /** Copies of every record whose key starts with `prefix`, sorted by key. */
   async loadRange(prefix: string): Promise<StorageEntry[]> {
     const out: StorageEntry[] = [];
     for (const [key, bytes] of this.#records) {
@@ -72,7 +72,10 @@ export class MemoryStorage implements StorageAdapter {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
-  /** {@inheritDoc StorageAdapter.saveBatch} */
+  /**
+   * Removes `deletes`, then stores copies of `puts`; checks every entry first, so a bad batch
+   * changes nothing.
+   */
   async saveBatch(puts: readonly StorageEntry[], deletes: readonly string[]): Promise<void> {
     // Validate everything first, then apply: all or nothing.
     for (const { key, bytes } of puts) {
@@ -84,7 +87,7 @@ export class MemoryStorage implements StorageAdapter {
     for (const [key, bytes] of copies) this.#records.set(key, bytes);
   }
 
-  /** {@inheritDoc StorageAdapter.remove} */
+  /** Removes the record under `key` (a missing key is not an error). */
   async remove(key: string): Promise<void> {
     this.#records.delete(key);
   }

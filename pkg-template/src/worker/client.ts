@@ -156,13 +156,13 @@ function connect(endpoint: unknown): Connection {
  * ```
  */
 export class WorkerVectorStore<M extends object = Metadata> implements QuiverStore<M> {
-  /** {@inheritDoc QuiverStore.name} */
+  /** The store's name (its key in storage). */
   readonly name: string;
-  /** {@inheritDoc QuiverStore.dimension} */
+  /** Components per vector. */
   readonly dimension: number;
-  /** {@inheritDoc QuiverStore.metric} */
+  /** The metric: `"cosine"`, `"l2"` or `"dot"`. */
   readonly metric: Metric;
-  /** {@inheritDoc QuiverStore.index} */
+  /** The canonical index spec, e.g. `"Flat"`. */
   readonly index: string;
   readonly #connection: Connection;
   readonly #handle: number;
@@ -186,7 +186,10 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
     return new WorkerVectorStore<M>(connection, info);
   }
 
-  /** Opens (or creates) a store in `worker`, with the worker's storage; see {@link VectorStore.open}. */
+  /**
+   * Opens (or creates) a store in `worker`, with the worker's storage; see {@link
+   * VectorStore.open}.
+   */
   static async open<M extends object = Metadata>(worker: MessageEndpoint, options: WorkerOpenOptions): Promise<WorkerVectorStore<M>> {
     const { signal, onProgress, ...rest } = requireOptions(options, "options");
     if (rest.storage !== undefined) throw quiverError("invalid_argument", "storage lives in the worker: pass it to serveWorker({ storage })");
@@ -196,34 +199,40 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
     return new WorkerVectorStore<M>(connection, info);
   }
 
-  /** {@inheritDoc QuiverStore.closed} */
+  /** Whether `close()` was called. */
   get closed(): boolean {
     return this.#closing !== undefined;
   }
 
-  /** {@inheritDoc VectorStore.add} */
+  /**
+   * Adds new items, all or nothing (see {@link VectorStore.add}); vectors are transferred to the
+   * worker in one buffer, progress and cancellation cross the boundary.
+   */
   async add(items: readonly Item<M>[], options?: TaskOptions): Promise<void> {
     await this.#write("add", items, options);
   }
 
-  /** {@inheritDoc VectorStore.upsert} */
+  /** Adds or replaces items, all or nothing (see {@link VectorStore.upsert}). */
   async upsert(items: readonly Item<M>[], options?: TaskOptions): Promise<void> {
     await this.#write("upsert", items, options);
   }
 
-  /** {@inheritDoc QuiverStore.delete} */
+  /**
+   * Deletes items by id (one id or an array), all or nothing: an unknown id rejects with
+   * `not_found` and deletes nothing. Resolves to the number deleted.
+   */
   async delete(ids: string | readonly string[]): Promise<number> {
     this.#checkOpen();
     return (await this.#call("delete", [checkIds(ids)])) as number;
   }
 
-  /** {@inheritDoc QuiverStore.get} */
+  /** The stored item `{ id, vector, metadata? }`, or `undefined` if the id is not stored. */
   async get(id: string): Promise<StoredItem<M> | undefined> {
     this.#checkOpen();
     return (await this.#call("get", [checkId(id, "get")])) as StoredItem<M> | undefined;
   }
 
-  /** {@inheritDoc VectorStore.search} */
+  /** The `k` best items for the query, best first (see {@link VectorStore.search}). */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
     this.#checkOpen();
     const { query, k, efSearch, nprobe, rerank } = checkSearch(request, this.dimension);
@@ -233,19 +242,27 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
     return (await this.#call("search", [{ vector, k, params }], [vector.buffer as ArrayBuffer])) as SearchHit<M>[];
   }
 
-  /** {@inheritDoc VectorStore.save} */
+  /**
+   * Writes the store to the worker's storage. **Not implemented yet:** rejects with `unsupported`.
+   */
   async save(options?: TaskOptions): Promise<void> {
     this.#checkOpen();
     await this.#call("save", [], [], checkTask(options));
   }
 
-  /** {@inheritDoc QuiverStore.stats} */
+  /**
+   * Counts, sizes and configuration: `{ name, count, dimension, metric, index, memoryBytes, simd,
+   * version }`.
+   */
   async stats(): Promise<StoreStats> {
     this.#checkOpen();
     return (await this.#call("stats", [])) as StoreStats;
   }
 
-  /** {@inheritDoc QuiverStore.close} */
+  /**
+   * Releases the store. Calls already made finish first; later calls reject with `closed`. Unsaved
+   * changes are lost. Idempotent.
+   */
   close(): Promise<void> {
     this.#closing ??= this.#call("close", []).then(() => undefined);
     return this.#closing;

@@ -111,10 +111,17 @@ export function serveWorker(options: ServeWorkerOptions = {}): () => void {
     } catch (error) {
       running = Promise.reject(error);
     }
-    running.then(
-      ([value, transfer]) => post({ tag: TAG, id: request.id, ok: true, value }, transfer),
-      (error: unknown) => post({ tag: TAG, id: request.id, ok: false, error: toWire(error) }),
-    ).finally(() => controllers.delete(request.id));
+    const fail = (error: unknown) => post({ tag: TAG, id: request.id, ok: false, error: toWire(error) });
+    running
+      .then(([value, transfer]) => {
+        try {
+          post({ tag: TAG, id: request.id, ok: true, value }, transfer);
+        } catch (error) {
+          // An answer that cannot be cloned must still settle the caller's promise.
+          fail(error);
+        }
+      }, fail)
+      .finally(() => controllers.delete(request.id));
   };
 
   endpoint.addEventListener("message", onMessage);

@@ -1,0 +1,409 @@
+//! Filtered search: estimate how many items a filter matches, choose how to search, and make
+//! sure the answer holds `min(k, matches)` results whatever the index did.
+//!
+//! The three strategies (see `docs/filters.md` for the measured thresholds):
+//! - [`Strategy::PreFilter`]: list the matching ids (from the field indexes, or by evaluating
+//!   the filter) and score exactly those with [`Index::search_candidates`]. Exact, and cheap
+//!   when few items match.
+//! - [`Strategy::InIndex`]: hand the filter to the index through [`SearchParams::filter`]; HNSW
+//!   traverses non-matching nodes but only collects matching ones, IVF probes more lists.
+//! - [`Strategy::PostFilter`]: search without the filter for `k / selectivity` (plus slack)
+//!   results, keep the matching ones, and search again with twice as many until `k` match.
+//!
+//! Whatever runs, an ANN answer with fewer than `k` results is completed by the exact
+//! pre-filter path, so every strategy returns `min(k, matches)` results.
+
+use std::str::FromStr;
+
+use serde_json::Value;
+
+use super::fields::{Candidates, FieldIndexes};
+use super::Filter;
+use crate::error::{Error, Result};
+use crate::index::{Index, IndexSpec, Scratch, SearchParams, Structure};
+use crate::topk::Neighbor;
+
+/// How a filtered search runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Strategy {
+    /// Chosen per query from the estimated selectivity and the [`Thresholds`].
+    #[default]
+    Auto,
+    /// Exact scoring of the matching ids only.
+    PreFilter,
+    /// The filter is checked inside the index search.
+    InIndex,
+    /// Unfiltered search with oversampling, then the filter.
+    PostFilter,
+}
+
+impl Strategy {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Strategy::Auto => "auto",
+            Strategy::PreFilter => "pre-filter",
+            Strategy::InIndex => "in-index",
+            Strategy::PostFilter => "post-filter",
+        }
+    }
+}
+
+impl std::fmt::Display for Strategy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Strategy {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "auto" => Ok(Strategy::Auto),
+            "pre-filter" | "prefilter" | "pre" | "exact" => Ok(Strategy::PreFilter),
+            "in-index" | "inindex" | "in" | "in-graph" => Ok(Strategy::InIndex),
+            "post-filter" | "postfilter" | "post" => Ok(Strategy::PostFilter),
+            _ => Err(Error::InvalidArgument {
+                name: "strategy",
+                reason: format!(
+                    "{s:?}: expected \"auto\", \"pre-filter\", \"in-index\" or \"post-filter\""
+                ),
+            }),
+        }
+    }
+}
+
+/// Where [`Strategy::Auto`] switches strategy. Pre-filter is chosen when the estimated number
+/// of matches is at most `pre_filter_max_matches` or the estimated selectivity at most the
+/// relevant `pre_filter_max_selectivity_*`; otherwise post-filter when the selectivity is at
+/// least `post_filter_min_selectivity`; otherwise in-index.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Thresholds {
+    pub pre_filter_max_matches: usize,
+    /// When the field indexes give the matching ids exactly (nothing to evaluate).
+    pub pre_filter_max_selectivity_indexed: f64,
+    /// When the filter must be evaluated on every candidate to list the matches.
+    pub pre_filter_max_selectivity_unindexed: f64,
+    pub post_filter_min_selectivity: f64,
+}
+
+impl Thresholds {
+    /// The defaults for an index family; measured for flat, see `docs/filters.md`.
+    pub fn for_spec(spec: &IndexSpec) -> Self {
+        match spec.structure {
+            // Flat scans everything anyway: in-index is a full scan that checks the filter
+            // only for rows good enough to enter the top k, so post-filtering never pays.
+            Structure::Flat => Thresholds {
+                pre_filter_max_matches: 0,
+                pre_filter_max_selectivity_indexed: FLAT_PRE_FILTER_INDEXED,
+                pre_filter_max_selectivity_unindexed: FLAT_PRE_FILTER_UNINDEXED,
+                post_filter_min_selectivity: f64::INFINITY,
+            },
+            // Approximate families: scoring a few thousand candidates exactly is cheaper than
+            // a graph walk that must step over most nodes, and never loses recall.
+            Structure::Hnsw { .. } | Structure::Ivf { .. } => Thresholds {
+                pre_filter_max_matches: ANN_PRE_FILTER_MAX_MATCHES,
+                pre_filter_max_selectivity_indexed: ANN_PRE_FILTER_INDEXED,
+                pre_filter_max_selectivity_unindexed: ANN_PRE_FILTER_UNINDEXED,
+                post_filter_min_selectivity: ANN_POST_FILTER_MIN_SELECTIVITY,
+            },
+        }
+    }
+}
+
+/// Flat, matching ids known: gathering and scoring a scattered candidate costs 1.4–2.4× a row
+/// of the sequential scan, so pre-filter wins below ~20% (20k × 384: 1.1 ms vs 6.1 ms at 10%,
+/// even at 20%, cold caches; see `docs/filters.md`).
+const FLAT_PRE_FILTER_INDEXED: f64 = 0.2;
+/// Flat, filter evaluated on every item first: evaluating JSON metadata costs 2–4× a 384-d
+/// distance (cache misses through the metadata tree), so listing the matches only pays when
+/// the in-index scan would itself evaluate nearly every row: measured below ~0.2%, which with
+/// 256 samples means "no sampled item matched".
+const FLAT_PRE_FILTER_UNINDEXED: f64 = 0.002;
+/// Approximate families: provisional, reasoned from the flat per-item costs until measured
+/// with `examples/filter_strategies.rs` on HNSW and IVF (see the docs).
+const ANN_PRE_FILTER_MAX_MATCHES: usize = 2_000;
+const ANN_PRE_FILTER_INDEXED: f64 = 0.02;
+const ANN_PRE_FILTER_UNINDEXED: f64 = 0.01;
+const ANN_POST_FILTER_MIN_SELECTIVITY: f64 = 0.5;
+
+/// Items whose metadata is evaluated to estimate a selectivity the indexes do not give.
+pub const SAMPLE_SIZE: usize = 256;
+
+/// Post-filter rounds (each doubling the oversampled k) before falling back to pre-filter.
+const POST_FILTER_ROUNDS: usize = 4;
+
+/// How many items a filter is estimated to match.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Estimate {
+    /// Estimated (or exact) number of matching live items.
+    pub matches: f64,
+    /// Live items.
+    pub total: usize,
+    /// Whether `matches` is an exact count.
+    pub exact: bool,
+    /// Whether planning already knows the matching ids (from the field indexes, or because
+    /// the candidates were few enough to evaluate them all), so pre-filter evaluates nothing.
+    pub ids_known: bool,
+}
+
+impl Estimate {
+    /// `matches / total` (0 for an empty collection).
+    pub fn selectivity(&self) -> f64 {
+        if self.total == 0 {
+            0.0
+        } else {
+            self.matches / self.total as f64
+        }
+    }
+}
+
+/// The result of a filtered search and how it was obtained.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FilteredSearch {
+    pub neighbors: Vec<Neighbor>,
+    /// The strategy that was asked for or chosen (never `Auto`).
+    pub strategy: Strategy,
+    /// Whether the chosen strategy came up short and the exact path completed the answer.
+    pub fallback: bool,
+    pub estimate: Estimate,
+}
+
+/// What a filtered search reads from the collection.
+pub struct Context<'a> {
+    pub index: &'a dyn Index,
+    pub fields: &'a FieldIndexes,
+    /// The metadata of a live internal id.
+    pub metadata: &'a dyn Fn(u32) -> Option<&'a Value>,
+}
+
+/// A plan: the estimate plus what the estimate already found out about the matches.
+struct Plan {
+    estimate: Estimate,
+    candidates: Option<Candidates>,
+    /// The exact matching ids, when estimation had to evaluate all candidates anyway.
+    matches: Option<Vec<u32>>,
+}
+
+impl Context<'_> {
+    fn matches(&self, filter: &Filter, id: u32) -> bool {
+        filter.matches((self.metadata)(id))
+    }
+
+    fn plan(&self, filter: &Filter) -> Plan {
+        let total = self.fields.len();
+        let candidates = self.fields.candidates(filter.expr());
+        let indexed = candidates.as_ref().is_some_and(|c| c.exact);
+        let pool = candidates
+            .as_ref()
+            .map_or(self.fields.all(), |candidates| &candidates.ids);
+        let (matches, exact, list) = if indexed {
+            (pool.len() as f64, true, None)
+        } else if pool.len() <= SAMPLE_SIZE {
+            let list: Vec<u32> = pool.iter().filter(|&id| self.matches(filter, id)).collect();
+            (list.len() as f64, true, Some(list))
+        } else {
+            // Evenly spaced ranks: deterministic, so the same query always plans the same way.
+            let n = pool.len();
+            let hits = (0..SAMPLE_SIZE)
+                // In u64: on wasm32, `i * n` could overflow usize.
+                .filter_map(|i| pool.select((i as u64 * n as u64 / SAMPLE_SIZE as u64) as usize))
+                .filter(|&id| self.matches(filter, id))
+                .count();
+            (n as f64 * hits as f64 / SAMPLE_SIZE as f64, false, None)
+        };
+        Plan {
+            estimate: Estimate {
+                matches,
+                total,
+                exact,
+                ids_known: indexed || list.is_some(),
+            },
+            candidates,
+            matches: list,
+        }
+    }
+
+    fn choose(&self, estimate: &Estimate, k: usize) -> Strategy {
+        let t = Thresholds::for_spec(&self.index.spec());
+        let s = estimate.selectivity();
+        let pre_max = if estimate.ids_known {
+            t.pre_filter_max_selectivity_indexed
+        } else {
+            t.pre_filter_max_selectivity_unindexed
+        };
+        // Known to be at most k matches: scoring them all is the whole answer.
+        let all_fit = estimate.ids_known && estimate.matches <= k as f64;
+        if all_fit || estimate.matches <= t.pre_filter_max_matches as f64 || s <= pre_max {
+            Strategy::PreFilter
+        } else if s >= t.post_filter_min_selectivity {
+            Strategy::PostFilter
+        } else {
+            Strategy::InIndex
+        }
+    }
+
+    /// Estimates how many live items `filter` matches.
+    pub fn estimate(&self, filter: &Filter) -> Estimate {
+        self.plan(filter).estimate
+    }
+
+    /// The `k` nearest items to a prepared `query` among those `filter` (and `params.filter`,
+    /// if set) accepts.
+    pub fn search(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+        params: &SearchParams,
+        strategy: Strategy,
+        scratch: &mut Scratch,
+    ) -> Result<FilteredSearch> {
+        let plan = self.plan(filter);
+        let strategy = match strategy {
+            Strategy::Auto => self.choose(&plan.estimate, k),
+            forced => forced,
+        };
+        let mut result = FilteredSearch {
+            neighbors: Vec::new(),
+            strategy,
+            fallback: false,
+            estimate: plan.estimate.clone(),
+        };
+        if k == 0 || self.index.is_empty() {
+            return Ok(result);
+        }
+        // The index's own search is exact only for raw flat; elsewhere a short answer may be
+        // the index's fault rather than a lack of matches.
+        let exact_index = self.index.spec() == IndexSpec::FLAT;
+        let (neighbors, complete) = match strategy {
+            Strategy::Auto | Strategy::PreFilter => (
+                self.pre_filter(query, k, filter, &plan, params, scratch)?,
+                true,
+            ),
+            Strategy::InIndex => {
+                let neighbors = self.in_index(query, k, filter, &plan, params, scratch)?;
+                let complete = exact_index || neighbors.len() >= k;
+                (neighbors, complete)
+            }
+            Strategy::PostFilter => self.post_filter(query, k, filter, &plan, params, scratch)?,
+        };
+        result.neighbors = if complete {
+            neighbors
+        } else {
+            result.fallback = true;
+            self.pre_filter(query, k, filter, &plan, params, scratch)?
+        };
+        Ok(result)
+    }
+
+    /// Exact scoring of every matching id.
+    fn pre_filter(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+        plan: &Plan,
+        params: &SearchParams,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        let mut ids = match (&plan.matches, &plan.candidates) {
+            (Some(list), _) => list.clone(),
+            (None, Some(c)) if c.exact => c.ids.to_vec(),
+            (None, Some(c)) => c
+                .ids
+                .iter()
+                .filter(|&id| self.matches(filter, id))
+                .collect(),
+            (None, None) => self
+                .fields
+                .all()
+                .iter()
+                .filter(|&id| self.matches(filter, id))
+                .collect(),
+        };
+        if let Some(extra) = params.filter {
+            ids.retain(|&id| extra(id));
+        }
+        match self.index.search_candidates(query, k, &ids, scratch) {
+            // A family without f32 vectors to score: let it search with the exact id set.
+            Err(Error::Unsupported { .. }) => {
+                let set = super::posting::Posting::from_sorted(&ids);
+                let accept = |id: u32| set.contains(id);
+                let params = SearchParams {
+                    filter: Some(&accept),
+                    ..*params
+                };
+                self.index.search(query, k, &params, scratch)
+            }
+            other => other,
+        }
+    }
+
+    /// The filter checked inside the index search.
+    fn in_index(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+        plan: &Plan,
+        params: &SearchParams,
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        let extra = |id: u32| params.filter.is_none_or(|f| f(id));
+        let accept: Box<dyn Fn(u32) -> bool + '_> = match &plan.candidates {
+            Some(c) if c.exact => Box::new(move |id| c.ids.contains(id) && extra(id)),
+            Some(c) => {
+                Box::new(move |id| c.ids.contains(id) && extra(id) && self.matches(filter, id))
+            }
+            None => Box::new(move |id| extra(id) && self.matches(filter, id)),
+        };
+        let params = SearchParams {
+            filter: Some(&*accept),
+            ..*params
+        };
+        self.index.search(query, k, &params, scratch)
+    }
+
+    /// Unfiltered search with oversampling; returns the matches found and whether they are
+    /// complete (`k` of them, or every match because the search covered the whole index).
+    fn post_filter(
+        &self,
+        query: &[f32],
+        k: usize,
+        filter: &Filter,
+        plan: &Plan,
+        params: &SearchParams,
+        scratch: &mut Scratch,
+    ) -> Result<(Vec<Neighbor>, bool)> {
+        let total = self.index.len();
+        let accept = |id: u32| match &plan.candidates {
+            Some(c) if c.exact => c.ids.contains(id),
+            Some(c) => c.ids.contains(id) && self.matches(filter, id),
+            None => self.matches(filter, id),
+        };
+        // Expect `selectivity × k'` matches among `k'` results; a 25% margin plus a constant
+        // absorbs estimation error without a second round in the common case.
+        let selectivity = plan.estimate.selectivity().max(1.0 / total.max(1) as f64);
+        // `as usize` saturates; the addition must too.
+        let mut oversampled = (((k as f64 / selectivity) * 1.25).ceil() as usize).saturating_add(8);
+        let mut kept = Vec::new();
+        for _ in 0..POST_FILTER_ROUNDS {
+            // Not `clamp`: k may exceed the collection size.
+            oversampled = oversampled.max(k).min(total);
+            let found = self.index.search(query, oversampled, params, scratch)?;
+            let exhausted = found.len() < oversampled || oversampled >= total;
+            kept = found.into_iter().filter(|n| accept(n.id)).collect();
+            if kept.len() >= k {
+                kept.truncate(k);
+                return Ok((kept, true));
+            }
+            if exhausted {
+                let complete = self.index.spec() == IndexSpec::FLAT;
+                return Ok((kept, complete));
+            }
+            oversampled = oversampled.saturating_mul(2);
+        }
+        Ok((kept, false))
+    }
+}

@@ -1,0 +1,308 @@
+//! Auto-tuning of a search knob to a target recall, for any approximate index.
+//!
+//! [`tune`] finds the smallest value of the index's speed/recall knob (`nprobe` for IVF,
+//! `ef_search` for HNSW) whose recall@k against *exact* results reaches the target:
+//! - **Ground truth** is brute force over the collection's own stored vectors, scored with the
+//!   same kernel the indexes use, so "exact" means exactly what flat search returns.
+//! - **Queries** are the caller's, or, when none are given, a seeded sample of
+//!   [`DEFAULT_TUNE_QUERIES`] stored vectors, each searched *leave-one-out* (its own id is
+//!   filtered out of both the results and the truth, so a vector finding itself does not
+//!   inflate recall).
+//! - **Search** is a binary search over the knob's range. It is exact when recall is monotone
+//!   in the knob. For IVF over raw vectors it is: probing more lists scans a superset of rows
+//!   with identical distances, so every true neighbour found stays found. For graphs and lossy
+//!   codes recall is monotone in expectation, not strictly; the binary search then returns a
+//!   value that reaches the target, though possibly not the very smallest.
+//!
+//! When even the largest value misses the target (lossy codes without rerank), the report says
+//! so (`reached: false`) and carries the largest value.
+
+use crate::collection::Collection;
+use crate::distance::Metric;
+use crate::error::{Error, Result};
+use crate::index::{Index, Scratch, SearchParams, Structure};
+use crate::limits;
+use crate::quant::SplitMix64;
+use crate::topk::TopK;
+
+/// Stored vectors sampled as queries when the caller gives none.
+pub const DEFAULT_TUNE_QUERIES: usize = 100;
+
+/// Largest `ef_search` the HNSW search range goes up to.
+pub const MAX_TUNED_EF_SEARCH: usize = 4096;
+
+/// Rows gathered per brute-force block.
+const TRUTH_BLOCK_ROWS: usize = 256;
+
+/// Queries scored together per brute-force block (each row is read once per group).
+const TRUTH_QUERY_GROUP: usize = 8;
+
+/// The knob a family is tuned by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Knob {
+    /// IVF: lists probed.
+    Nprobe,
+    /// HNSW: dynamic candidate list size.
+    EfSearch,
+}
+
+impl Knob {
+    /// `params` with this knob set to `value`.
+    pub fn apply<'a>(self, params: SearchParams<'a>, value: usize) -> SearchParams<'a> {
+        match self {
+            Knob::Nprobe => SearchParams {
+                nprobe: Some(value),
+                ..params
+            },
+            Knob::EfSearch => SearchParams {
+                ef_search: Some(value),
+                ..params
+            },
+        }
+    }
+}
+
+/// What [`tune`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TuneReport {
+    pub knob: Knob,
+    /// The smallest value found reaching the target (or the largest tried, if none does).
+    pub value: usize,
+    /// Recall@k at `value`.
+    pub recall: f64,
+    /// Whether `recall >= target_recall`.
+    pub reached: bool,
+    /// Queries evaluated.
+    pub queries: usize,
+    /// Every `(value, recall)` evaluated, in the order tried.
+    pub evaluations: Vec<(usize, f64)>,
+}
+
+/// One tuning query: prepared vector, and the id to leave out when it is a stored vector.
+struct TuneQuery {
+    vector: Vec<f32>,
+    exclude: Option<u32>,
+}
+
+/// Finds the smallest knob value whose recall@k reaches `target_recall` (see the module docs).
+/// `queries` is row-major (`m × dim`); `None` samples the collection's own vectors.
+pub fn tune(
+    collection: &Collection,
+    queries: Option<&[f32]>,
+    target_recall: f64,
+    k: usize,
+) -> Result<TuneReport> {
+    if !(target_recall > 0.0 && target_recall <= 1.0) {
+        return Err(Error::InvalidArgument {
+            name: "target_recall",
+            reason: format!("{target_recall} is not in (0, 1]"),
+        });
+    }
+    if k == 0 || k > limits::MAX_K {
+        return Err(Error::InvalidK {
+            k,
+            max: limits::MAX_K,
+        });
+    }
+    let index = collection.index();
+    let (knob, low, high) = match collection.spec().structure {
+        Structure::Ivf { nlist } => (Knob::Nprobe, 1, nlist),
+        Structure::Hnsw { .. } => (Knob::EfSearch, k, MAX_TUNED_EF_SEARCH.max(k)),
+        Structure::Flat => {
+            return Err(Error::Unsupported {
+                what: format!(
+                    "tuning {}: it is exact, there is no knob",
+                    collection.spec()
+                ),
+            })
+        }
+    };
+    if !index.is_trained() {
+        return Err(Error::NotTrained {
+            reason: format!(
+                "{} has not trained yet (it is answering exactly); add more vectors or train it \
+                 before tuning",
+                collection.spec()
+            ),
+        });
+    }
+    let stored = collection.internal_ids();
+    if stored.is_empty() {
+        return Err(Error::InvalidArgument {
+            name: "collection",
+            reason: "tuning needs stored vectors".into(),
+        });
+    }
+    let queries = tune_queries(collection, index, &stored, queries)?;
+    let truth = exact_top_k(index, collection.metric(), &stored, &queries, k)?;
+
+    let mut scratch = Scratch::default();
+    let mut evaluations = Vec::new();
+    let mut recall_at = |value: usize| -> Result<f64> {
+        if let Some(&(_, r)) = evaluations.iter().find(|(v, _)| *v == value) {
+            return Ok(r);
+        }
+        let r = recall(index, knob, value, &queries, &truth, k, &mut scratch)?;
+        evaluations.push((value, r));
+        Ok(r)
+    };
+    let top = recall_at(high)?;
+    let (value, recall) = if top < target_recall {
+        (high, top)
+    } else {
+        // Invariant: recall(high) >= target; everything below `low` misses it.
+        let (mut low, mut high) = (low, high);
+        while low < high {
+            let mid = low + (high - low) / 2;
+            if recall_at(mid)? >= target_recall {
+                high = mid;
+            } else {
+                low = mid + 1;
+            }
+        }
+        (high, recall_at(high)?)
+    };
+    Ok(TuneReport {
+        knob,
+        value,
+        recall,
+        reached: recall >= target_recall,
+        queries: queries.len(),
+        evaluations,
+    })
+}
+
+fn tune_queries(
+    collection: &Collection,
+    index: &dyn Index,
+    stored: &[u32],
+    queries: Option<&[f32]>,
+) -> Result<Vec<TuneQuery>> {
+    let dim = collection.dimension();
+    match queries {
+        Some(rows) => {
+            if rows.is_empty() || rows.len() % dim != 0 {
+                return Err(Error::InvalidArgument {
+                    name: "queries",
+                    reason: format!(
+                        "{} floats is not a positive whole number of vectors of dimension {dim}",
+                        rows.len()
+                    ),
+                });
+            }
+            rows.chunks_exact(dim)
+                .enumerate()
+                .map(|(i, row)| {
+                    Ok(TuneQuery {
+                        vector: collection.prepare_vector(row, i)?,
+                        exclude: None,
+                    })
+                })
+                .collect()
+        }
+        None => {
+            let count = DEFAULT_TUNE_QUERIES.min(stored.len());
+            let mut order = stored.to_vec();
+            let mut rng = SplitMix64::new(collection.config().options.seed ^ 0x7E57_7E57);
+            for i in 0..count {
+                let j = i + rng.below(order.len() - i);
+                order.swap(i, j);
+            }
+            order[..count]
+                .iter()
+                .map(|&id| {
+                    let vector = stored_vector(index, id)?.to_vec();
+                    Ok(TuneQuery {
+                        vector,
+                        exclude: Some(id),
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
+fn stored_vector(index: &dyn Index, id: u32) -> Result<&[f32]> {
+    index.vector(id).ok_or_else(|| Error::Unsupported {
+        what: format!(
+            "tuning {}: it does not keep full vectors to compute exact results from",
+            index.spec()
+        ),
+    })
+}
+
+/// Exact top-k ids of every query over every stored vector, leave-one-out where asked.
+fn exact_top_k(
+    index: &dyn Index,
+    metric: Metric,
+    stored: &[u32],
+    queries: &[TuneQuery],
+    k: usize,
+) -> Result<Vec<Vec<u32>>> {
+    let dim = index.dim();
+    let mut tops: Vec<TopK> = queries.iter().map(|_| TopK::new(k)).collect();
+    let mut rows = Vec::with_capacity(TRUTH_BLOCK_ROWS * dim);
+    let mut group = Vec::with_capacity(TRUTH_QUERY_GROUP * dim);
+    let mut distances = vec![0.0f32; TRUTH_QUERY_GROUP * TRUTH_BLOCK_ROWS];
+    for ids in stored.chunks(TRUTH_BLOCK_ROWS) {
+        rows.clear();
+        for &id in ids {
+            rows.extend_from_slice(stored_vector(index, id)?);
+        }
+        for (query_group, group_tops) in queries
+            .chunks(TRUTH_QUERY_GROUP)
+            .zip(tops.chunks_mut(TRUTH_QUERY_GROUP))
+        {
+            group.clear();
+            for q in query_group {
+                group.extend_from_slice(&q.vector);
+            }
+            let out = &mut distances[..query_group.len() * ids.len()];
+            metric.distance_block(&group, dim, &rows, out);
+            for ((q, top), row_distances) in query_group
+                .iter()
+                .zip(group_tops.iter_mut())
+                .zip(out.chunks_exact(ids.len()))
+            {
+                for (&id, &d) in ids.iter().zip(row_distances) {
+                    if Some(id) != q.exclude && d <= top.threshold() {
+                        top.push(id, d);
+                    }
+                }
+            }
+        }
+    }
+    Ok(tops
+        .into_iter()
+        .map(|top| top.into_sorted_vec().iter().map(|n| n.id).collect())
+        .collect())
+}
+
+fn recall(
+    index: &dyn Index,
+    knob: Knob,
+    value: usize,
+    queries: &[TuneQuery],
+    truth: &[Vec<u32>],
+    k: usize,
+    scratch: &mut Scratch,
+) -> Result<f64> {
+    let (mut found, mut total) = (0usize, 0usize);
+    for (q, expected) in queries.iter().zip(truth) {
+        let exclude = q.exclude;
+        let not_self = move |id: u32| Some(id) != exclude;
+        let base = SearchParams {
+            filter: exclude.map(|_| &not_self as &dyn Fn(u32) -> bool),
+            ..SearchParams::default()
+        };
+        let params = knob.apply(base, value);
+        let hits = index.search(&q.vector, k, &params, scratch)?;
+        found += hits.iter().filter(|h| expected.contains(&h.id)).count();
+        total += expected.len();
+    }
+    Ok(if total == 0 {
+        1.0
+    } else {
+        found as f64 / total as f64
+    })
+}

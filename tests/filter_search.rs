@@ -1,0 +1,382 @@
+//! Filtered search returns the right k: on the real dev set with its per-query filters and
+//! exact filtered ground truth, and on seeded synthetic data at selectivities from 0.1% to
+//! 100%, for every strategy forced and for the automatic choice, with and without an index on
+//! the filtered field.
+
+mod common;
+
+use common::{clustered, data_dir, load_dev_set, Rng};
+use quiver::{Collection, CollectionConfig, Filter, Item, Metric, SearchParams, Strategy};
+use serde_json::{json, Value};
+
+/// A family under test: its spec, whether filtered results must be exact, the filtered
+/// recall@10 it must reach, and the parameters it is searched with. A new family adds a line.
+struct Family {
+    spec: &'static str,
+    exact: bool,
+    min_recall: f64,
+    params: SearchParams<'static>,
+}
+
+const FAMILIES: &[Family] = &[Family {
+    spec: "Flat",
+    exact: true,
+    min_recall: 1.0,
+    params: SearchParams {
+        ef_search: None,
+        nprobe: None,
+        rerank: None,
+        filter: None,
+    },
+}];
+
+const STRATEGIES: [Strategy; 4] = [
+    Strategy::Auto,
+    Strategy::PreFilter,
+    Strategy::InIndex,
+    Strategy::PostFilter,
+];
+
+fn build(spec: &str, metric: Metric, dim: usize, data: &[f32], metadata: &[Value]) -> Collection {
+    let mut collection =
+        Collection::new(CollectionConfig::new(dim, metric, spec.parse().unwrap())).unwrap();
+    let ids: Vec<String> = (0..data.len() / dim).map(|i| i.to_string()).collect();
+    let items: Vec<Item> = ids
+        .iter()
+        .zip(data.chunks_exact(dim))
+        .zip(metadata)
+        .map(|((id, vector), m)| Item {
+            id,
+            vector,
+            metadata: Some(m.clone()),
+        })
+        .collect();
+    for chunk in items.chunks(4096) {
+        collection.add(chunk).unwrap();
+    }
+    collection
+}
+
+fn read_jsonl(name: &str) -> Option<Vec<Value>> {
+    let text = std::fs::read_to_string(data_dir().join("dev-minilm-20k").join(name)).ok()?;
+    Some(
+        text.lines()
+            .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+            .collect(),
+    )
+}
+
+#[test]
+fn real_filters_reach_exact_filtered_recall_on_dev_set() {
+    let Some(set) = load_dev_set("base.fvecs", "query.fvecs", "groundtruth-filtered.ivecs") else {
+        return;
+    };
+    let (Some(metadata), Some(filters)) = (
+        read_jsonl("metadata.jsonl"),
+        read_jsonl("query-filters.jsonl"),
+    ) else {
+        eprintln!("SKIPPED: metadata.jsonl or query-filters.jsonl missing");
+        return;
+    };
+    let filters: Vec<Filter> = filters
+        .iter()
+        .map(|line| Filter::parse(&line["filter"]).expect("dataset filters parse"))
+        .collect();
+    let k = 10;
+    for family in FAMILIES {
+        let mut collection = build(family.spec, Metric::Cosine, set.dim, &set.base, &metadata);
+        for indexed in [false, true] {
+            if indexed {
+                collection.create_field_index("category").unwrap();
+            }
+            for strategy in STRATEGIES {
+                // Every query with Auto; a stride of them with each forced strategy (time).
+                let step = if strategy == Strategy::Auto { 1 } else { 5 };
+                let (mut hits, mut total, mut fallbacks) = (0, 0, 0);
+                for q in (0..set.n_queries()).step_by(step) {
+                    let found = collection
+                        .search_filtered_internal(
+                            set.query(q),
+                            k,
+                            &filters[q],
+                            &family.params,
+                            strategy,
+                        )
+                        .unwrap();
+                    assert_eq!(found.neighbors.len(), k, "query {q}: short answer");
+                    fallbacks += found.fallback as usize;
+                    let truth = &set.truth[q * set.gt_k..q * set.gt_k + k];
+                    for n in &found.neighbors {
+                        assert!(
+                            filters[q].matches(metadata.get(n.id as usize)),
+                            "query {q}: item {} does not match the filter",
+                            n.id
+                        );
+                    }
+                    hits += found
+                        .neighbors
+                        .iter()
+                        .filter(|n| truth.contains(&(n.id as i32)))
+                        .count();
+                    total += k;
+                }
+                let recall = hits as f64 / total as f64;
+                println!(
+                    "{} indexed={indexed} {strategy}: filtered recall@10 {recall:.4}, {fallbacks} fallbacks",
+                    family.spec
+                );
+                assert!(
+                    recall >= family.min_recall,
+                    "{} indexed={indexed} {strategy}: filtered recall@10 {recall} < {}",
+                    family.spec,
+                    family.min_recall
+                );
+            }
+        }
+    }
+}
+
+/// Exact filtered top-k in f64 (ties by index): the reference.
+fn brute_force_filtered(
+    metric: Metric,
+    dim: usize,
+    data: &[f32],
+    query: &[f32],
+    k: usize,
+    accept: impl Fn(usize) -> bool,
+) -> Vec<usize> {
+    let q: Vec<f64> = query.iter().map(|&x| x as f64).collect();
+    let q_norm = q.iter().map(|x| x * x).sum::<f64>().sqrt();
+    let mut scored: Vec<(f64, usize)> = data
+        .chunks_exact(dim)
+        .enumerate()
+        .filter(|(i, _)| accept(*i))
+        .map(|(i, row)| {
+            let dot: f64 = row.iter().zip(&q).map(|(&a, b)| a as f64 * b).sum();
+            let distance = match metric {
+                Metric::L2 => row
+                    .iter()
+                    .zip(&q)
+                    .map(|(&a, b)| (a as f64 - b).powi(2))
+                    .sum(),
+                Metric::Dot => -dot,
+                Metric::Cosine => {
+                    let norm = row.iter().map(|&a| (a as f64).powi(2)).sum::<f64>().sqrt();
+                    -dot / (norm * q_norm)
+                }
+            };
+            (distance, i)
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    scored.into_iter().take(k).map(|(_, i)| i).collect()
+}
+
+const N: usize = 20_000;
+const DIM: usize = 24;
+/// Bucket values 0..1000, each held by exactly N / 1000 = 20 items.
+const BUCKETS: usize = 1000;
+
+/// Metadata with a `bucket` of a seeded permutation (exact selectivities), a `tags` array and
+/// some items without the field at all.
+fn synthetic_metadata(seed: u64) -> Vec<Value> {
+    let mut rng = Rng(seed);
+    let mut order: Vec<usize> = (0..N).collect();
+    for i in (1..N).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    order
+        .iter()
+        .map(|&rank| {
+            let bucket = rank % BUCKETS;
+            let tag = format!("t{}", bucket % 10);
+            json!({"bucket": bucket, "tags": [tag, "any"], "even": bucket % 2 == 0})
+        })
+        .collect()
+}
+
+#[test]
+fn synthetic_selectivities_return_exactly_k_and_exact_results() {
+    let seed = 0x05E1_EC71;
+    let metadata = synthetic_metadata(seed);
+    let data = clustered(seed, N, DIM, 40);
+    // (selectivity, filter): bucket ranges, an array-contains tag filter, a negation.
+    let cases: Vec<(f64, Value)> = vec![
+        (0.001, json!({"bucket": {"$lt": 1}})),
+        (0.01, json!({"bucket": {"$gte": 990}})),
+        (
+            0.1,
+            json!({"bucket": {"$in": (0..100).map(|b| b * 10).collect::<Vec<_>>()}}),
+        ),
+        (0.1, json!({"tags": "t3"})),
+        (0.5, json!({"$not": {"even": true}})),
+        (
+            0.5,
+            json!({"$or": [{"bucket": {"$lt": 250}}, {"bucket": {"$gte": 750}}]}),
+        ),
+        (1.0, json!({"tags": "any"})),
+        (1.0, json!({})),
+    ];
+    for family in FAMILIES {
+        for metric in [Metric::Cosine, Metric::L2] {
+            let mut collection = build(family.spec, metric, DIM, &data, &metadata);
+            for indexed in [false, true] {
+                if indexed {
+                    for field in ["bucket", "tags", "even"] {
+                        collection.create_field_index(field).unwrap();
+                    }
+                }
+                for (selectivity, filter_json) in &cases {
+                    let filter = Filter::parse(filter_json).unwrap();
+                    let matching = metadata.iter().filter(|m| filter.matches(Some(m))).count();
+                    assert_eq!(
+                        matching,
+                        (selectivity * N as f64).round() as usize,
+                        "{filter_json}"
+                    );
+                    let estimate = collection.estimate_matches(&filter);
+                    if estimate.exact {
+                        assert_eq!(estimate.matches, matching as f64, "{filter_json}");
+                    }
+                    let mut rng = Rng(seed ^ matching as u64);
+                    for k in [10, 50] {
+                        for _ in 0..3 {
+                            let query = rng.vector(DIM);
+                            let truth = brute_force_filtered(metric, DIM, &data, &query, k, |i| {
+                                filter.matches(Some(&metadata[i]))
+                            });
+                            for strategy in STRATEGIES {
+                                let context = format!(
+                                    "seed {seed:#x} {} {metric} indexed={indexed} {strategy} k={k} {filter_json}",
+                                    family.spec
+                                );
+                                let found = collection
+                                    .search_filtered_internal(
+                                        &query,
+                                        k,
+                                        &filter,
+                                        &family.params,
+                                        strategy,
+                                    )
+                                    .unwrap();
+                                let ids: Vec<usize> =
+                                    found.neighbors.iter().map(|n| n.id as usize).collect();
+                                assert_eq!(ids.len(), k.min(matching), "{context}: count");
+                                assert!(
+                                    ids.iter().all(|&i| filter.matches(Some(&metadata[i]))),
+                                    "{context}: a result does not match"
+                                );
+                                if family.exact {
+                                    assert_eq!(ids, truth, "{context}: not exact");
+                                } else {
+                                    let hits = ids.iter().filter(|i| truth.contains(i)).count();
+                                    let recall = hits as f64 / truth.len() as f64;
+                                    assert!(
+                                        recall >= family.min_recall.min(0.95),
+                                        "{context}: recall {recall}"
+                                    );
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fewer_matches_than_k_and_no_matches() {
+    let metadata = synthetic_metadata(3);
+    let data = clustered(3, N, DIM, 10);
+    for family in FAMILIES {
+        let collection = build(family.spec, Metric::L2, DIM, &data, &metadata);
+        let query = Rng(4).vector(DIM);
+        for strategy in STRATEGIES {
+            let few = Filter::parse(&json!({"bucket": 7})).unwrap();
+            let found = collection
+                .search_filtered(&query, 100, &few, &family.params, strategy)
+                .unwrap();
+            assert_eq!(found.len(), 20, "{} {strategy}", family.spec);
+            let none = Filter::parse(&json!({"bucket": "no such value"})).unwrap();
+            let found = collection
+                .search_filtered(&query, 10, &none, &family.params, strategy)
+                .unwrap();
+            assert!(found.is_empty(), "{} {strategy}", family.spec);
+        }
+    }
+}
+
+#[test]
+fn a_caller_filter_in_params_still_applies() {
+    let metadata = synthetic_metadata(5);
+    let data = clustered(5, N, DIM, 10);
+    let collection = build("Flat", Metric::Cosine, DIM, &data, &metadata);
+    let filter = Filter::parse(&json!({"even": true})).unwrap();
+    let below_1000 = |id: u32| id < 1000;
+    let params = SearchParams {
+        filter: Some(&below_1000),
+        ..SearchParams::default()
+    };
+    let query = Rng(6).vector(DIM);
+    let truth = brute_force_filtered(Metric::Cosine, DIM, &data, &query, 10, |i| {
+        i < 1000 && metadata[i]["even"] == json!(true)
+    });
+    for strategy in STRATEGIES {
+        let found = collection
+            .search_filtered_internal(&query, 10, &filter, &params, strategy)
+            .unwrap();
+        let ids: Vec<usize> = found.neighbors.iter().map(|n| n.id as usize).collect();
+        assert_eq!(ids, truth, "{strategy}");
+    }
+}
+
+#[test]
+fn auto_picks_pre_filter_when_selective_and_scan_when_broad_on_flat() {
+    let metadata = synthetic_metadata(8);
+    let data = clustered(8, N, DIM, 10);
+    let mut collection = build("Flat", Metric::L2, DIM, &data, &metadata);
+    collection.create_field_index("bucket").unwrap();
+    let query = Rng(9).vector(DIM);
+    let selective = Filter::parse(&json!({"bucket": {"$lt": 10}})).unwrap();
+    let broad = Filter::parse(&json!({"tags": "any"})).unwrap();
+    let params = SearchParams::default();
+    let run = |f: &Filter| {
+        collection
+            .search_filtered_internal(&query, 10, f, &params, Strategy::Auto)
+            .unwrap()
+    };
+    assert_eq!(run(&selective).strategy, Strategy::PreFilter);
+    assert!(run(&selective).estimate.exact);
+    assert_eq!(run(&broad).strategy, Strategy::InIndex);
+    assert!(!run(&broad).estimate.exact, "tags is not indexed: sampled");
+}
+
+#[test]
+fn filter_errors_are_typed_and_strategy_names_parse() {
+    assert_eq!(
+        "in-graph".parse::<Strategy>().unwrap(),
+        Strategy::InIndex,
+        "the HNSW name of in-index"
+    );
+    for s in ["auto", "pre-filter", "in-index", "post-filter"] {
+        assert_eq!(s.parse::<Strategy>().unwrap().to_string(), s);
+    }
+    assert_eq!(
+        "sideways".parse::<Strategy>().unwrap_err().code(),
+        "invalid_argument"
+    );
+    let mut collection = Collection::with_strings(4, "cosine", "Flat").unwrap();
+    for bad in ["", "a..b", "__proto__", "x.constructor", "$eq"] {
+        assert_eq!(
+            collection.create_field_index(bad).unwrap_err().code(),
+            "invalid_filter",
+            "{bad:?}"
+        );
+    }
+    assert!(collection.create_field_index("a.b").unwrap());
+    assert!(!collection.create_field_index("a.b").unwrap());
+    assert_eq!(collection.indexed_fields(), vec!["a.b".to_string()]);
+    assert!(collection.drop_field_index("a.b").unwrap());
+    assert!(collection.indexed_fields().is_empty());
+}
