@@ -88,6 +88,19 @@ const FAMILIES: &[Family] = &[
             filter: None,
         },
     },
+    Family {
+        spec: "HNSW16",
+        exact: false,
+        // The synthetic queries are uniform, far from the tight clusters, where every point of a
+        // cluster is almost equidistant: a harder case than real data (docs/hnsw.md).
+        min_recall: 0.95,
+        params: SearchParams {
+            ef_search: Some(128),
+            nprobe: None,
+            rerank: None,
+            filter: None,
+        },
+    },
 ];
 
 const DIM: usize = 24;

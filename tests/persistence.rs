@@ -880,7 +880,7 @@ fn read_fixture(name: &str) -> (MemStore, Value) {
 /// The fixtures: (directory, spec, metric, whether the store ends with an op log). Each holds
 /// a snapshot of 40 items (trained, for families that train), then adds, an upsert and
 /// deletes; an indexed metadata field and a tuned search default.
-const FIXTURES: [(&str, &str, Metric, bool); 8] = [
+const FIXTURES: [(&str, &str, Metric, bool); 9] = [
     ("v1-flat-cosine-log", "Flat", Metric::Cosine, true),
     ("v1-flat-l2-compacted", "Flat", Metric::L2, false),
     ("v1-sq8-dot-log", "SQ8", Metric::Dot, true),
@@ -889,6 +889,7 @@ const FIXTURES: [(&str, &str, Metric, bool); 8] = [
     ("v1-ivf4-cosine-log", "IVF4", Metric::Cosine, true),
     ("v1-ivf4-sq8-l2-log", "IVF4,SQ8", Metric::L2, true),
     ("v1-ivf4-pq4-dot-compacted", "IVF4,PQ4", Metric::Dot, false),
+    ("v1-hnsw4-l2-log", "HNSW4", Metric::L2, true),
 ];
 
 const FIXTURE_DIM: usize = 8;
@@ -1111,7 +1112,9 @@ fn every_family_round_trips_trained_and_mid_log() {
     use quiver::index::IndexOptions;
     use quiver::SearchParams;
     let dim = 16;
-    let specs = ["Flat", "SQ8", "BIN", "PQ4", "IVF8", "IVF8,SQ8", "IVF8,PQ4"];
+    let specs = [
+        "Flat", "SQ8", "BIN", "PQ4", "IVF8", "IVF8,SQ8", "IVF8,PQ4", "HNSW8",
+    ];
     for spec in specs {
         for keep_vectors in [true, false] {
             for train_first in [true, false] {
@@ -1188,7 +1191,10 @@ fn every_family_round_trips_trained_and_mid_log() {
                         assert_eq!(a, b, "{context} rerank {rerank:?}");
                     }
                 }
-                if keep_vectors || !c.index().is_trained() || spec == "Flat" || spec == "IVF8" {
+                if keep_vectors
+                    || !c.index().is_trained()
+                    || ["Flat", "IVF8", "HNSW8"].contains(&spec)
+                {
                     assert_eq!(
                         c.get("b1").unwrap(),
                         reopened.get("b1").unwrap(),

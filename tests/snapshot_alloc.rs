@@ -155,14 +155,14 @@ fn decoding_allocates_at_most_a_constant_factor_of_its_input() {
             );
         }
     }
-    for spec in ["SQ8", "BIN", "PQ4", "IVF8", "IVF8,SQ8", "IVF8,PQ4"] {
+    for spec in ["SQ8", "BIN", "PQ4", "IVF8", "IVF8,SQ8", "IVF8,PQ4", "HNSW8"] {
         let store = build(spec, 8, 1200, 11, true);
         check(&store, &format!("valid {spec}"), &mut worst);
     }
     // Hostile: large counts and lengths written into every third position of the payloads,
     // resealed so the checksums pass.
     let mut rng = Rng(17);
-    for (spec, n) in [("Flat", 60), ("IVF4,PQ4", 400), ("SQ8", 60)] {
+    for (spec, n) in [("Flat", 60), ("IVF4,PQ4", 400), ("SQ8", 60), ("HNSW4", 80)] {
         let base = build(spec, 4, n, 3, true);
         for key in base.keys().cloned().collect::<Vec<_>>() {
             let len = base[&key].len();

@@ -946,11 +946,15 @@ mod tests {
         for seed in [1u64, 2, 3] {
             let dim = 6;
             let mut rng = SplitMix64::new(seed);
-            let options = IndexOptions {
-                seed,
-                ..IndexOptions::default()
-            };
-            let mut ivf = IvfFlat::new_flat(4, dim, Metric::Cosine, &options);
+            let mut ivf = IvfFlat::new_flat(
+                4,
+                dim,
+                Metric::Cosine,
+                &IndexOptions {
+                    seed,
+                    ..IndexOptions::default()
+                },
+            );
             let mut flat = FlatIndex::new(dim, Metric::Cosine);
             let mut live: Vec<u32> = Vec::new();
             let mut next_id = 0u32;

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use crate::topk::Neighbor;
 
 pub mod flat;
+pub mod hnsw;
 pub mod ivf;
 pub mod ivf_codes;
 pub mod quantized;
@@ -114,6 +115,12 @@ pub struct IndexOptions {
     /// and [`Index::vector`]. `false` keeps only codes after training; rerank then needs a
     /// [`VectorSource`] ([`Index::set_vector_source`]). Default `true`.
     pub keep_vectors: bool,
+    /// HNSW: size of the dynamic candidate list while inserting (`efConstruction` in Malkov &
+    /// Yashunin). Default [`hnsw::DEFAULT_EF_CONSTRUCTION`].
+    pub ef_construction: usize,
+    /// HNSW: `ef_search` used when [`SearchParams::ef_search`] is `None` (raised to `k` when
+    /// smaller). Default [`hnsw::DEFAULT_EF_SEARCH`].
+    pub ef_search: usize,
 }
 
 impl Default for IndexOptions {
@@ -121,6 +128,8 @@ impl Default for IndexOptions {
         IndexOptions {
             seed: 0x5EED_0F0E,
             keep_vectors: true,
+            ef_construction: hnsw::DEFAULT_EF_CONSTRUCTION,
+            ef_search: hnsw::DEFAULT_EF_SEARCH,
         }
     }
 }
@@ -304,6 +313,9 @@ pub fn build_index(
                 options.keep_vectors,
                 10,
             )))
+        }
+        (Structure::Hnsw { m }, Encoding::Raw) => {
+            Ok(Box::new(hnsw::Hnsw::new(dim, metric, m, options)?))
         }
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),

@@ -66,6 +66,9 @@ pub(crate) fn decode_index(
                 IvfIndex::decode_state(nlist, dim, metric, encoder, options, input)
             })?)
         }
+        (Structure::Hnsw { m }, Encoding::Raw) => Box::new(crate::index::hnsw::Hnsw::decode_state(
+            dim, metric, m, options, input,
+        )?),
         _ => {
             return Err(Error::Unsupported {
                 what: format!("reading a saved {} index in this build", config.spec),

@@ -82,6 +82,8 @@ impl Manifest {
         w.str(&self.config.spec.to_string());
         w.u64(self.config.options.seed);
         w.u8(self.config.options.keep_vectors as u8);
+        w.u32(self.config.options.ef_construction as u32);
+        w.u32(self.config.options.ef_search as u32);
         w.u64(self.items);
         for knob in [
             self.defaults.ef_search,
@@ -149,6 +151,8 @@ impl Manifest {
             1 => true,
             _ => return Err(corrupt("manifest: keep_vectors is not a boolean")),
         };
+        let ef_construction = r.u32("ef_construction")? as usize;
+        let ef_search = r.u32("ef_search")? as usize;
         let items = r.u64("item count")?;
         let mut knobs = [None; 3];
         for knob in &mut knobs {
@@ -170,8 +174,6 @@ impl Manifest {
         for _ in 0..n {
             indexed_fields.push(r.str(limits::MAX_ID_BYTES, "indexed field")?);
         }
-        // Options other than the seed (added later) take their defaults.
-        #[allow(clippy::needless_update)]
         let config = CollectionConfig {
             dimension,
             metric,
@@ -179,7 +181,8 @@ impl Manifest {
             options: IndexOptions {
                 seed,
                 keep_vectors,
-                ..IndexOptions::default()
+                ef_construction,
+                ef_search,
             },
         };
         // A ref is at least a 4-byte key length, a 1-byte key, length and checksum.
