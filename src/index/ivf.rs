@@ -261,54 +261,79 @@ impl<E: ListEncoder> IvfIndex<E> {
         input: &mut dyn crate::snapshot::Read,
     ) -> Result<Self> {
         use crate::snapshot::CodeElement;
-        let corrupt = |what: String| Error::Corrupt {
-            what: format!("IVF index: {what}"),
-        };
-        input.family_header(IVF_STATE_TAG, 1)?;
         let mut ivf = IvfIndex::new(nlist, dim, metric, encoder, options);
-        let stored = input.u32("IVF nlist")? as usize;
-        if stored != ivf.nlist {
-            return Err(corrupt(format!(
-                "{stored} lists, the spec says {}",
-                ivf.nlist
-            )));
-        }
-        ivf.buffer = FlatIndex::decode_state(dim, metric, input)?;
-        match input.u8("IVF trained flag")? {
-            0 => return Ok(ivf),
-            1 => {}
-            _ => return Err(corrupt("trained flag is not a boolean".into())),
-        }
-        if !ivf.buffer.is_empty() {
-            return Err(corrupt("a trained index with buffered vectors".into()));
-        }
-        let data = input.f32s((ivf.nlist * dim) as u64, "IVF centroids")?;
-        if data.iter().any(|x| !x.is_finite()) {
-            return Err(corrupt("non-finite centroid".into()));
-        }
-        let centroids = Centroids::from_rows(dim, data).map_err(|e| corrupt(e.to_string()))?;
+        let (buffer, centroids) = read_ivf_head(ivf.nlist, dim, metric, input)?;
+        ivf.buffer = buffer;
+        let Some(centroids) = centroids else {
+            return Ok(ivf);
+        };
         ivf.encoder = ivf.encoder.clone().read_params(input)?;
         let code_len = ivf.encoder.code_len();
         let min_row = 4 + ivf.encoder.code_size() as u64;
         ivf.lists = Vec::with_capacity(ivf.nlist);
         for l in 0..ivf.nlist {
-            let n = input.count(min_row, "IVF list length")?;
-            let ids = input.u32s(n as u64, "IVF list ids")?;
-            let codes = E::Code::read_all((n * code_len) as u64, input, "IVF list codes")?;
-            for (position, &id) in ids.iter().enumerate() {
-                if ivf
-                    .location
-                    .insert(id, (l as u32, position as u32))
-                    .is_some()
-                {
-                    return Err(corrupt(format!("internal id {id} stored twice")));
-                }
-            }
+            let ids = read_list_ids(min_row, l, &mut ivf.location, input)?;
+            let codes = E::Code::read_all((ids.len() * code_len) as u64, input, "IVF list codes")?;
             ivf.lists.push(InvertedList { codes, ids });
         }
         ivf.centroids = Some(centroids);
         Ok(ivf)
     }
+}
+
+fn ivf_corrupt(what: &str) -> Error {
+    Error::Corrupt {
+        what: format!("IVF index: {what}"),
+    }
+}
+
+/// The encoder-independent head of an `IVF_` section (compiled once, not per encoder): the
+/// exact buffer and, when trained, the centroids.
+fn read_ivf_head(
+    nlist: usize,
+    dim: usize,
+    metric: Metric,
+    input: &mut dyn crate::snapshot::Read,
+) -> Result<(FlatIndex, Option<Centroids>)> {
+    input.family_header(IVF_STATE_TAG, 1)?;
+    if input.u32("IVF nlist")? as usize != nlist {
+        return Err(ivf_corrupt("nlist differs from the spec"));
+    }
+    let buffer = FlatIndex::decode_state(dim, metric, input)?;
+    match input.u8("IVF trained flag")? {
+        0 => return Ok((buffer, None)),
+        1 => {}
+        _ => return Err(ivf_corrupt("trained flag is not a boolean")),
+    }
+    if !buffer.is_empty() {
+        return Err(ivf_corrupt("a trained index with buffered vectors"));
+    }
+    let data = input.f32s((nlist * dim) as u64, "IVF centroids")?;
+    if data.iter().any(|x| !x.is_finite()) {
+        return Err(ivf_corrupt("non-finite centroid"));
+    }
+    let centroids = Centroids::from_rows(dim, data).map_err(|_| ivf_corrupt("centroids"))?;
+    Ok((buffer, Some(centroids)))
+}
+
+/// One list's ids, recorded in `location` (an id stored twice is corruption).
+fn read_list_ids(
+    min_row: u64,
+    list: usize,
+    location: &mut HashMap<u32, (u32, u32)>,
+    input: &mut dyn crate::snapshot::Read,
+) -> Result<Vec<u32>> {
+    let n = input.count(min_row, "IVF list length")?;
+    let ids = input.u32s(n as u64, "IVF list ids")?;
+    for (position, &id) in ids.iter().enumerate() {
+        if location
+            .insert(id, (list as u32, position as u32))
+            .is_some()
+        {
+            return Err(ivf_corrupt("an internal id stored twice"));
+        }
+    }
+    Ok(ids)
 }
 
 /// The raw-vector IVF of spec `"IVF{nlist}"`.

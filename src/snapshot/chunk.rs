@@ -78,10 +78,8 @@ pub struct Expect<'a> {
     pub max_len: usize,
 }
 
-fn corrupt(key: &str, what: impl std::fmt::Display) -> Error {
-    Error::Corrupt {
-        what: format!("chunk {key:?}: {what}"),
-    }
+fn corrupt(key: &str, what: &str) -> Error {
+    super::codec::corrupt_at(key, what)
 }
 
 fn le32(bytes: &[u8], at: usize) -> u32 {
@@ -94,20 +92,10 @@ fn le32(bytes: &[u8], at: usize) -> u32 {
 pub fn verify(bytes: &[u8], expect: &Expect<'_>) -> Result<u32> {
     let key = expect.key;
     if bytes.len() < HEADER_LEN {
-        return Err(corrupt(
-            key,
-            format!("{} bytes, shorter than a chunk header", bytes.len()),
-        ));
+        return Err(corrupt(key, "shorter than a chunk header"));
     }
     if bytes.len() > expect.max_len {
-        return Err(corrupt(
-            key,
-            format!(
-                "{} bytes, above the {} byte limit",
-                bytes.len(),
-                expect.max_len
-            ),
-        ));
+        return Err(corrupt(key, "above the chunk size limit"));
     }
     if bytes[0..4] != MAGIC {
         return Err(corrupt(key, "bad magic (not a Quiver chunk)"));
@@ -124,31 +112,15 @@ pub fn verify(bytes: &[u8], expect: &Expect<'_>) -> Result<u32> {
     }
     let kind: [u8; 4] = [bytes[8], bytes[9], bytes[10], bytes[11]];
     if kind != expect.kind {
-        return Err(corrupt(
-            key,
-            format!(
-                "kind {} where {} was expected",
-                tag_name(kind),
-                tag_name(expect.kind)
-            ),
-        ));
+        return Err(corrupt(key, "a chunk of another kind"));
     }
     let len = le32(bytes, 12);
     if len as usize != bytes.len() - HEADER_LEN {
-        return Err(corrupt(
-            key,
-            format!(
-                "header says {len} payload bytes, {} present",
-                bytes.len() - HEADER_LEN
-            ),
-        ));
+        return Err(corrupt(key, "length differs from its header"));
     }
     if let Some(expected) = expect.payload_len {
         if expected != len {
-            return Err(corrupt(
-                key,
-                format!("manifest says {expected} payload bytes, chunk has {len}"),
-            ));
+            return Err(corrupt(key, "length differs from the manifest"));
         }
     }
     let stored = le32(bytes, 16);

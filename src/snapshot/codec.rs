@@ -16,6 +16,16 @@ pub(crate) fn corrupt(what: impl Into<String>) -> Error {
     Error::Corrupt { what: what.into() }
 }
 
+/// `Corrupt { what: "<what>: <problem>" }`, assembled in this one place rather than by a
+/// `format!` at every call site (which costs code size in the `.wasm`).
+#[cold]
+#[inline(never)]
+pub(crate) fn corrupt_at(what: &str, problem: &str) -> Error {
+    Error::Corrupt {
+        what: [what, ": ", problem].concat(),
+    }
+}
+
 /// Where a stored chunk is and how to check it: its key, payload length and checksum.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ChunkRef {
@@ -263,14 +273,11 @@ pub trait Read {
     fn check_count(&self, count: u64, min_bytes_each: u64, what: &str) -> Result<usize> {
         let needed = count
             .checked_mul(min_bytes_each.max(1))
-            .ok_or_else(|| corrupt(format!("{what}: count {count} overflows")))?;
+            .ok_or_else(|| corrupt_at(what, "count overflows"))?;
         if needed > self.remaining() {
-            return Err(corrupt(format!(
-                "{what}: {count} entries need at least {needed} bytes, {} remain",
-                self.remaining()
-            )));
+            return Err(corrupt_at(what, "count exceeds the bytes left"));
         }
-        usize::try_from(count).map_err(|_| corrupt(format!("{what}: count {count} too large")))
+        usize::try_from(count).map_err(|_| corrupt_at(what, "count too large"))
     }
 
     /// A `u64` count, checked with [`Read::check_count`].
@@ -283,9 +290,7 @@ pub trait Read {
     fn bytes(&mut self, max: usize, what: &str) -> Result<Vec<u8>> {
         let len = self.u32(what)? as u64;
         if len > max as u64 {
-            return Err(corrupt(format!(
-                "{what}: length {len} above the limit {max}"
-            )));
+            return Err(corrupt_at(what, "length above its limit"));
         }
         let len = self.check_count(len, 1, what)?;
         let mut out = vec![0u8; len];
@@ -296,7 +301,7 @@ pub trait Read {
     /// A length-prefixed UTF-8 string of at most `max` bytes.
     fn str(&mut self, max: usize, what: &str) -> Result<String> {
         let bytes = self.bytes(max, what)?;
-        String::from_utf8(bytes).map_err(|_| corrupt(format!("{what}: not UTF-8")))
+        String::from_utf8(bytes).map_err(|_| corrupt_at(what, "not UTF-8"))
     }
 
     /// A family's tag and layout version; fails unless the tag matches and the version is
@@ -304,11 +309,10 @@ pub trait Read {
     fn family_header(&mut self, tag: [u8; 4], newest: u32) -> Result<u32> {
         let found = self.tag("family tag")?;
         if found != tag {
-            return Err(corrupt(format!(
-                "index section holds {} where {} was expected",
-                chunk::tag_name(found),
-                chunk::tag_name(tag)
-            )));
+            return Err(corrupt_at(
+                &chunk::tag_name(tag),
+                "the index section holds another family",
+            ));
         }
         let version = self.u32("family version")?;
         if version > newest {
@@ -318,10 +322,7 @@ pub trait Read {
             });
         }
         if version == 0 {
-            return Err(corrupt(format!(
-                "{} layout version 0",
-                chunk::tag_name(tag)
-            )));
+            return Err(corrupt_at(&chunk::tag_name(tag), "layout version 0"));
         }
         Ok(version)
     }
@@ -412,10 +413,7 @@ impl<'a> Cursor<'a> {
     /// Fails unless every byte was read.
     pub fn finish(&self, what: &str) -> Result<()> {
         if self.pos != self.bytes.len() {
-            return Err(corrupt(format!(
-                "{what}: {} unread trailing bytes",
-                self.bytes.len() - self.pos
-            )));
+            return Err(corrupt_at(what, "unread trailing bytes"));
         }
         Ok(())
     }
@@ -423,7 +421,7 @@ impl<'a> Cursor<'a> {
     /// The next `n` bytes, borrowed.
     pub fn slice(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
         if n > self.bytes.len() - self.pos {
-            return Err(corrupt(format!("{what}: input ends early")));
+            return Err(corrupt_at(what, "input ends early"));
         }
         let out = &self.bytes[self.pos..self.pos + n];
         self.pos += n;
@@ -439,7 +437,7 @@ impl Read for Cursor<'_> {
     fn next_slice(&mut self, max: usize, what: &str) -> Result<&[u8]> {
         let n = max.min(self.bytes.len() - self.pos);
         if n == 0 && max > 0 {
-            return Err(corrupt(format!("{what}: input ends early")));
+            return Err(corrupt_at(what, "input ends early"));
         }
         self.slice(n, what)
     }
@@ -485,13 +483,13 @@ impl<'a> StateReader<'a> {
 
     fn load_next(&mut self, what: &str) -> Result<()> {
         let Some(r) = self.refs.get(self.next) else {
-            return Err(corrupt(format!("{what}: section ends early")));
+            return Err(corrupt_at(what, "section ends early"));
         };
         self.next += 1;
         let bytes = self
             .source
             .read(&r.key)
-            .ok_or_else(|| corrupt(format!("chunk {:?} is missing", r.key)))?;
+            .ok_or_else(|| corrupt_at(&r.key, "chunk is missing"))?;
         chunk::verify(
             &bytes,
             &Expect {
@@ -510,10 +508,7 @@ impl<'a> StateReader<'a> {
     /// Fails unless the whole section was read.
     pub(crate) fn finish(&self, what: &str) -> Result<()> {
         if self.remaining != 0 {
-            return Err(corrupt(format!(
-                "{what}: {} unread trailing bytes",
-                self.remaining
-            )));
+            return Err(corrupt_at(what, "unread trailing bytes"));
         }
         Ok(())
     }
@@ -529,7 +524,7 @@ impl Read for StateReader<'_> {
             return Ok(&[]);
         }
         if self.remaining == 0 {
-            return Err(corrupt(format!("{what}: section ends early")));
+            return Err(corrupt_at(what, "section ends early"));
         }
         while self.pos >= self.current.len() {
             self.load_next(what)?;
@@ -543,7 +538,7 @@ impl Read for StateReader<'_> {
 
     fn read_into(&mut self, out: &mut [u8], what: &str) -> Result<()> {
         if out.len() as u64 > self.remaining {
-            return Err(corrupt(format!("{what}: section ends early")));
+            return Err(corrupt_at(what, "section ends early"));
         }
         let mut filled = 0;
         while filled < out.len() {

@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use super::chunk::{self, kind, Expect, MAX_MANIFEST_LEN};
-use super::codec::{corrupt, ChunkRef, Cursor, Read, Write};
+use super::codec::{corrupt, corrupt_at, ChunkRef, Cursor, Read, Write};
 use crate::collection::{CollectionConfig, SearchDefaults};
 use crate::distance::Metric;
 use crate::error::Result;
@@ -135,7 +135,7 @@ impl Manifest {
         let next_chunk_id = r.u64("next chunk id")?;
         let dimension = r.u32("dimension")? as usize;
         if dimension == 0 || dimension > limits::MAX_DIMENSION {
-            return Err(corrupt(format!("manifest: dimension {dimension}")));
+            return Err(corrupt("manifest: dimension out of range"));
         }
         let metric: Metric = r
             .str(16, "metric")?
@@ -192,7 +192,7 @@ impl Manifest {
             let n = r.u32(name)? as u64;
             let n = r.check_count(n, MIN_REF, name)?;
             if n == 0 {
-                return Err(corrupt(format!("manifest: no {name}")));
+                return Err(corrupt_at(name, "none listed"));
             }
             section.reserve_exact(n);
             for _ in 0..n {
@@ -209,10 +209,7 @@ impl Manifest {
             let first_op = r.u64("log first op")?;
             let ops = r.u32("log op count")?;
             if first_op != next_op || ops == 0 {
-                return Err(corrupt(format!(
-                    "manifest: log segment {:?} covers ops {first_op}+{ops}, expected to start at {next_op}",
-                    chunk.key
-                )));
+                return Err(corrupt_at(&chunk.key, "log segments are not contiguous"));
             }
             next_op = first_op
                 .checked_add(ops as u64)
@@ -246,7 +243,7 @@ impl Manifest {
         let mut seen = HashSet::new();
         for key in manifest.live_keys() {
             if key == super::MANIFEST_KEY || !seen.insert(key) {
-                return Err(corrupt(format!("manifest: chunk key {key:?} listed twice")));
+                return Err(corrupt_at(key, "chunk listed twice in the manifest"));
             }
         }
         Ok(manifest)
@@ -266,9 +263,7 @@ fn read_ref(r: &mut Cursor<'_>) -> Result<ChunkRef> {
     }
     let len = r.u32("chunk length")?;
     if len as usize > chunk::MAX_PAYLOAD {
-        return Err(corrupt(format!(
-            "manifest: chunk {key:?} claims {len} bytes, above the chunk limit"
-        )));
+        return Err(corrupt_at(&key, "a chunk length above the limit"));
     }
     let crc = r.u32("chunk checksum")?;
     Ok(ChunkRef { key, len, crc })

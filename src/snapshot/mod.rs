@@ -34,7 +34,7 @@ pub use codec::{ChunkSource, CodeElement, Cursor, Read, Write, CHUNK_KEY_PREFIX}
 pub use crc32::crc32;
 
 use chunk::kind;
-use codec::{corrupt, Emitter, StateReader, StateWriter};
+use codec::{corrupt, corrupt_at, Emitter, StateReader, StateWriter};
 use manifest::Manifest;
 use oplog::{Journal, Tail};
 use serde_json::Value;
@@ -246,21 +246,19 @@ fn read_meta(input: &mut dyn Read) -> Result<(u32, Entries)> {
     for _ in 0..n {
         let id = input.u32("internal id")?;
         if previous.is_some_and(|p| id <= p) || id >= next_internal_id {
-            return Err(corrupt(format!("META: internal id {id} out of order")));
+            return Err(corrupt("META: internal ids out of order"));
         }
         previous = Some(id);
         let external = input.str(limits::MAX_ID_BYTES, "external id")?;
-        Collection::validate_id(&external).map_err(|e| corrupt(format!("META: {e}")))?;
+        Collection::validate_id(&external).map_err(|_| corrupt("META: an invalid id"))?;
         let raw = input.bytes(limits::MAX_METADATA_BYTES, "metadata")?;
         let metadata = if raw.is_empty() {
             None
         } else {
-            let value = parse_json(&raw)
-                .ok_or_else(|| corrupt(format!("META: metadata of {external:?} is not JSON")))?;
+            let value =
+                parse_json(&raw).ok_or_else(|| corrupt_at(&external, "metadata is not JSON"))?;
             if !value.is_object() {
-                return Err(corrupt(format!(
-                    "META: metadata of {external:?} is not an object"
-                )));
+                return Err(corrupt_at(&external, "metadata is not an object"));
             }
             Some(value)
         };
@@ -280,13 +278,9 @@ fn check_present(manifest: &Manifest, source: &dyn ChunkSource, log_from: u64) -
         .map(|l| &l.chunk);
     for r in refs.chain(log) {
         match source.stored_len(&r.key) {
-            None => return Err(corrupt(format!("chunk {:?} is missing", r.key))),
+            None => return Err(corrupt_at(&r.key, "chunk is missing")),
             Some(len) if len as u64 != r.stored_len() => {
-                return Err(corrupt(format!(
-                    "chunk {:?} holds {len} bytes, the manifest says {}",
-                    r.key,
-                    r.stored_len()
-                )))
+                return Err(corrupt_at(&r.key, "length differs from the manifest"))
             }
             Some(_) => {}
         }
@@ -609,11 +603,7 @@ impl Collection {
         )?;
         let tail = oplog::replay_log(&m.log, 0, source, &mut collection)?;
         if collection.len() as u64 != m.items {
-            return Err(corrupt(format!(
-                "{} items after replay, the manifest says {}",
-                collection.len(),
-                m.items
-            )));
+            return Err(corrupt("item count after replay differs from the manifest"));
         }
         collection.persist = PersistState::opened(m, tail);
         Ok(collection)
@@ -681,11 +671,9 @@ impl Collection {
         self.persist.recording = true;
         let tail = replayed?;
         if self.len() as u64 != m.items {
-            return Err(corrupt(format!(
-                "{} items after the update, the manifest says {}",
-                self.len(),
-                m.items
-            )));
+            return Err(corrupt(
+                "item count after the update differs from the manifest",
+            ));
         }
         // Settings kept in the manifest follow the writer's.
         self.set_search_defaults(m.defaults);
@@ -695,7 +683,7 @@ impl Collection {
         }
         for field in m.indexed_fields.iter().filter(|f| !current.contains(f)) {
             self.create_field_index(field)
-                .map_err(|e| corrupt(format!("indexed field {field:?}: {e}")))?;
+                .map_err(|_| corrupt_at(field, "cannot index this field"))?;
         }
         let p = &mut self.persist;
         p.settings_saved = p.settings_version;

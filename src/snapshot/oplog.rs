@@ -17,7 +17,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::chunk::{self, kind, Expect, HEADER_LEN, MAX_CHUNK_LEN, MAX_PAYLOAD};
-use super::codec::{corrupt, ChunkSource, Cursor, Emitter, Read, Write};
+use super::codec::{corrupt, corrupt_at, ChunkSource, Cursor, Emitter, Read, Write};
 use super::manifest::LogRef;
 use crate::collection::{Collection, Item};
 use crate::error::Result;
@@ -140,7 +140,7 @@ pub(crate) enum Record<'a> {
 fn read_str<'a>(r: &mut Cursor<'a>, max: usize, what: &str) -> Result<&'a [u8]> {
     let len = r.u32(what)? as usize;
     if len > max {
-        return Err(corrupt(format!("op log: {what} of {len} bytes")));
+        return Err(corrupt_at(what, "above its limit in the op log"));
     }
     r.slice(len, what)
 }
@@ -167,7 +167,7 @@ pub(crate) fn read_record<'a>(r: &mut Cursor<'a>, dim: usize) -> Result<Record<'
             external,
             last: kind == REMOVE_LAST,
         }),
-        other => Err(corrupt(format!("op log: unknown op kind {other}"))),
+        _ => Err(corrupt("op log: unknown op kind")),
     }
 }
 
@@ -177,10 +177,10 @@ pub(crate) fn open_payload<'a>(payload: &'a [u8], log: &LogRef) -> Result<(Curso
     let first_op = r.u64("log first op")?;
     let count = r.u32("log record count")?;
     if first_op != log.first_op || count != log.ops {
-        return Err(corrupt(format!(
-            "log chunk {:?} holds ops {first_op}+{count}, the manifest says {}+{}",
-            log.chunk.key, log.first_op, log.ops
-        )));
+        return Err(corrupt_at(
+            &log.chunk.key,
+            "log chunk differs from its manifest entry",
+        ));
     }
     Ok((r, count))
 }
@@ -289,7 +289,7 @@ impl Replayer {
                 if !self.removes.is_empty() {
                     return Err(corrupt("op log: add inside a remove batch"));
                 }
-                Collection::validate_id(external).map_err(|e| corrupt(format!("op log: {e}")))?;
+                Collection::validate_id(external).map_err(|_| corrupt("op log: invalid id"))?;
                 let (metadata, metadata_bytes) = if metadata.is_empty() {
                     (None, 0)
                 } else {
@@ -341,7 +341,7 @@ impl Replayer {
         let mut seen = HashSet::with_capacity(adds.len());
         for (external, _, _) in &adds {
             if !seen.insert(external.as_str()) {
-                return Err(corrupt(format!("op log: {external:?} twice in one batch")));
+                return Err(corrupt_at(external, "twice in one batch of the op log"));
             }
         }
         let items: Vec<Item<'_>> = adds
@@ -359,15 +359,12 @@ impl Replayer {
             Mode::Exact => {
                 for (i, &id) in ids.iter().enumerate() {
                     if Some(id) != first.checked_add(i as u32) {
-                        return Err(corrupt(format!(
-                            "op log: add of internal id {id}, expected {}",
-                            first as u64 + i as u64
-                        )));
+                        return Err(corrupt("op log: an add out of id order"));
                     }
                 }
                 target
                     .insert_prepared(&items, &vectors, metadata_bytes)
-                    .map_err(|e| corrupt(format!("op log: replay failed: {e}")))?;
+                    .map_err(|_| corrupt("op log: replay failed"))?;
             }
             Mode::Rebase(added) => {
                 if (first as usize) + items.len() > limits::MAX_VECTORS {
@@ -397,9 +394,7 @@ impl Replayer {
                         .get(internal)
                         .is_some_and(|e| e.external_id == *external);
                     if !matches || !seen.insert(*internal) {
-                        return Err(corrupt(format!(
-                            "op log: removal of {external:?} (internal id {internal}), which is not stored"
-                        )));
+                        return Err(corrupt_at(external, "removal of an item not stored"));
                     }
                     ids.push(*internal);
                 }
@@ -472,7 +467,7 @@ pub(crate) fn replay_log(
         }
         let bytes = source
             .read(&segment.chunk.key)
-            .ok_or_else(|| corrupt(format!("chunk {:?} is missing", segment.chunk.key)))?;
+            .ok_or_else(|| corrupt_at(&segment.chunk.key, "chunk is missing"))?;
         replay_chunk(&bytes, segment, skip_below, target, &mut replayer)?;
         if i + 1 == log.len() && bytes.len() < HEADER_LEN + SEAL_BYTES {
             tail = Some(Tail {
