@@ -146,5 +146,8 @@ impl Error {
         "invalid_filter",
         "memory_budget_exceeded",
         "closed",
+        // Raised only by the TypeScript `ShardedStore` (a shard failed or timed out); listed
+        // here so the code list stays in one place.
+        "shard_failed",
     ];
 }

@@ -29,7 +29,8 @@ export type QuiverErrorCode =
   | "unsupported_version"
   | "invalid_filter"
   | "memory_budget_exceeded"
-  | "closed";
+  | "closed"
+  | "shard_failed";
 
 /**
  * An error raised by Quiver, with a stable machine-readable {@link QuiverError.code} to
