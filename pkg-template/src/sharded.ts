@@ -248,7 +248,7 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
       const task = this.#taskFor(parts, options);
       const done = await this.#settle(parts, (shard, part, i) => shard.add(part, task(i)));
       if (done.failed !== undefined) {
-        await this.#rollback(done, (shard, part) => shard.delete(part.map((item) => item.id)));
+        await this.#rollback(done, (shard, part) => shard.delete(part.map((item) => item.id)), options?.signal);
       }
     });
   }
@@ -272,7 +272,7 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
           const old = previous.filter((p): p is StoredItem<M> => p !== undefined);
           if (fresh.length > 0) await shard.delete(fresh);
           if (old.length > 0) await shard.upsert(old);
-        });
+        }, options?.signal);
       }
     });
   }
@@ -445,10 +445,14 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
     return { parts, succeeded, failed: firstFailure?.reason };
   }
 
-  /** Undoes a partly failed write on the shards that succeeded, then rethrows its error. */
+  /**
+   * Undoes a partly failed write on the shards that succeeded, then rethrows its error (or, for
+   * a cancelled call, `signal.reason`, as a single store does).
+   */
   async #rollback<T>(
     done: { parts: readonly T[][]; succeeded: number[]; failed: unknown },
     undo: (shard: QuiverStore<M>, part: T[], i: number) => Promise<unknown>,
+    signal?: AbortSignal,
   ): Promise<never> {
     const results = await Promise.allSettled(done.succeeded.map((i) => undo(this.shards[i] as QuiverStore<M>, done.parts[i] ?? [], i)));
     const broken = done.succeeded.filter((_, j) => results[j]?.status === "rejected");
@@ -461,6 +465,7 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
         done.failed,
       );
     }
+    if (signal?.aborted === true) throw signal.reason;
     throw done.failed;
   }
 

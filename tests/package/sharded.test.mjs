@@ -131,7 +131,7 @@ test("writes are all or nothing across shards", async () => {
   // Cancellation rolls back like a failure.
   const controller = new AbortController();
   controller.abort();
-  await assert.rejects(store.add(items.slice(1000, 1400), { signal: controller.signal }));
+  await assert.rejects(store.add(items.slice(1000, 1400), { signal: controller.signal }), (e) => e === controller.signal.reason);
   assert.equal((await store.stats()).count, 98);
   // Progress sums over shards.
   const seen = [];
