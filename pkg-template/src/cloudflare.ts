@@ -124,6 +124,18 @@ export class QuiverShard {
     return store;
   }
 
+  /** Awaits a write to storage; if it fails, rebuilds the in-memory store from storage. */
+  async #persisted(writes: Promise<unknown>[]): Promise<void> {
+    try {
+      await Promise.all(writes);
+    } catch (error) {
+      const config = await this.#state.storage.get<ShardConfig & { name: string }>("config");
+      this.#store = undefined;
+      if (config !== undefined) await this.#open(config);
+      throw error;
+    }
+  }
+
   async fetch(request: Request): Promise<Response> {
     try {
       const op = new URL(request.url).pathname.slice(1);
@@ -150,19 +162,25 @@ export class QuiverShard {
           await store[op](items);
           // The store validated and normalized them: persist what it holds.
           const stored = await Promise.all(items.map((it) => store.get(it.id)));
+          // Issued with no await in between, the puts are one atomic write (Durable Object
+          // write coalescing); if it fails, memory is reloaded from storage to match it.
+          const writes: Promise<void>[] = [];
           for (let i = 0; i < stored.length; i += KEYS_PER_CALL) {
             const entries: Record<string, StoredRecord> = {};
             for (const s of stored.slice(i, i + KEYS_PER_CALL)) {
               if (s !== undefined) entries[`i:${s.id}`] = { v: Array.from(s.vector), m: s.metadata ?? null };
             }
-            await this.#state.storage.put(entries);
+            writes.push(this.#state.storage.put(entries));
           }
+          await this.#persisted(writes);
           return Response.json({ ok: true });
         }
         case "delete": {
           const ids = body.ids as string[];
           const n = await store.delete(ids);
-          for (let i = 0; i < ids.length; i += KEYS_PER_CALL) await this.#state.storage.delete(ids.slice(i, i + KEYS_PER_CALL).map((id) => `i:${id}`));
+          const writes: Promise<number>[] = [];
+          for (let i = 0; i < ids.length; i += KEYS_PER_CALL) writes.push(this.#state.storage.delete(ids.slice(i, i + KEYS_PER_CALL).map((id) => `i:${id}`)));
+          await this.#persisted(writes);
           return Response.json({ deleted: n });
         }
         case "get": {
