@@ -30,6 +30,8 @@ export type QuiverErrorCode =
   | "invalid_filter"
   | "memory_budget_exceeded"
   | "closed"
+  | "quota_exceeded"
+  | "storage_error"
   | "shard_failed";
 
 /**
