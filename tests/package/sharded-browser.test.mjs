@@ -1,6 +1,6 @@
 // Headless Chromium, 2 real Web Worker shards (ShardedStore.withWorkers over the package's
 // worker script): add the minilm-3k fixture, search, and compare with one in-page store.
-// (Reload + search again needs Worker-side persistence: see docs/sharding.md.)
+// Then shards persisted in IndexedDB: save, reload the page, open, search again.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { createServer } from "node:http";
@@ -63,6 +63,32 @@ test("2 Worker shards in headless Chromium answer like one store", { timeout: 12
     assert.equal(result.counts[0] + result.counts[1], 3000);
     assert.ok(result.counts.every((c) => c > 1200), `routing spreads ids: ${result.counts}`);
     assert.deepEqual(result.got, { i: 42 });
+
+    // Persisted Worker shards (IndexedDB, one store per shard): add, search, save, reload the
+    // page, open the shards again, search again: the same results.
+    const run = (mode) =>
+      page.evaluate(async (mode) => {
+        const q = await import("/pkg/dist/browser.js");
+        const rows = (b) => Array.from({ length: b.byteLength / (4 * 385) }, (_, r) => new Float32Array(b, 4 * (r * 385 + 1), 384).slice());
+        const queries = rows(await (await fetch("/tests/fixtures/minilm-3k/query.fvecs")).arrayBuffer()).slice(0, 20);
+        const store = await q.ShardedStore.withWorkers({ count: 2, workerUrl: "/tests/package/pages/shard-idb-worker.js", dimension: 384, name: "persisted", mode });
+        if (mode === "create") {
+          const base = rows(await (await fetch("/tests/fixtures/minilm-3k/base.fvecs")).arrayBuffer());
+          await store.add(base.map((vector, i) => ({ id: `doc-${i}`, vector })));
+          await store.save();
+        }
+        const hits = [];
+        for (const vector of queries) hits.push(await store.search({ vector, k: 10 }));
+        const count = (await store.stats()).count;
+        await store.close();
+        return { hits: JSON.stringify(hits), count };
+      }, mode);
+    const before = await run("create");
+    await page.reload();
+    const after = await run("open");
+    assert.equal(after.count, 3000);
+    assert.equal(after.hits, before.hits, "same results after reloading the page");
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
     server.close();
