@@ -2,7 +2,14 @@
 // embeddings), builds the chosen index in a Web Worker (the package's `quiver-vectors/worker`),
 // and answers queries with live latency and recall@10 against exact search (brute force here,
 // in JavaScript, over the same vectors).
-import { init, WorkerVectorStore, simdEnabled, version } from "quiver-vectors";
+import * as quiver from "quiver-vectors";
+
+const { init, WorkerVectorStore, simdEnabled, version } = quiver;
+/** The IndexedDB database the worker saves the store in (see worker.js). */
+const DATABASE = "quiver-demo";
+const STORE_NAME = "demo";
+/** Persistence needs a quiver-vectors with the IndexedDB adapter. */
+const persistent = typeof quiver.IndexedDBStorage === "function" && typeof indexedDB !== "undefined";
 
 const $ = (id) => document.getElementById(id);
 const SWEEP_QUERIES = 20;
@@ -122,20 +129,37 @@ function setBusy(busy) {
   for (const id of ["build", "search", "sweep", "example", "typed", "category"]) $(id).disabled = busy;
 }
 
+function newWorker() {
+  state.worker?.terminate();
+  state.store = null;
+  state.worker = new Worker(new URL("worker.js", import.meta.url), { type: "module", name: "quiver" });
+  return state.worker;
+}
+
+function deleteDatabase() {
+  return new Promise((resolve, reject) => {
+    const request = indexedDB.deleteDatabase(DATABASE);
+    request.onsuccess = () => resolve();
+    request.onerror = () => reject(request.error);
+    // Another tab still holds it open: it is deleted once that tab lets go.
+    request.onblocked = () => resolve();
+  });
+}
+
 async function build() {
   const spec = specFor(family());
   setBusy(true);
   delete document.body.dataset.built;
-  state.worker?.terminate();
-  state.store = null;
-  const worker = new Worker(import.meta.resolve("quiver-vectors/worker"), { type: "module", name: "quiver" });
-  state.worker = worker;
+  delete document.body.dataset.opened;
+  const worker = newWorker();
+  // A fresh build replaces the saved store (create refuses a name that is taken).
+  if (persistent) await deleteDatabase();
   const progress = $("progress");
   progress.value = 0;
   status(`Building ${spec} in a Web Worker…`);
   try {
     const started = performance.now();
-    const store = await WorkerVectorStore.create(worker, { dimension: state.dim, metric: "cosine", index: spec, seed: 42 });
+    const store = await WorkerVectorStore.create(worker, { name: STORE_NAME, dimension: state.dim, metric: "cosine", index: spec, seed: 42 });
     // Batches of 250, so the bar moves and the page can repaint between them.
     const batch = 250;
     for (let start = 0; start < state.rows; start += batch) {
@@ -156,8 +180,18 @@ async function build() {
     await store.search({ vector: state.queryVectors.subarray(0, state.dim), k: 1 });
     const buildMs = performance.now() - started;
     Object.assign(state, { store, spec });
-    await showStats([["Build time", `${buildMs.toFixed(0)} ms`, "build-ms"]]);
-    status(`Built ${spec} over ${state.rows.toLocaleString("en")} passages in ${buildMs.toFixed(0)} ms.`);
+    const extra = [["Build time", `${buildMs.toFixed(0)} ms`, "build-ms"]];
+    let saved = "";
+    if (persistent) {
+      const saveStarted = performance.now();
+      await store.save();
+      const saveMs = performance.now() - saveStarted;
+      extra.push(["Saved to IndexedDB", `${saveMs.toFixed(0)} ms`, "save-ms"]);
+      saved = ` Saved to IndexedDB in ${saveMs.toFixed(0)} ms: a reload opens it without rebuilding.`;
+      $("clear-storage").disabled = false;
+    }
+    await showStats(extra);
+    status(`Built ${spec} over ${state.rows.toLocaleString("en")} passages in ${buildMs.toFixed(0)} ms.${saved}`);
     document.body.dataset.built = spec;
     $("plot").replaceChildren();
     $("plot-caption").textContent = "";
@@ -405,8 +439,61 @@ async function main() {
   $("build").disabled = false;
   status(`Loaded ${base.rows.toLocaleString("en")} passages (${base.dim} dimensions) · quiver ${version()} · ` +
     `SIMD128 ${simdEnabled() ? "on" : "off"}. Choose an index and build it.`);
+  $("clear-storage").addEventListener("click", () => clearStorage().catch(fail));
+  $("storage-note").textContent = persistent
+    ? "Built stores are saved in IndexedDB and reopened on reload."
+    : "Persistence is unavailable: this quiver-vectors build has no IndexedDB adapter (or this browser has no IndexedDB); every load rebuilds.";
   document.body.dataset.ready = "true";
-  await build();
+  if (!(persistent && (await openSaved()))) await build();
+}
+
+/** Opens the store saved by an earlier visit; false if there is none. */
+async function openSaved() {
+  const worker = newWorker();
+  status("Opening the saved index from IndexedDB…");
+  const started = performance.now();
+  let store;
+  try {
+    store = await WorkerVectorStore.open(worker, { name: STORE_NAME });
+  } catch (error) {
+    if (quiver.isQuiverError(error, "not_found")) return false;
+    // A store saved by an incompatible version, or broken storage: say so, then rebuild.
+    console.warn("could not open the saved store, rebuilding", error);
+    $("storage-note").textContent = `The saved index could not be opened (${error.code ?? error.message}); rebuilt instead.`;
+    return false;
+  }
+  const openMs = performance.now() - started;
+  Object.assign(state, { store, spec: store.index });
+  selectSpec(store.index);
+  await showStats([["Opened from IndexedDB", `${openMs.toFixed(0)} ms`, "open-ms"]]);
+  $("progress").value = 1;
+  status(`Opened ${store.index} from IndexedDB in ${openMs.toFixed(0)} ms, without rebuilding.`);
+  $("clear-storage").disabled = false;
+  document.body.dataset.opened = "true";
+  document.body.dataset.built = store.index;
+  setBusy(false);
+  await runSearch();
+  return true;
+}
+
+/** Sets the index controls to a canonical spec such as "HNSW16" or "IVF32". */
+function selectSpec(spec) {
+  const match = /^(IVF|HNSW|PQ)(\d+)$/.exec(spec);
+  const f = match ? match[1] : spec;
+  if ([...$("family").options].some((o) => o.value === f)) $("family").value = f;
+  if (match) {
+    const field = { IVF: "nlist", HNSW: "hnsw-m", PQ: "pq-m" }[f];
+    if (![...$(field).options].some((o) => o.value === match[2])) $(field).append(new Option(match[2]));
+    $(field).value = match[2];
+  }
+  showFamilyFields();
+}
+
+/** Deletes the saved index; the one in memory keeps working until the page is reloaded. */
+async function clearStorage() {
+  await deleteDatabase();
+  $("clear-storage").disabled = true;
+  $("storage-note").textContent = "Storage cleared: the next reload builds the index again (Build index saves a new one).";
 }
 
 main().catch(fail);

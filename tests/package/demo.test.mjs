@@ -81,6 +81,21 @@ test("demo: HNSW in a worker, exact top result, filters, sweep, offline embeddin
     await page.waitForSelector("#plot svg circle", { timeout: 30_000 });
     assert.equal(await page.$$eval("#plot svg circle", (c) => c.length), 6);
 
+    // Reload: the store opens from IndexedDB, without a rebuild (once the package persists).
+    const persistent = await page.evaluate(async () => typeof (await import("quiver-vectors")).IndexedDBStorage === "function");
+    if (persistent) {
+      assert.match(await page.textContent("[data-key=save-ms]"), /^\d+ ms$/);
+      await page.reload();
+      await page.waitForSelector("body[data-opened=true][data-built=HNSW16]", { timeout: 30_000 });
+      assert.match(await page.textContent("#status"), /Opened HNSW16 from IndexedDB in \d+ ms, without rebuilding/);
+      assert.match(await page.textContent("[data-key=open-ms]"), /^\d+ ms$/);
+      assert.equal(await page.$("[data-key=build-ms]"), null, "no build after reload");
+      await page.waitForSelector("#results li");
+      assert.equal(Number(await page.$eval("#results li", (li) => li.dataset.id)), exactTop1(0), "reopened store answers the same");
+    } else {
+      console.log("# skipped reload check: this quiver-vectors has no IndexedDBStorage (persistence not merged yet)");
+    }
+
     assert.deepEqual(errors, []);
     mkdirSync(join(root, "target/artifacts"), { recursive: true });
     await page.screenshot({ path: join(root, "target/artifacts/demo.png"), fullPage: true });
