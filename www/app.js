@@ -184,11 +184,18 @@ async function build() {
     let saved = "";
     if (persistent) {
       const saveStarted = performance.now();
-      await store.save();
-      const saveMs = performance.now() - saveStarted;
-      extra.push(["Saved to IndexedDB", `${saveMs.toFixed(0)} ms`, "save-ms"]);
-      saved = ` Saved to IndexedDB in ${saveMs.toFixed(0)} ms: a reload opens it without rebuilding.`;
-      $("clear-storage").disabled = false;
+      try {
+        await store.save();
+        const saveMs = performance.now() - saveStarted;
+        extra.push(["Saved to IndexedDB", `${saveMs.toFixed(0)} ms`, "save-ms"]);
+        saved = ` Saved to IndexedDB in ${saveMs.toFixed(0)} ms: a reload opens it without rebuilding.`;
+        $("clear-storage").disabled = false;
+      } catch (error) {
+        if (!quiver.isQuiverError(error, "unsupported")) throw error;
+        // Some families cannot be snapshotted by this version: keep the store in memory only.
+        saved = ` Not saved: ${error.message}, so a reload rebuilds.`;
+        await deleteDatabase();
+      }
     }
     await showStats(extra);
     status(`Built ${spec} over ${state.rows.toLocaleString("en")} passages in ${buildMs.toFixed(0)} ms.${saved}`);

@@ -81,15 +81,27 @@ test("demo: HNSW in a worker, exact top result, filters, sweep, offline embeddin
     await page.waitForSelector("#plot svg circle", { timeout: 30_000 });
     assert.equal(await page.$$eval("#plot svg circle", (c) => c.length), 6);
 
-    // Reload: the store opens from IndexedDB, without a rebuild (once the package persists).
+    // Build IVF32 through the controls, then reload: the store opens from IndexedDB without a
+    // rebuild (once the package persists).
+    await page.selectOption("#example", "0");
+    await page.click("#search");
+    await page.waitForFunction(() => /^Example 0/.test(document.getElementById("query-text").textContent));
+    await page.selectOption("#family", "IVF");
+    await page.selectOption("#nlist", "32");
+    await page.click("#build");
+    await page.waitForSelector("body[data-built=IVF32]", { timeout: 30_000 });
+    await page.waitForFunction(() => /^Example 0/.test(document.getElementById("query-text").textContent));
+    assert.equal(Number(await page.$eval("#results li", (li) => li.dataset.id)), exactTop1(0), "IVF32 top result of query 0");
     const persistent = await page.evaluate(async () => typeof (await import("quiver-vectors")).IndexedDBStorage === "function");
     if (persistent) {
       assert.match(await page.textContent("[data-key=save-ms]"), /^\d+ ms$/);
       await page.reload();
-      await page.waitForSelector("body[data-opened=true][data-built=HNSW16]", { timeout: 30_000 });
-      assert.match(await page.textContent("#status"), /Opened HNSW16 from IndexedDB in \d+ ms, without rebuilding/);
+      await page.waitForSelector("body[data-opened=true][data-built=IVF32]", { timeout: 30_000 });
+      assert.match(await page.textContent("#status"), /Opened IVF32 from IndexedDB in \d+ ms, without rebuilding/);
       assert.match(await page.textContent("[data-key=open-ms]"), /^\d+ ms$/);
+      assert.match(await page.textContent("[data-key=count]"), /^3,000$/);
       assert.equal(await page.$("[data-key=build-ms]"), null, "no build after reload");
+      assert.equal(await page.$eval("#family", (s) => s.value), "IVF", "controls follow the opened index");
       await page.waitForSelector("#results li");
       assert.equal(Number(await page.$eval("#results li", (li) => li.dataset.id)), exactTop1(0), "reopened store answers the same");
     } else {
