@@ -34,8 +34,8 @@ export interface Collection {
   get(id: string): { id: string; vector: Float32Array; metadata: object | null };
   /** Whether an id is stored. */
   has(id: string): boolean;
-  /** The `k` best items for `query`, best first. */
-  search(query: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): RawHit[];
+  /** The `k` best items for `query`, best first; `filterJson` keeps only matching items. */
+  search(query: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null, filterJson?: string | null, strategy?: string | null): RawHit[];
   /** Searches `queries.length / dimension` queries at once. */
   searchBatch(queries: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): RawHit[][];
   /** Number of stored items. */

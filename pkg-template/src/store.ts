@@ -286,13 +286,13 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * The `k` best items for the query, best first: `{ id, score, metadata? }`.
    *
    * Rejects with `dimension_mismatch` or `invalid_vector` for a bad query, `invalid_k` unless
-   * `k` is an integer from 1 to 10,000, and `unsupported` when a `filter` is given (filters are
-   * not evaluated yet).
+   * `k` is an integer from 1 to 10,000, and `invalid_filter` for a malformed `filter` (see
+   * docs/filters.md: with a filter, the `k` best among the matching items).
    */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
-    const { query, k, efSearch, nprobe, rerank } = checkSearch(request, this.dimension);
+    const { query, k, efSearch, nprobe, rerank, filterJson } = checkSearch(request, this.dimension);
     return this.#run((c) => {
-      const raw = c.search(query, k, efSearch, nprobe, rerank) as { id: string; score: number; metadata: M | null }[];
+      const raw = c.search(query, k, efSearch, nprobe, rerank, filterJson) as { id: string; score: number; metadata: M | null }[];
       return raw.map((h) => (h.metadata === null ? { id: h.id, score: h.score } : h) as SearchHit<M>);
     });
   }

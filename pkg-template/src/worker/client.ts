@@ -235,11 +235,14 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
   /** The `k` best items for the query, best first (see {@link VectorStore.search}). */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
     this.#checkOpen();
-    const { query, k, efSearch, nprobe, rerank } = checkSearch(request, this.dimension);
+    const { query, k, efSearch, nprobe, rerank, filterJson } = checkSearch(request, this.dimension);
     // Never detach the caller's array: send a copy, transferred.
     const vector = query === request.vector ? query.slice() : query;
     const params = { efSearch, nprobe, rerank };
-    return (await this.#call("search", [{ vector, k, params }], [vector.buffer as ArrayBuffer])) as SearchHit<M>[];
+    // The filter crosses as its JSON round trip, so what the worker evaluates is exactly what an
+    // in-thread store would (and nothing uncloneable rides along).
+    const filter = filterJson === undefined ? undefined : (JSON.parse(filterJson) as SearchRequest["filter"]);
+    return (await this.#call("search", [{ vector, k, params, filter }], [vector.buffer as ArrayBuffer])) as SearchHit<M>[];
   }
 
   /**
