@@ -248,4 +248,13 @@ impl Index for FlatIndex {
         // HashMap: key + value + one control byte per bucket, at its allocated capacity.
         self.rows.capacity() * 4 + self.ids.capacity() * 4 + self.row_of.capacity() * (4 + 4 + 1)
     }
+
+    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+        let vectors = self.rows.capacity() * 4;
+        super::MemoryBreakdown {
+            vectors,
+            other: self.memory_bytes() - vectors,
+            ..Default::default()
+        }
+    }
 }

@@ -231,4 +231,15 @@ impl<I: Index> Index for Reranked<I> {
     fn memory_bytes(&self) -> usize {
         self.inner.memory_bytes() + self.full.memory_bytes()
     }
+
+    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+        self.inner.memory_breakdown().plus(super::MemoryBreakdown {
+            vectors: self.full.memory_bytes(),
+            ..Default::default()
+        })
+    }
+
+    fn tombstones(&self) -> usize {
+        self.inner.tombstones()
+    }
 }
