@@ -24,7 +24,8 @@ pub enum Error {
 
     /// A vector holds NaN or an infinity.
     #[error(
-        "invalid vector (item {item}): component {component} is {value}; vectors must be finite"
+        "invalid vector (item {item}): component {component} is {}; vectors must be finite",
+        non_finite_name(*value)
     )]
     NonFiniteComponent {
         item: usize,
@@ -97,6 +98,19 @@ pub enum Error {
     /// listed here so that every code the package can raise lives in one place.
     #[error("the store {name:?} is closed")]
     Closed { name: String },
+}
+
+/// Names a non-finite value without pulling float formatting (≈10 KB of wasm) into the module.
+fn non_finite_name(value: f32) -> &'static str {
+    if value.is_nan() {
+        "NaN"
+    } else if value > 0.0 {
+        "Infinity"
+    } else if value < 0.0 {
+        "-Infinity"
+    } else {
+        "finite"
+    }
 }
 
 impl Error {
