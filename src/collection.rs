@@ -222,6 +222,18 @@ impl Collection {
         Ok(report)
     }
 
+    /// Recall@k of this collection's own search (with `params`, unset knobs taken from the
+    /// defaults) against exact search over the stored vectors (see [`tune::measure_recall`]).
+    pub fn measure_recall(
+        &self,
+        queries: Option<&[f32]>,
+        k: usize,
+        sample: usize,
+        params: &SearchParams,
+    ) -> Result<tune::RecallReport> {
+        tune::measure_recall(self, queries, k, sample, &self.defaults.merge(params))
+    }
+
     /// Every stored internal id, ascending.
     pub fn internal_ids(&self) -> Vec<u32> {
         let mut ids: Vec<u32> = self.entries.keys().copied().collect();
@@ -244,6 +256,11 @@ impl Collection {
 
     /// Every byte held: the index plus ids and metadata (map overhead included).
     pub fn memory_bytes(&self) -> usize {
+        self.index.memory_bytes() + self.metadata_memory_bytes()
+    }
+
+    /// Bytes held outside the index: string ids, JSON metadata, their maps, field indexes.
+    pub fn metadata_memory_bytes(&self) -> usize {
         let ids: usize = self
             .entries
             .values()
@@ -251,7 +268,7 @@ impl Collection {
             .sum();
         let maps = self.internal_of.capacity() * (std::mem::size_of::<(String, u32)>() + 1)
             + self.entries.capacity() * (std::mem::size_of::<(u32, Entry)>() + 1);
-        self.index.memory_bytes() + ids + maps + self.fields.memory_bytes()
+        ids + maps + self.fields.memory_bytes()
     }
 
     /// Checks one vector and returns it prepared for the index (normalized for cosine).

@@ -28,7 +28,7 @@
  * @packageDocumentation
  */
 import { VectorStore, ShardedStore, isQuiverError, QuiverError } from "./workerd.js";
-import type { Item, Metadata, Metric, QuiverStore, SearchHit, SearchRequest, StoredItem, StoreStats, TaskOptions } from "./types.js";
+import type { Item, Metadata, Metric, QuiverStore, SearchHit, SearchRequest, StoredItem, StoreStats, TaskOptions, MeasureRecallOptions, RecallReport, TuneOptions, TuneResult } from "./types.js";
 
 /** The part of Durable Object storage the shard uses. */
 export interface DurableObjectStorageLike {
@@ -259,6 +259,16 @@ export class DurableObjectShard<M extends object = Metadata> implements QuiverSt
   }
   /** Every write is already persisted by the shard: nothing to do. */
   async save(_options?: TaskOptions): Promise<void> {}
+  /** Not available through the Durable Object client yet; rejects with `unsupported`. */
+  measureRecall(_options: MeasureRecallOptions): Promise<RecallReport> {
+    return Promise.reject(new QuiverError("unsupported", "measureRecall is not available on a Durable Object shard yet"));
+  }
+
+  /** Not available through the Durable Object client yet; rejects with `unsupported`. */
+  tune(_options: TuneOptions): Promise<TuneResult> {
+    return Promise.reject(new QuiverError("unsupported", "tune is not available on a Durable Object shard yet"));
+  }
+
   async stats(): Promise<StoreStats> {
     return (await call(this.#stub, "stats", undefined)) as StoreStats;
   }

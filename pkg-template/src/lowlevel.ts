@@ -58,6 +58,17 @@ export interface Collection {
    * the default.
    */
   tune(queries: Float32Array | null | undefined, targetRecall: number, k: number): TuneReport;
+  /**
+   * Recall@k against exact search over the stored vectors, on `queries` or on `sample` stored
+   * vectors (leave-one-out); unset knobs take the defaults.
+   */
+  measureRecall(queries: Float32Array | null | undefined, k: number, sample: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): { recall: number; queries: number };
+  /** The knob values used when a search leaves them unset. */
+  searchDefaults(): { efSearch?: number; nprobe?: number; rerank?: number };
+  /** Heap bytes by component. */
+  memoryBreakdown(): { vectors: number; codes: number; graph: number; metadata: number; other: number; total: number };
+  /** Deleted vectors the index still holds (HNSW tombstones). */
+  readonly tombstones: number;
   /** Frees the WebAssembly memory now instead of at garbage collection. */
   free(): void;
 

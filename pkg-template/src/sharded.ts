@@ -33,6 +33,10 @@ import type {
   StoredItem,
   StoreStats,
   TaskOptions,
+  MeasureRecallOptions,
+  RecallReport,
+  TuneOptions,
+  TuneResult,
 } from "./types.js";
 
 /**
@@ -340,6 +344,19 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
   }
 
   /** Sums of the shards' stats; `shards` lists each shard's own. */
+  /**
+   * Not available on a sharded store yet: recall and tuning are measured per shard (call
+   * `measureRecall` / `tune` on each shard store). Rejects with `unsupported`.
+   */
+  measureRecall(_options: MeasureRecallOptions): Promise<RecallReport> {
+    return Promise.reject(quiverError("unsupported", "measureRecall is not available on a ShardedStore yet; measure each shard"));
+  }
+
+  /** Not available on a sharded store yet (tune each shard); rejects with `unsupported`. */
+  tune(_options: TuneOptions): Promise<TuneResult> {
+    return Promise.reject(quiverError("unsupported", "tune is not available on a ShardedStore yet; tune each shard"));
+  }
+
   stats(): Promise<StoreStats & { shards: StoreStats[] }> {
     return this.#read(async () => {
       const all = await Promise.all(this.shards.map((_, i) => this.#call(i, (s) => s.stats(), true)));

@@ -250,3 +250,14 @@ export function checkSearch(request: unknown, dimension: number): CheckedSearch 
     filterJson,
   };
 }
+
+/** Packs optional query vectors row-major; `undefined` when none are given. */
+export function packQueries(queries: unknown, dimension: number): Float32Array | undefined {
+  if (queries === undefined) return undefined;
+  if (!Array.isArray(queries) || queries.length === 0) {
+    throw quiverError("invalid_argument", "queries must be a non-empty array of vectors");
+  }
+  const packed = new Float32Array(queries.length * dimension);
+  queries.forEach((q, i) => packed.set(checkQuery(q, dimension), i * dimension));
+  return packed;
+}
