@@ -28,11 +28,16 @@ export CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER=wasm-bindgen-test-runner
 # The quantized recall checks train PQ codebooks in the page: more than the runner's default 20 s
 # on a loaded machine.
 export WASM_BINDGEN_TEST_TIMEOUT=${WASM_BINDGEN_TEST_TIMEOUT:-180}
+# wasm-bindgen-test-runner writes its JS shims under $TMPDIR; a package.json with "type": "module"
+# in any folder above them would make Node misread them, so give the runner a folder of its own
+# outside the repository (whose root package.json is such a file).
+wasm_tmp=$(mktemp -d /var/tmp/quiver-wasm-test.XXXXXX)
+trap 'rm -rf "$wasm_tmp"' EXIT
 step "wasm tests in Node"
-WASM_BINDGEN_TEST_ONLY_NODE=1 cargo test --profile test-opt --target wasm32-unknown-unknown --tests
+TMPDIR="$wasm_tmp" WASM_BINDGEN_TEST_ONLY_NODE=1 cargo test --profile test-opt --target wasm32-unknown-unknown --tests
 
 step "wasm tests in headless Chromium"
-WASM_BINDGEN_USE_BROWSER=1 cargo test --profile test-opt --target wasm32-unknown-unknown --tests
+TMPDIR="$wasm_tmp" WASM_BINDGEN_USE_BROWSER=1 cargo test --profile test-opt --target wasm32-unknown-unknown --tests
 unset CARGO_TARGET_WASM32_UNKNOWN_UNKNOWN_RUNNER
 
 step "build the npm package"
@@ -43,6 +48,8 @@ bash scripts/build-demo.sh
 
 step "package tests: API, bad input, worker front end, size budget, packed-tarball consumers (Node, Deno, workerd, Vite + Chromium, Web Worker), types, README, demo"
 node --test tests/package/
+
+step "quick benchmark (bench/run.sh --quick: flat SIMD vs scalar vs JS vs bandwidth floor)" && bash bench/run.sh --quick
 
 echo
 echo "all tests passed in $(( $(date +%s) - started )) s"

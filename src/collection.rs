@@ -15,6 +15,7 @@ use crate::error::{Error, Result};
 use crate::filter::{self, Estimate, FieldIndexes, Filter, FilteredSearch, Strategy};
 use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams};
 use crate::limits;
+use crate::snapshot::PersistState;
 use crate::topk::Neighbor;
 use crate::tune::{self, Knob, TuneReport};
 
@@ -87,9 +88,9 @@ impl SearchDefaults {
 }
 
 #[derive(Debug, Clone)]
-struct Entry {
-    external_id: String,
-    metadata: Option<Value>,
+pub(crate) struct Entry {
+    pub(crate) external_id: String,
+    pub(crate) metadata: Option<Value>,
     /// Serialized metadata size, kept for honest memory accounting.
     metadata_bytes: usize,
 }
@@ -99,14 +100,16 @@ pub struct Collection {
     config: CollectionConfig,
     index: Box<dyn Index>,
     internal_of: HashMap<String, u32>,
-    entries: HashMap<u32, Entry>,
-    next_internal_id: u32,
+    pub(crate) entries: HashMap<u32, Entry>,
+    pub(crate) next_internal_id: u32,
     scratch: RefCell<Scratch>,
     defaults: SearchDefaults,
     /// Live ids and the declared field indexes, updated on every add, upsert and delete.
     fields: FieldIndexes,
     /// The most bytes ([`Collection::memory_bytes`]) an add or upsert may grow the store to.
     memory_budget: Option<usize>,
+    /// Save bookkeeping and the log of operations since the last save (see [`crate::snapshot`]).
+    pub(crate) persist: PersistState,
 }
 
 impl std::fmt::Debug for Collection {
@@ -143,6 +146,7 @@ impl Collection {
             defaults: SearchDefaults::default(),
             fields: FieldIndexes::new(),
             memory_budget: None,
+            persist: PersistState::default(),
         })
     }
 
@@ -176,7 +180,10 @@ impl Collection {
         self.index.as_ref()
     }
 
+    /// Mutable access to the index. Changes made through it bypass the operation log, so the
+    /// next save writes a full snapshot.
     pub fn index_mut(&mut self) -> &mut dyn Index {
+        self.persist.invalidate();
         self.index.as_mut()
     }
 
@@ -187,6 +194,7 @@ impl Collection {
 
     pub fn set_search_defaults(&mut self, defaults: SearchDefaults) {
         self.defaults = defaults;
+        self.persist.settings_changed();
     }
 
     /// Trains the index on the vectors it holds (IVF: k-means over a sample of them, then every
@@ -194,6 +202,8 @@ impl Collection {
     /// themselves on `add` (IVF, at 39 · nlist vectors) only need this to train earlier or to
     /// re-train after the data has changed.
     pub fn train(&mut self) -> Result<()> {
+        // Training changes the index outside the operation log: the next save is full.
+        self.persist.invalidate();
         self.index.train_on_stored()
     }
 
@@ -211,6 +221,7 @@ impl Collection {
             Knob::Nprobe => self.defaults.nprobe = Some(report.value),
             Knob::EfSearch => self.defaults.ef_search = Some(report.value),
         }
+        self.persist.settings_changed();
         Ok(report)
     }
 
@@ -318,7 +329,7 @@ impl Collection {
         Ok(())
     }
 
-    fn validate_id(id: &str) -> Result<()> {
+    pub(crate) fn validate_id(id: &str) -> Result<()> {
         if id.is_empty() {
             return Err(Error::InvalidId {
                 id: String::new(),
@@ -334,7 +345,7 @@ impl Collection {
         Ok(())
     }
 
-    fn validate_metadata(metadata: &Option<Value>) -> Result<usize> {
+    pub(crate) fn validate_metadata(metadata: &Option<Value>) -> Result<usize> {
         match metadata {
             None | Some(Value::Null) => Ok(0),
             Some(value @ Value::Object(_)) => {
@@ -432,23 +443,29 @@ impl Collection {
     pub fn upsert(&mut self, items: &[Item<'_>]) -> Result<()> {
         let (vectors, metadata_bytes) = self.prepare_batch(items, true)?;
         self.check_budget(items, &metadata_bytes)?;
+        self.upsert_prepared(items, &vectors, metadata_bytes)
+    }
+
+    /// [`Collection::upsert`] of a validated batch with prepared vectors.
+    pub(crate) fn upsert_prepared(
+        &mut self,
+        items: &[Item<'_>],
+        vectors: &[f32],
+        metadata_bytes: Vec<usize>,
+    ) -> Result<()> {
         let replaced: Vec<u32> = items
             .iter()
             .filter_map(|item| self.internal_of.get(item.id).copied())
             .collect();
         // Insert first: if the index refuses, the old versions are still in place.
-        self.insert_prepared(items, &vectors, metadata_bytes)?;
-        self.index.remove(&replaced);
-        let removed: Vec<(u32, Entry)> = replaced
-            .iter()
-            .filter_map(|&id| Some((id, self.entries.remove(&id)?)))
-            .collect();
-        self.fields
-            .remove_many(removed.iter().map(|(id, e)| (*id, e.metadata.as_ref())));
+        self.insert_prepared(items, vectors, metadata_bytes)?;
+        self.remove_internal(&replaced);
         Ok(())
     }
 
-    fn insert_prepared(
+    /// Inserts a validated batch under fresh internal ids `next_internal_id ..`. Also the path
+    /// by which the op log is replayed, so replay and live inserts cannot drift apart.
+    pub(crate) fn insert_prepared(
         &mut self,
         items: &[Item<'_>],
         vectors: &[f32],
@@ -458,6 +475,7 @@ impl Collection {
         let internal_ids: Vec<u32> = (0..items.len() as u32).map(|i| first + i).collect();
         self.index.add(&internal_ids, vectors)?;
         self.next_internal_id = first + items.len() as u32;
+        self.persist.record_add(first, items, vectors);
         for ((item, &internal), bytes) in items.iter().zip(&internal_ids).zip(metadata_bytes) {
             self.internal_of.insert(item.id.to_string(), internal);
             let metadata = match &item.metadata {
@@ -492,17 +510,93 @@ impl Collection {
                 internal.push(internal_id);
             }
         }
-        self.index.remove(&internal);
-        let mut removed = Vec::with_capacity(internal.len());
-        for &internal_id in &internal {
-            if let Some(entry) = self.entries.remove(&internal_id) {
-                self.internal_of.remove(&entry.external_id);
-                removed.push((internal_id, entry));
+        self.remove_internal(&internal);
+        Ok(internal.len())
+    }
+
+    /// Removes items by internal id. An external id is unmapped only while it still points at
+    /// the removed item (an upsert has already pointed it at the new one). Also the replay path
+    /// of logged removals.
+    pub(crate) fn remove_internal(&mut self, ids: &[u32]) {
+        if ids.is_empty() {
+            return;
+        }
+        self.index.remove(ids);
+        let mut removed = Vec::with_capacity(ids.len());
+        for &id in ids {
+            if let Some(entry) = self.entries.remove(&id) {
+                if self.internal_of.get(&entry.external_id) == Some(&id) {
+                    self.internal_of.remove(&entry.external_id);
+                }
+                removed.push((id, entry));
             }
         }
         self.fields
             .remove_many(removed.iter().map(|(id, e)| (*id, e.metadata.as_ref())));
-        Ok(internal.len())
+        if self.persist.is_recording() {
+            let logged: Vec<(u32, String)> = removed
+                .into_iter()
+                .map(|(id, e)| (id, e.external_id))
+                .collect();
+            self.persist.record_remove(&logged);
+        }
+    }
+
+    /// Rebuilds a collection from decoded snapshot parts, checking that ids, metadata and the
+    /// index agree (any disagreement is corruption), then rebuilds the field indexes named in
+    /// `indexed_fields` and restores the search defaults.
+    pub(crate) fn restore(
+        config: CollectionConfig,
+        index: Box<dyn Index>,
+        entries: Vec<(u32, String, Option<Value>, usize)>,
+        next_internal_id: u32,
+        defaults: SearchDefaults,
+        indexed_fields: &[String],
+    ) -> Result<Self> {
+        let corrupt = |what: String| Error::Corrupt { what };
+        let mut collection = Collection::new(config)?;
+        if index.len() != entries.len() {
+            return Err(corrupt(format!(
+                "index holds {} vectors for {} ids",
+                index.len(),
+                entries.len()
+            )));
+        }
+        collection.index = index;
+        collection.internal_of.reserve(entries.len());
+        collection.entries.reserve(entries.len());
+        // `entries` come in ascending id order, which the field indexes rely on.
+        for (internal, external_id, metadata, metadata_bytes) in entries {
+            if internal >= next_internal_id || !collection.index.contains(internal) {
+                return Err(corrupt(format!(
+                    "id {external_id:?} has internal id {internal}, which the index does not hold"
+                )));
+            }
+            if collection
+                .internal_of
+                .insert(external_id.clone(), internal)
+                .is_some()
+            {
+                return Err(corrupt(format!("id {external_id:?} stored twice")));
+            }
+            collection.fields.insert(internal, metadata.as_ref());
+            collection.entries.insert(
+                internal,
+                Entry {
+                    external_id,
+                    metadata,
+                    metadata_bytes,
+                },
+            );
+        }
+        collection.next_internal_id = next_internal_id;
+        for field in indexed_fields {
+            collection
+                .create_field_index(field)
+                .map_err(|e| corrupt(format!("indexed field {field:?}: {e}")))?;
+        }
+        collection.defaults = defaults;
+        Ok(collection)
     }
 
     /// The stored item with this id.
@@ -656,12 +750,16 @@ impl Collection {
             .iter()
             .filter_map(|id| Some((id, entries.get(&id)?.metadata.as_ref())))
             .collect::<Vec<_>>();
-        Ok(self.fields.create(path, items.into_iter()))
+        let created = self.fields.create(path, items.into_iter());
+        self.persist.settings_changed();
+        Ok(created)
     }
 
     /// Stops indexing `field`; returns whether it was indexed.
     pub fn drop_field_index(&mut self, field: &str) -> Result<bool> {
-        Ok(self.fields.drop_field(&filter::parse_field_path(field)?))
+        let dropped = self.fields.drop_field(&filter::parse_field_path(field)?);
+        self.persist.settings_changed();
+        Ok(dropped)
     }
 
     /// The indexed fields, in order.

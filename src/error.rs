@@ -24,7 +24,8 @@ pub enum Error {
 
     /// A vector holds NaN or an infinity.
     #[error(
-        "invalid vector (item {item}): component {component} is {value}; vectors must be finite"
+        "invalid vector (item {item}): component {component} is {}; vectors must be finite",
+        non_finite_name(*value)
     )]
     NonFiniteComponent {
         item: usize,
@@ -97,6 +98,29 @@ pub enum Error {
     /// listed here so that every code the package can raise lives in one place.
     #[error("the store {name:?} is closed")]
     Closed { name: String },
+
+    /// A save did not fit in the storage quota (IndexedDB's `QuotaExceededError`, a full disk).
+    /// Raised by the TypeScript storage layer; the previous saved state is intact.
+    #[error("storage quota exceeded: {reason}")]
+    QuotaExceeded { reason: String },
+
+    /// A storage adapter failed (I/O error, aborted transaction, blocked database upgrade).
+    /// Raised by the TypeScript storage layer; the previous saved state is intact.
+    #[error("storage failed: {reason}")]
+    Storage { reason: String },
+}
+
+/// Names a non-finite value without pulling float formatting (≈10 KB of wasm) into the module.
+fn non_finite_name(value: f32) -> &'static str {
+    if value.is_nan() {
+        "NaN"
+    } else if value > 0.0 {
+        "Infinity"
+    } else if value < 0.0 {
+        "-Infinity"
+    } else {
+        "finite"
+    }
 }
 
 impl Error {
@@ -122,6 +146,8 @@ impl Error {
             Error::InvalidFilter { .. } => "invalid_filter",
             Error::MemoryBudgetExceeded { .. } => "memory_budget_exceeded",
             Error::Closed { .. } => "closed",
+            Error::QuotaExceeded { .. } => "quota_exceeded",
+            Error::Storage { .. } => "storage_error",
         }
     }
 
@@ -146,5 +172,7 @@ impl Error {
         "invalid_filter",
         "memory_budget_exceeded",
         "closed",
+        "quota_exceeded",
+        "storage_error",
     ];
 }

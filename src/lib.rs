@@ -12,6 +12,7 @@ pub mod filter;
 pub mod index;
 pub mod limits;
 pub mod quant;
+pub mod snapshot;
 pub mod texmex;
 pub mod topk;
 pub mod tune;

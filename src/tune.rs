@@ -95,7 +95,7 @@ pub fn tune(
     if !(target_recall > 0.0 && target_recall <= 1.0) {
         return Err(Error::InvalidArgument {
             name: "target_recall",
-            reason: format!("{target_recall} is not in (0, 1]"),
+            reason: "must be in (0, 1]".into(),
         });
     }
     if k == 0 || k > limits::MAX_K {

@@ -5,7 +5,7 @@
 //! floats, its ids one array of strings, and its metadata one JSON string (an array of objects
 //! or nulls), parsed in Rust.
 
-use js_sys::{Array, Float32Array, Object, Reflect, JSON};
+use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array, JSON};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
@@ -13,6 +13,7 @@ use crate::collection::{Collection, CollectionConfig, Item, SearchHit};
 use crate::error::Error;
 use crate::filter::{Filter, Strategy};
 use crate::index::{IndexOptions, SearchParams};
+use crate::snapshot::{ChunkSource, UpdatePlan};
 
 /// Turns a core error into a JS `Error` named `QuiverError` with a `code` property.
 fn to_js(error: Error) -> JsValue {
@@ -341,6 +342,187 @@ impl WasmCollection {
     #[wasm_bindgen(js_name = memoryBudget)]
     pub fn memory_budget(&self) -> Option<f64> {
         self.inner.memory_budget().map(|b| b as f64)
+    }
+
+    /// Starts a save: `{ token, puts: [{ key, bytes }], deletes, full, bytes }`. Each `bytes`
+    /// is a copy (never a view of wasm memory); the manifest is the last put. Store the puts,
+    /// then delete `deletes`, then `ackSave(token)`; on failure `abortSave(token)`.
+    #[wasm_bindgen(js_name = beginSave, unchecked_return_type = "SavePlan")]
+    pub fn begin_save(&mut self) -> Result<Object, JsValue> {
+        let puts = Array::new();
+        let ticket = self
+            .inner
+            .begin_save_into(&mut |key, bytes| {
+                let put = Object::new();
+                set(&put, "key", &key.into());
+                // `From<&[u8]>` allocates a JS buffer and copies; `bytes` is dropped right after.
+                set(&put, "bytes", &Uint8Array::from(&bytes[..]).into());
+                puts.push(&put);
+            })
+            .map_err(to_js)?;
+        let result = Object::new();
+        set(&result, "token", &ticket.token.into());
+        set(&result, "puts", &puts);
+        set(&result, "deletes", &strings(&ticket.deletes));
+        set(&result, "full", &ticket.full.into());
+        set(&result, "bytes", &(ticket.bytes as f64).into());
+        Ok(result)
+    }
+
+    /// Marks the save `token` durable.
+    #[wasm_bindgen(js_name = ackSave)]
+    pub fn ack_save(&mut self, token: u32) -> Result<(), JsValue> {
+        self.inner.ack_save(token).map_err(to_js)
+    }
+
+    /// Marks the save `token` failed; the next save emits its operations again.
+    #[wasm_bindgen(js_name = abortSave)]
+    pub fn abort_save(&mut self, token: u32) {
+        self.inner.abort_save(token);
+    }
+
+    /// Journals operations from now on (call on an empty collection that will be saved to
+    /// shared storage, so its changes can be rebased).
+    #[wasm_bindgen(js_name = enableJournal)]
+    pub fn enable_journal(&mut self) {
+        self.inner.enable_journal();
+    }
+
+    /// Makes the next save a full snapshot (folding the op log in).
+    pub fn compact(&mut self) {
+        self.inner.compact();
+    }
+
+    #[wasm_bindgen(getter, js_name = hasUnsavedChanges)]
+    pub fn has_unsaved_changes(&self) -> bool {
+        self.inner.has_unsaved_changes()
+    }
+
+    /// Version of the last acknowledged or opened manifest (0 before the first save).
+    #[wasm_bindgen(getter, js_name = savedVersion)]
+    pub fn saved_version(&self) -> f64 {
+        self.inner.saved_version() as f64
+    }
+
+    /// The chunk keys `open` needs for this manifest.
+    #[wasm_bindgen(js_name = requiredChunks, unchecked_return_type = "string[]")]
+    pub fn required_chunks(manifest: &[u8]) -> Result<Array, JsValue> {
+        Collection::required_chunks(manifest)
+            .map(|keys| strings(&keys))
+            .map_err(to_js)
+    }
+
+    /// Opens a stored collection: `chunks[i]` holds the bytes stored under `keys[i]`.
+    pub fn open(
+        manifest: &[u8],
+        keys: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "(Uint8Array | undefined)[]")] chunks: Array,
+    ) -> Result<WasmCollection, JsValue> {
+        let mut source = JsChunks::new(keys, chunks);
+        Ok(WasmCollection {
+            inner: Collection::open(manifest, &mut source).map_err(to_js)?,
+        })
+    }
+
+    /// `{ version, generation, dimension, metric, spec, items, snapshotBytes, logBytes,
+    /// logOps }` of a stored manifest.
+    #[wasm_bindgen(js_name = manifestInfo, unchecked_return_type = "ManifestInfo")]
+    pub fn manifest_info(manifest: &[u8]) -> Result<Object, JsValue> {
+        let info = Collection::manifest_info(manifest).map_err(to_js)?;
+        let o = Object::new();
+        set(&o, "version", &(info.version as f64).into());
+        set(&o, "generation", &(info.generation as f64).into());
+        set(&o, "dimension", &(info.dimension as u32).into());
+        set(&o, "metric", &info.metric.into());
+        set(&o, "spec", &info.spec.into());
+        set(&o, "items", &(info.items as f64).into());
+        set(&o, "snapshotBytes", &(info.snapshot_bytes as f64).into());
+        set(&o, "logBytes", &(info.log_bytes as f64).into());
+        set(&o, "logOps", &(info.log_ops as f64).into());
+        Ok(o)
+    }
+
+    /// How to catch up with a newer manifest: `{ kind: "upToDate" | "incremental" | "reopen",
+    /// keys }` (`keys`: the chunks `applyUpdate` needs).
+    #[wasm_bindgen(js_name = updatePlan, unchecked_return_type = "UpdatePlan")]
+    pub fn update_plan(&self, manifest: &[u8]) -> Result<Object, JsValue> {
+        let (kind, keys) = match self.inner.update_plan(manifest).map_err(to_js)? {
+            UpdatePlan::UpToDate => ("upToDate", Vec::new()),
+            UpdatePlan::Incremental(keys) => ("incremental", keys),
+            UpdatePlan::Reopen => ("reopen", Vec::new()),
+        };
+        let o = Object::new();
+        set(&o, "kind", &kind.into());
+        set(&o, "keys", &strings(&keys));
+        Ok(o)
+    }
+
+    /// Replays the new log operations of `manifest` (after `updatePlan` said "incremental").
+    #[wasm_bindgen(js_name = applyUpdate)]
+    pub fn apply_update(
+        &mut self,
+        manifest: &[u8],
+        keys: Vec<String>,
+        #[wasm_bindgen(unchecked_param_type = "(Uint8Array | undefined)[]")] chunks: Array,
+    ) -> Result<(), JsValue> {
+        let mut source = JsChunks::new(keys, chunks);
+        self.inner
+            .apply_update(manifest, &mut source)
+            .map_err(to_js)
+    }
+
+    /// Replays this collection's unsaved operations onto `target` (a newer version of the same
+    /// store), last writer wins.
+    #[wasm_bindgen(js_name = rebaseOnto)]
+    pub fn rebase_onto(&self, target: &mut WasmCollection) -> Result<(), JsValue> {
+        self.inner.rebase_onto(&mut target.inner).map_err(to_js)
+    }
+}
+
+#[wasm_bindgen(typescript_custom_section)]
+const PERSISTENCE_TYPES: &str = r#"
+/** What `beginSave` returns: records to write (copies; the manifest last) and keys to delete. */
+export interface SavePlan { token: number; puts: { key: string; bytes: Uint8Array }[]; deletes: string[]; full: boolean; bytes: number }
+/** How to catch up with a newer manifest of the same store. */
+export interface UpdatePlan { kind: "upToDate" | "incremental" | "reopen"; keys: string[] }
+/** What a stored manifest says. */
+export interface ManifestInfo { version: number; generation: number; dimension: number; metric: string; spec: string; items: number; snapshotBytes: number; logBytes: number; logOps: number }
+"#;
+
+fn strings(values: &[String]) -> Array {
+    values.iter().map(|s| JsValue::from(s.as_str())).collect()
+}
+
+/// Chunks loaded by JavaScript, read (copied into wasm memory) one at a time as decoding
+/// reaches them.
+struct JsChunks {
+    index: std::collections::HashMap<String, u32>,
+    chunks: Array,
+}
+
+impl JsChunks {
+    fn new(keys: Vec<String>, chunks: Array) -> Self {
+        let index = keys
+            .into_iter()
+            .enumerate()
+            .map(|(i, k)| (k, i as u32))
+            .collect();
+        JsChunks { index, chunks }
+    }
+
+    fn get(&self, key: &str) -> Option<Uint8Array> {
+        let i = *self.index.get(key)?;
+        self.chunks.get(i).dyn_into::<Uint8Array>().ok()
+    }
+}
+
+impl ChunkSource for JsChunks {
+    fn stored_len(&self, key: &str) -> Option<usize> {
+        self.get(key).map(|a| a.length() as usize)
+    }
+
+    fn read(&mut self, key: &str) -> Option<Vec<u8>> {
+        self.get(key).map(|a| a.to_vec())
     }
 }
 

@@ -238,3 +238,64 @@ fn empty_collection_returns_nothing() {
         assert!(hits.is_empty());
     }
 }
+
+/// Every family persists: a full snapshot, then an op log of adds, upserts and deletes, reopen
+/// to identical results (a family that cannot save fails here; see docs/format.md, "Adding a
+/// family").
+#[test]
+fn save_and_reopen_gives_identical_results() {
+    use std::collections::HashMap;
+    fn store_and_open(c: &mut Collection, store: &mut HashMap<String, Vec<u8>>) -> Collection {
+        let plan = c.begin_save().expect("begin_save");
+        store.extend(plan.puts);
+        for key in &plan.deletes {
+            store.remove(key);
+        }
+        c.ack_save(plan.token).unwrap();
+        let manifest = store[quiver::snapshot::MANIFEST_KEY].clone();
+        Collection::open(&manifest, &mut store.clone()).expect("open")
+    }
+    for family in FAMILIES {
+        for metric in METRICS {
+            let data = clustered(17, 900, DIM, 9);
+            let mut live = collection_with(family.spec, metric, DIM, &data[..600 * DIM]);
+            let mut store = HashMap::new();
+            let check = |live: &Collection, reopened: &Collection, stage: &str| {
+                assert_eq!(
+                    live.len(),
+                    reopened.len(),
+                    "{} {metric} {stage}",
+                    family.spec
+                );
+                let mut rng = Rng(23);
+                for _ in 0..20 {
+                    let q = rng.vector(DIM);
+                    assert_eq!(
+                        live.search_with(&q, 10, &family.params).unwrap(),
+                        reopened.search_with(&q, 10, &family.params).unwrap(),
+                        "{} {metric} {stage}: results differ after reopen",
+                        family.spec
+                    );
+                }
+            };
+            let reopened = store_and_open(&mut live, &mut store);
+            check(&live, &reopened, "snapshot");
+            let ids: Vec<String> = (600..900).map(|i| i.to_string()).collect();
+            let items: Vec<Item> = ids
+                .iter()
+                .zip(data[600 * DIM..].chunks_exact(DIM))
+                .map(|(id, vector)| Item {
+                    id,
+                    vector,
+                    metadata: None,
+                })
+                .collect();
+            live.add(&items).unwrap();
+            live.upsert(&items[..50]).unwrap();
+            let deleted: Vec<String> = (0..600).step_by(4).map(|i| i.to_string()).collect();
+            live.delete(&deleted).unwrap();
+            let reopened = store_and_open(&mut live, &mut store);
+            check(&live, &reopened, "snapshot + op log");
+        }
+    }
+}

@@ -27,3 +27,4 @@ setWasmLoader(() =>
 );
 
 export * from "./core.js";
+export { FileStorage } from "./storage/file-unavailable.js";

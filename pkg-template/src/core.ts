@@ -43,3 +43,9 @@ export {
   type RawHit,
   type TuneReport,
 } from "./lowlevel.js";
+export { IndexedDBStorage, type IndexedDBStorageOptions } from "./storage/indexeddb.js";
+export {
+  DurableObjectStorageAdapter,
+  type DurableObjectStorageLike,
+  type DurableObjectStorageOptions,
+} from "./storage/durable-object.js";

@@ -29,7 +29,9 @@ export type QuiverErrorCode =
   | "unsupported_version"
   | "invalid_filter"
   | "memory_budget_exceeded"
-  | "closed";
+  | "closed"
+  | "quota_exceeded"
+  | "storage_error";
 
 /**
  * An error raised by Quiver, with a stable machine-readable {@link QuiverError.code} to

@@ -60,6 +60,69 @@ export interface Collection {
   tune(queries: Float32Array | null | undefined, targetRecall: number, k: number): TuneReport;
   /** Frees the WebAssembly memory now instead of at garbage collection. */
   free(): void;
+
+  /**
+   * Starts a save (see `docs/format.md`): the records to write (copies, the manifest last) and
+   * the keys to delete. Store them, then {@link Collection.ackSave}; on failure
+   * {@link Collection.abortSave}.
+   */
+  beginSave(): SavePlan;
+  /** Marks the save `token` durable. */
+  ackSave(token: number): void;
+  /** Marks the save `token` failed; the next save writes its changes again. */
+  abortSave(token: number): void;
+  /** Journals changes from now on (an empty collection that will be saved to shared storage). */
+  enableJournal(): void;
+  /** Makes the next save a full snapshot. */
+  compact(): void;
+  /** Whether anything changed since the last acknowledged save. */
+  readonly hasUnsavedChanges: boolean;
+  /** Version of the last saved or opened manifest (0 before the first save). */
+  readonly savedVersion: number;
+  /** How to catch up with a newer manifest of the same store. */
+  updatePlan(manifest: Uint8Array): UpdatePlan;
+  /** Replays the new operations of `manifest`; `chunks[i]` holds the record `keys[i]`. */
+  applyUpdate(manifest: Uint8Array, keys: string[], chunks: (Uint8Array | undefined)[]): void;
+  /** Replays this collection's unsaved changes onto `target` (a newer version of the store). */
+  rebaseOnto(target: Collection): void;
+}
+
+/** What {@link Collection.beginSave} returns. */
+export interface SavePlan {
+  /** Pass to `ackSave` / `abortSave`. */
+  token: number;
+  /** Records to write, in order; the manifest (key `"manifest"`) is last. */
+  puts: { key: string; bytes: Uint8Array }[];
+  /** Keys to delete. */
+  deletes: string[];
+  /** Whether this save writes a full snapshot. */
+  full: boolean;
+  /** Bytes in `puts`. */
+  bytes: number;
+}
+
+/** What {@link Collection.updatePlan} returns. */
+export interface UpdatePlan {
+  /** `"incremental"`: load `keys` and call `applyUpdate`; `"reopen"`: open the store afresh. */
+  kind: "upToDate" | "incremental" | "reopen";
+  /** The records `applyUpdate` needs. */
+  keys: string[];
+}
+
+/** What {@link CollectionConstructor.manifestInfo} returns. */
+export interface ManifestInfo {
+  /** Commit counter. */
+  version: number;
+  /** Bumped by every full snapshot. */
+  generation: number;
+  dimension: number;
+  metric: string;
+  spec: string;
+  /** Stored items. */
+  items: number;
+  snapshotBytes: number;
+  logBytes: number;
+  logOps: number;
 }
 
 /** What {@link Collection.tune} chose. */
@@ -80,6 +143,12 @@ export interface TuneReport {
 export interface CollectionConstructor {
   /** An empty collection: `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the index. */
   new (dimension: number, metric: string, spec: string, seed?: number | null): Collection;
+  /** The record keys {@link CollectionConstructor.open} needs for this manifest. */
+  requiredChunks(manifest: Uint8Array): string[];
+  /** Opens a stored collection: `chunks[i]` holds the record `keys[i]`. */
+  open(manifest: Uint8Array, keys: string[], chunks: (Uint8Array | undefined)[]): Collection;
+  /** What a stored manifest says. */
+  manifestInfo(manifest: Uint8Array): ManifestInfo;
 }
 
 /** The low-level collection class. */

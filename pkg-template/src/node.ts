@@ -19,3 +19,4 @@ export function init(_url?: string | URL): Promise<void> {
 }
 
 export * from "./core.js";
+export { FileStorage } from "./storage/file.js";

@@ -11,7 +11,8 @@
 import { Collection, simdEnabled, version } from "../wasm/quiver.js";
 import { QuiverError, quiverError, toQuiverError } from "./errors.js";
 import { wasmReady, yieldToEventLoop } from "./runtime.js";
-import { storeKeyPrefix, type StorageAdapter } from "./storage/adapter.js";
+import type { StorageAdapter } from "./storage/adapter.js";
+import { loadCollection, loadManifest, refreshCollection, saveCollection, storeChannel } from "./storage/persist.js";
 import type {
   CreateOptions,
   Metadata,
@@ -128,6 +129,9 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   /** The last queued call: each call starts when the previous one has settled. */
   #tail: Promise<unknown> = Promise.resolve();
   #closing: Promise<void> | undefined;
+  /** Where other instances of this store announce saves (see `storage/persist.ts`). */
+  readonly #channel: BroadcastChannel | undefined;
+  #refreshQueued = false;
 
   static {
     writePackedBatch = (store, mode, batch, options) => store.#writeChecked(mode, () => checkPacked(batch, store.dimension), options);
@@ -140,6 +144,25 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     this.dimension = collection.dimension;
     this.metric = collection.metric as Metric;
     this.index = collection.spec;
+    this.#channel = storage && storeChannel(storage, name);
+    if (this.#channel) this.#channel.onmessage = () => this.#queueRefresh();
+  }
+
+  /** Catches up with a save another instance announced (once per burst of announcements). */
+  #queueRefresh(): void {
+    if (this.#refreshQueued || this.#closing || !this.#storage) return;
+    this.#refreshQueued = true;
+    const storage = this.#storage;
+    this.#run(async (c) => {
+      this.#refreshQueued = false;
+      const next = await refreshCollection(storage, this.name, c);
+      if (next !== c) {
+        c.free();
+        this.#collection = next;
+      }
+    }).catch(() => {
+      // A failed refresh changes nothing; the next save or announcement tries again.
+    });
   }
 
   /**
@@ -154,7 +177,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     const name = checkName(o.name ?? "default");
     const storage = checkStorage(o.storage, false);
     await wasmReady();
-    if (storage && (await storage.loadRange(storeKeyPrefix(name))).length > 0) {
+    if (storage && (await loadManifest(storage, name))) {
       throw quiverError("invalid_argument", `a store named ${JSON.stringify(name)} already exists in this storage; open it with VectorStore.open`);
     }
     return VectorStore.#build<M>(name, o, storage);
@@ -164,20 +187,33 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * Opens the store `name` kept in `storage`; when there is none and `dimension` is given,
    * creates it (like {@link VectorStore.create}), else rejects with `not_found`.
    *
-   * **Loading saved stores is not implemented yet:** if `storage` holds records of this store,
-   * rejects with `unsupported`.
+   * Loading reports `{ phase: "load" }` progress in records and can be cancelled. Rejects with
+   * `corrupt` or `unsupported_version` if the stored bytes fail their checks, `storage_error`
+   * if the adapter fails, and `dimension_mismatch` / `invalid_argument` if `dimension`,
+   * `metric` or `index` are given and differ from the stored store's.
    */
   static async open<M extends object = Metadata>(options: OpenOptions): Promise<VectorStore<M>> {
     const o = requireOptions(options, "options");
     const name = checkName(o.name);
     const storage = checkStorage(o.storage, true) as StorageAdapter;
-    const { signal } = checkTask({ signal: o.signal, onProgress: o.onProgress });
+    const { signal, onProgress } = checkTask({ signal: o.signal, onProgress: o.onProgress });
     signal?.throwIfAborted();
     await wasmReady();
-    const records = await storage.loadRange(storeKeyPrefix(name));
-    signal?.throwIfAborted();
-    if (records.length > 0) {
-      throw quiverError("unsupported", `store ${JSON.stringify(name)} exists in this storage, but this version of quiver-vectors cannot load saved stores yet`);
+    const loaded = await loadCollection(storage, name, { signal, onProgress });
+    if (loaded) {
+      const mismatch =
+        o.dimension !== undefined && o.dimension !== loaded.dimension
+          ? quiverError("dimension_mismatch", `store ${JSON.stringify(name)} holds vectors of dimension ${loaded.dimension}, not ${String(o.dimension)}`)
+          : o.metric !== undefined && o.metric !== loaded.metric
+            ? quiverError("invalid_argument", `store ${JSON.stringify(name)} uses the ${loaded.metric} metric, not ${String(o.metric)}`)
+            : o.index !== undefined && typeof o.index === "string" && o.index.replace(/\s/g, "").toUpperCase() !== loaded.spec.toUpperCase()
+              ? quiverError("invalid_argument", `store ${JSON.stringify(name)} has index ${loaded.spec}, not ${o.index}`)
+              : undefined;
+      if (mismatch) {
+        loaded.free();
+        throw mismatch;
+      }
+      return new VectorStore<M>(name, loaded, storage);
     }
     if (o.dimension === undefined) {
       throw quiverError("not_found", `no store named ${JSON.stringify(name)} in this storage; pass dimension (and metric, index) to create it`);
@@ -194,6 +230,9 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     if (typeof index !== "string") throw quiverError("invalid_spec", `index must be a spec string such as "Flat"`);
     const seed = checkInteger(o.seed, "seed", 0, Number.MAX_SAFE_INTEGER);
     const collection = core(() => new Collection(dimension, metric, index, seed));
+    // A store with storage journals from the start, so that if another tab saves the same
+    // store first, this one's changes can be replayed onto that version.
+    if (storage) collection.enableJournal();
     return new VectorStore<M>(name, collection, storage);
   }
 
@@ -261,15 +300,27 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   /**
    * Writes the store to its storage.
    *
-   * **Not implemented yet.** The core cannot serialize a store yet, so this rejects with
-   * `unsupported` (and says whether the store has storage at all) rather than pretend.
+   * Writes only what changed since the last save (the first save, and occasional compactions,
+   * write everything; see `docs/format.md`), and resolves once the storage confirmed the write
+   * (IndexedDB: the transaction's `complete` event). If another tab or worker saved this store
+   * in between, its version is loaded and this store's unsaved changes are applied on top (the
+   * later write of an id wins). Progress is `{ phase: "save" }` in records; cancellation takes
+   * effect until the write starts.
+   *
+   * Rejects with `unsupported` without storage, `quota_exceeded` when the storage is full and
+   * `storage_error` when it fails otherwise; in every case the stored store is as it was and
+   * the unsaved changes stay in memory for the next save.
    */
   async save(options?: TaskOptions): Promise<void> {
-    const { signal } = checkTask(options);
-    return this.#run(() => {
-      signal?.throwIfAborted();
+    const task = checkTask(options);
+    return this.#run(async (c) => {
+      task.signal?.throwIfAborted();
       if (!this.#storage) throw quiverError("unsupported", "this store has no storage adapter; pass `storage` when creating it");
-      throw quiverError("unsupported", "saving is not supported by this version of quiver-vectors yet");
+      const next = await saveCollection(this.#storage, this.name, c, task, this.#channel);
+      if (next !== c) {
+        c.free();
+        this.#collection = next;
+      }
     });
   }
 
@@ -296,6 +347,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    */
   close(): Promise<void> {
     this.#closing ??= this.#tail.then(() => {
+      this.#channel?.close();
       this.#collection?.free();
       this.#collection = undefined;
     });

@@ -167,8 +167,9 @@ export interface CreateOptions {
   /** Fixes every randomized step (k-means init, HNSW levels): same seed, same index. */
   seed?: number | undefined;
   /**
-   * Where {@link QuiverStore.save} writes. Optional: without it the store lives in memory
-   * only. **Persistence is not implemented yet**; see {@link VectorStore.save}.
+   * Where {@link QuiverStore.save} writes: `IndexedDBStorage`, `FileStorage`,
+   * `DurableObjectStorageAdapter` or `MemoryStorage`. Optional: without it the store lives in
+   * memory only.
    */
   storage?: StorageAdapter | undefined;
 }
@@ -240,7 +241,12 @@ export interface QuiverStore<M extends object = Metadata> {
   get(id: string): Promise<StoredItem<M> | undefined>;
   /** The `k` best items for the query, best first. */
   search(request: SearchRequest): Promise<SearchHit<M>[]>;
-  /** Writes the store to its storage. **Not implemented yet:** rejects with `unsupported`. */
+  /**
+   * Writes what changed since the last save to the store's storage; resolves once the storage
+   * confirmed it. Rejects with `unsupported` without storage, `quota_exceeded` or
+   * `storage_error` when the write fails (the stored store is then unchanged and the changes
+   * stay unsaved).
+   */
   save(options?: TaskOptions): Promise<void>;
   /** Counts, sizes and configuration. */
   stats(): Promise<StoreStats>;

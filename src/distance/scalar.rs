@@ -143,3 +143,17 @@ mod tests {
         }
     }
 }
+
+/// Inner products of four queries against one row (the batched scan's unit of work); each is
+/// exactly `dot(query, row)`.
+#[inline]
+pub fn dot_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
+    queries.map(|q| dot(q, row))
+}
+
+/// Squared Euclidean distances of four queries to one row; each is exactly
+/// `l2_squared(query, row)`.
+#[inline]
+pub fn l2_squared_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
+    queries.map(|q| l2_squared(q, row))
+}

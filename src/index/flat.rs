@@ -9,6 +9,7 @@ use std::collections::HashMap;
 use super::{Index, IndexSpec, Scratch, SearchParams};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::snapshot::{Read, Write};
 use crate::topk::{Neighbor, TopK};
 
 /// Rows scored per kernel call: large enough to amortise the call, small enough that the
@@ -247,5 +248,48 @@ impl Index for FlatIndex {
     fn memory_bytes(&self) -> usize {
         // HashMap: key + value + one control byte per bucket, at its allocated capacity.
         self.rows.capacity() * 4 + self.ids.capacity() * 4 + self.row_of.capacity() * (4 + 4 + 1)
+    }
+
+    fn encode_state(&self, out: &mut dyn Write) -> Result<()> {
+        out.family_header(STATE_TAG, STATE_VERSION);
+        out.u64(self.ids.len() as u64);
+        out.u32s(&self.ids);
+        out.f32s(&self.rows);
+        Ok(())
+    }
+}
+
+/// Snapshot layout (`docs/format.md`): tag, version, row count `n`, `n` ids, `n × dim` floats.
+const STATE_TAG: [u8; 4] = *b"FLAT";
+const STATE_VERSION: u32 = 1;
+
+impl FlatIndex {
+    /// Reads what [`Index::encode_state`] wrote.
+    pub fn decode_state(dim: usize, metric: Metric, input: &mut dyn Read) -> Result<Self> {
+        input.family_header(STATE_TAG, STATE_VERSION)?;
+        let row_bytes = 4 + 4 * dim as u64;
+        let n = input.count(row_bytes, "flat row count")?;
+        let ids = input.u32s(n as u64, "flat ids")?;
+        let rows = input.f32s(n as u64 * dim as u64, "flat rows")?;
+        let mut row_of = HashMap::with_capacity(n);
+        for (row, &id) in ids.iter().enumerate() {
+            if row_of.insert(id, row as u32).is_some() {
+                return Err(Error::Corrupt {
+                    what: format!("flat index: internal id {id} stored twice"),
+                });
+            }
+        }
+        if let Some(i) = rows.iter().position(|x| !x.is_finite()) {
+            return Err(Error::Corrupt {
+                what: format!("flat index: row {} holds a non-finite value", i / dim),
+            });
+        }
+        Ok(FlatIndex {
+            dim,
+            metric,
+            rows,
+            ids,
+            row_of,
+        })
     }
 }

@@ -63,7 +63,7 @@ pub fn default_nprobe(nlist: usize) -> usize {
 /// batched: [`ListEncoder::distances`] gets a whole block of rows at a time.
 pub trait ListEncoder: Clone {
     /// Element type of a code: `f32` for raw vectors, `u8` for SQ8 and PQ codes.
-    type Code: Copy + Default + std::fmt::Debug;
+    type Code: Copy + Default + std::fmt::Debug + crate::snapshot::CodeElement;
     /// Per-query state built once per query (for example PQ lookup tables).
     type QueryState;
 
@@ -126,6 +126,19 @@ pub trait ListEncoder: Clone {
     /// Heap bytes the encoder holds (codebooks, tables).
     fn memory_bytes(&self) -> usize {
         0
+    }
+
+    /// Snapshot: writes the encoder's learned parameters (nothing for raw vectors). Called
+    /// only once the index is trained.
+    fn write_params(&self, _out: &mut dyn crate::snapshot::Write) {}
+
+    /// Snapshot: reads what [`ListEncoder::write_params`] wrote into this new encoder; the
+    /// result must be a trained encoder (bad input is `Corrupt`).
+    fn read_params(self, _input: &mut dyn crate::snapshot::Read) -> Result<Self>
+    where
+        Self: Sized,
+    {
+        Ok(self)
     }
 }
 
@@ -231,6 +244,96 @@ pub struct IvfIndex<E: ListEncoder> {
     buffer: FlatIndex,
     /// Why the last automatic training failed, if it did (the add itself succeeded).
     auto_train_error: Option<Error>,
+}
+
+const IVF_STATE_TAG: [u8; 4] = *b"IVF_";
+
+impl<E: ListEncoder> IvfIndex<E> {
+    /// Reads what `encode_state` wrote into a new index of this shape (the seed of `options`
+    /// drives later training, as for a new index). Checks that every id is stored once and
+    /// that lists match the centroids; bad input is `Corrupt`.
+    pub fn decode_state(
+        nlist: usize,
+        dim: usize,
+        metric: Metric,
+        encoder: E,
+        options: &IndexOptions,
+        input: &mut dyn crate::snapshot::Read,
+    ) -> Result<Self> {
+        use crate::snapshot::CodeElement;
+        let mut ivf = IvfIndex::new(nlist, dim, metric, encoder, options);
+        let (buffer, centroids) = read_ivf_head(ivf.nlist, dim, metric, input)?;
+        ivf.buffer = buffer;
+        let Some(centroids) = centroids else {
+            return Ok(ivf);
+        };
+        ivf.encoder = ivf.encoder.clone().read_params(input)?;
+        let code_len = ivf.encoder.code_len();
+        let min_row = 4 + ivf.encoder.code_size() as u64;
+        ivf.lists = Vec::with_capacity(ivf.nlist);
+        for l in 0..ivf.nlist {
+            let ids = read_list_ids(min_row, l, &mut ivf.location, input)?;
+            let codes = E::Code::read_all((ids.len() * code_len) as u64, input, "IVF list codes")?;
+            ivf.lists.push(InvertedList { codes, ids });
+        }
+        ivf.centroids = Some(centroids);
+        Ok(ivf)
+    }
+}
+
+fn ivf_corrupt(what: &str) -> Error {
+    Error::Corrupt {
+        what: format!("IVF index: {what}"),
+    }
+}
+
+/// The encoder-independent head of an `IVF_` section (compiled once, not per encoder): the
+/// exact buffer and, when trained, the centroids.
+fn read_ivf_head(
+    nlist: usize,
+    dim: usize,
+    metric: Metric,
+    input: &mut dyn crate::snapshot::Read,
+) -> Result<(FlatIndex, Option<Centroids>)> {
+    input.family_header(IVF_STATE_TAG, 1)?;
+    if input.u32("IVF nlist")? as usize != nlist {
+        return Err(ivf_corrupt("nlist differs from the spec"));
+    }
+    let buffer = FlatIndex::decode_state(dim, metric, input)?;
+    match input.u8("IVF trained flag")? {
+        0 => return Ok((buffer, None)),
+        1 => {}
+        _ => return Err(ivf_corrupt("trained flag is not a boolean")),
+    }
+    if !buffer.is_empty() {
+        return Err(ivf_corrupt("a trained index with buffered vectors"));
+    }
+    let data = input.f32s((nlist * dim) as u64, "IVF centroids")?;
+    if data.iter().any(|x| !x.is_finite()) {
+        return Err(ivf_corrupt("non-finite centroid"));
+    }
+    let centroids = Centroids::from_rows(dim, data).map_err(|_| ivf_corrupt("centroids"))?;
+    Ok((buffer, Some(centroids)))
+}
+
+/// One list's ids, recorded in `location` (an id stored twice is corruption).
+fn read_list_ids(
+    min_row: u64,
+    list: usize,
+    location: &mut HashMap<u32, (u32, u32)>,
+    input: &mut dyn crate::snapshot::Read,
+) -> Result<Vec<u32>> {
+    let n = input.count(min_row, "IVF list length")?;
+    let ids = input.u32s(n as u64, "IVF list ids")?;
+    for (position, &id) in ids.iter().enumerate() {
+        if location
+            .insert(id, (list as u32, position as u32))
+            .is_some()
+        {
+            return Err(ivf_corrupt("an internal id stored twice"));
+        }
+    }
+    Ok(ids)
 }
 
 /// The raw-vector IVF of spec `"IVF{nlist}"`.
@@ -653,6 +756,30 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
 
     fn len(&self) -> usize {
         self.location.len() + self.buffer.len()
+    }
+
+    /// Snapshot layout (`docs/format.md`): `IVF_` v1, `u32 nlist`, the exact buffer (a flat
+    /// section), `u8 trained`; if trained: the `nlist × dim` centroids, the encoder's
+    /// parameters, then per list `u64 n`, `n` ids and `n × code_len` code elements.
+    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+        use crate::snapshot::CodeElement;
+        out.family_header(IVF_STATE_TAG, 1);
+        out.u32(self.nlist as u32);
+        self.buffer.encode_state(out)?;
+        match &self.centroids {
+            None => out.u8(0),
+            Some(centroids) => {
+                out.u8(1);
+                out.f32s(centroids.as_slice());
+                self.encoder.write_params(out);
+                for list in &self.lists {
+                    out.u64(list.ids.len() as u64);
+                    out.u32s(&list.ids);
+                    E::Code::write_all(&list.codes, out);
+                }
+            }
+        }
+        Ok(())
     }
 
     fn memory_bytes(&self) -> usize {

@@ -76,6 +76,20 @@ impl ListEncoder for Sq8ListEncoder {
     fn memory_bytes(&self) -> usize {
         self.sq8.memory_bytes()
     }
+
+    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+        self.sq8.write_params(out);
+    }
+
+    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+        let sq8 = self.sq8.read_params(input)?;
+        if !sq8.is_trained() {
+            return Err(crate::Error::Corrupt {
+                what: "IVF,SQ8: a trained index without SQ8 ranges".into(),
+            });
+        }
+        Ok(Sq8ListEncoder { sq8 })
+    }
 }
 
 /// PQ codes of residuals to the list centroid in inverted lists (IVFADC).
@@ -184,5 +198,19 @@ impl ListEncoder for PqResidualEncoder {
 
     fn memory_bytes(&self) -> usize {
         self.pq.memory_bytes()
+    }
+
+    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+        self.pq.write_params(out);
+    }
+
+    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+        let pq = self.pq.read_params(input)?;
+        if !pq.is_trained() {
+            return Err(crate::Error::Corrupt {
+                what: "IVF,PQ: a trained index without PQ codebooks".into(),
+            });
+        }
+        Ok(PqResidualEncoder { pq })
     }
 }

@@ -251,6 +251,17 @@ pub trait Index {
 
     /// Every byte this index holds on the heap: vectors, codes, ids, graph, tables.
     fn memory_bytes(&self) -> usize;
+
+    /// Writes this index's whole state into its snapshot section (see `docs/format.md`,
+    /// "Adding a family"): everything that affects later results or later inserts, the RNG
+    /// state included, so that a reopened index replays logged operations exactly as the
+    /// live one ran them. The family's `decode_state` reads it back; `snapshot::families`
+    /// maps the spec to it.
+    fn encode_state(&self, _out: &mut dyn crate::snapshot::Write) -> Result<()> {
+        Err(Error::Unsupported {
+            what: format!("saving a {} index", self.spec()),
+        })
+    }
 }
 
 /// Builds an empty index for `spec`.

@@ -147,6 +147,74 @@ impl<C: Codec> QuantizedFlat<C> {
     }
 }
 
+const QUANTIZED_STATE_TAG: [u8; 4] = *b"QFLT";
+
+impl<C: Codec> QuantizedFlat<C> {
+    /// Reads what `encode_state` wrote, into an index over `codec` (new, untrained; its shape
+    /// comes from the spec). Checks that codes, ids and kept vectors agree; bad input is
+    /// `Corrupt`.
+    pub fn decode_state(
+        codec: C,
+        options: &IndexOptions,
+        input: &mut dyn crate::snapshot::Read,
+    ) -> Result<Self> {
+        input.family_header(QUANTIZED_STATE_TAG, 1)?;
+        let codec = codec.read_params(input)?;
+        let rows = read_coded_rows(
+            codec.dim(),
+            codec.metric(),
+            codec.code_size(),
+            codec.is_trained(),
+            input,
+        )?;
+        let mut index = QuantizedFlat::new(codec, options);
+        (index.ids, index.codes, index.row_of, index.full.kept) = rows;
+        Ok(index)
+    }
+}
+
+type CodedRows = (Vec<u32>, Vec<u8>, HashMap<u32, u32>, Option<FlatIndex>);
+
+/// The codec-independent part of `QuantizedFlat::decode_state` (kept out of the generic code
+/// so it is compiled once, not once per codec).
+fn read_coded_rows(
+    dim: usize,
+    metric: Metric,
+    size: usize,
+    trained: bool,
+    input: &mut dyn crate::snapshot::Read,
+) -> Result<CodedRows> {
+    let corrupt = |what: &str| Error::Corrupt {
+        what: format!("quantized flat index: {what}"),
+    };
+    let n = input.count(4 + size as u64, "code count")?;
+    let ids = input.u32s(n as u64, "code ids")?;
+    let mut codes = vec![0u8; n * size];
+    input.read_into(&mut codes, "codes")?;
+    let kept = match input.u8("kept flag")? {
+        0 => None,
+        1 => Some(FlatIndex::decode_state(dim, metric, input)?),
+        _ => return Err(corrupt("kept flag is not a boolean")),
+    };
+    let mut row_of = HashMap::with_capacity(n);
+    for (row, &id) in ids.iter().enumerate() {
+        if row_of.insert(id, row as u32).is_some() {
+            return Err(corrupt("an internal id stored twice"));
+        }
+    }
+    match (&kept, trained) {
+        (None, false) => return Err(corrupt("untrained without its exact buffer")),
+        (Some(_), false) if n > 0 => return Err(corrupt("codes from an untrained codec")),
+        (Some(kept), true)
+            if kept.len() != n || kept.ids().iter().any(|id| !row_of.contains_key(id)) =>
+        {
+            return Err(corrupt("kept vectors differ from the coded ones"))
+        }
+        _ => {}
+    }
+    Ok((ids, codes, row_of, kept))
+}
+
 impl<C: Codec> Index for QuantizedFlat<C> {
     fn spec(&self) -> IndexSpec {
         IndexSpec {
@@ -311,6 +379,25 @@ impl<C: Codec> Index for QuantizedFlat<C> {
 
     fn set_vector_source(&mut self, source: Box<dyn VectorSource>) -> Result<()> {
         self.full.source = Some(source);
+        Ok(())
+    }
+
+    /// Snapshot layout (`docs/format.md`): `QFLT` v1, the codec's parameters, `u64 n`, `n` ids,
+    /// `n × code_size` code bytes, then `u8 kept` and the kept full vectors (a flat section:
+    /// the exact buffer before training).
+    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+        out.family_header(QUANTIZED_STATE_TAG, 1);
+        self.codec.write_params(out);
+        out.u64(self.ids.len() as u64);
+        out.u32s(&self.ids);
+        out.raw(&self.codes);
+        match &self.full.kept {
+            None => out.u8(0),
+            Some(kept) => {
+                out.u8(1);
+                kept.encode_state(out)?;
+            }
+        }
         Ok(())
     }
 

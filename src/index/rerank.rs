@@ -92,7 +92,7 @@ impl FullVectors {
                 let vector = kept.vector(c.id).ok_or_else(|| Error::Corrupt {
                     what: format!("full vector of internal id {} is missing", c.id),
                 })?;
-                // The four-row kernel, as `distance_batch` uses: the same score as flat search.
+                // The four-row kernel is bit-identical to `distance_batch`: the same score as flat search.
                 top.push(c.id, metric.distance4(query, [vector; 4])[0]);
             }
         } else if let Some(source) = &self.source {
@@ -230,5 +230,55 @@ impl<I: Index> Index for Reranked<I> {
 
     fn memory_bytes(&self) -> usize {
         self.inner.memory_bytes() + self.full.memory_bytes()
+    }
+
+    /// Snapshot layout (`docs/format.md`): `RRNK` v1, `u32` default rerank per k, `u8 kept`
+    /// and the kept full vectors (a flat section), then the inner index's section.
+    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+        out.family_header(RERANKED_STATE_TAG, 1);
+        out.u32(self.default_rerank_per_k as u32);
+        match &self.full.kept {
+            None => out.u8(0),
+            Some(kept) => {
+                out.u8(1);
+                kept.encode_state(out)?;
+            }
+        }
+        self.inner.encode_state(out)
+    }
+}
+
+const RERANKED_STATE_TAG: [u8; 4] = *b"RRNK";
+
+impl<I: Index> Reranked<I> {
+    /// Reads what `encode_state` wrote; `decode_inner` reads the inner index's section. Checks
+    /// that the kept vectors are exactly the inner index's; bad input is `Corrupt`.
+    pub fn decode_state(
+        dim: usize,
+        metric: Metric,
+        input: &mut dyn crate::snapshot::Read,
+        decode_inner: impl FnOnce(&mut dyn crate::snapshot::Read) -> Result<I>,
+    ) -> Result<Self> {
+        let corrupt = |what: &str| Error::Corrupt {
+            what: format!("reranked index: {what}"),
+        };
+        input.family_header(RERANKED_STATE_TAG, 1)?;
+        let default_rerank_per_k = input.u32("default rerank")? as usize;
+        let kept = match input.u8("kept flag")? {
+            0 => None,
+            1 => Some(FlatIndex::decode_state(dim, metric, input)?),
+            _ => return Err(corrupt("kept flag is not a boolean")),
+        };
+        let inner = decode_inner(input)?;
+        if let Some(kept) = &kept {
+            if kept.len() != inner.len() || kept.ids().iter().any(|&id| !inner.contains(id)) {
+                return Err(corrupt("kept vectors differ from the indexed ones"));
+            }
+        }
+        Ok(Reranked {
+            inner,
+            full: FullVectors { kept, source: None },
+            default_rerank_per_k,
+        })
     }
 }

@@ -145,6 +145,22 @@ impl Codec for Binary {
     fn memory_bytes(&self) -> usize {
         self.threshold.capacity() * 4
     }
+
+    /// `u8 trained`, then `dim` thresholds.
+    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+        out.u8(self.is_trained() as u8);
+        if self.is_trained() {
+            out.f32s(&self.threshold);
+        }
+    }
+
+    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+        if !super::read_trained_flag(input)? {
+            return Ok(self);
+        }
+        let threshold = input.f32s(self.dim as u64, "binary thresholds")?;
+        Binary::from_thresholds(self.metric, threshold)
+    }
 }
 
 #[cfg(test)]

@@ -77,6 +77,27 @@ pub trait Codec: Clone + std::fmt::Debug {
 
     /// Heap bytes held (ranges, codebooks).
     fn memory_bytes(&self) -> usize;
+
+    /// Snapshot (`docs/format.md`): writes whether the codec is trained and, if so, its learned
+    /// parameters.
+    fn write_params(&self, out: &mut dyn crate::snapshot::Write);
+
+    /// Snapshot: reads what [`Codec::write_params`] wrote into this new, untrained codec of the
+    /// same shape, validating it (a bad input is `Corrupt`).
+    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self>
+    where
+        Self: Sized;
+}
+
+/// Reads a codec's "trained" flag; `true` means parameters follow.
+pub(crate) fn read_trained_flag(input: &mut dyn crate::snapshot::Read) -> Result<bool> {
+    match input.u8("codec trained flag")? {
+        0 => Ok(false),
+        1 => Ok(true),
+        _ => Err(crate::Error::Corrupt {
+            what: "codec trained flag is not a boolean".into(),
+        }),
+    }
 }
 
 /// Checks that `data` is a whole number of `dim`-rows with at least `min` rows; returns n.

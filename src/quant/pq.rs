@@ -238,6 +238,22 @@ impl Codec for Pq {
     fn memory_bytes(&self) -> usize {
         (self.centroids.capacity() + self.transposed.capacity()) * 4
     }
+
+    /// `u8 trained`, then the `256 × dim` codebook floats.
+    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+        out.u8(self.is_trained() as u8);
+        if self.is_trained() {
+            out.f32s(&self.centroids);
+        }
+    }
+
+    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+        if !super::read_trained_flag(input)? {
+            return Ok(self);
+        }
+        let centroids = input.f32s((KSUB * self.dim) as u64, "PQ codebooks")?;
+        Pq::from_codebooks(self.dim, self.metric, self.m, centroids)
+    }
 }
 
 /// `count` distinct row indices out of `n` (partial Fisher–Yates), in increasing order.

@@ -196,6 +196,24 @@ impl Codec for Sq8 {
     fn memory_bytes(&self) -> usize {
         (self.min.capacity() + self.delta.capacity()) * 4
     }
+
+    /// `u8 trained`, then `dim` minima and `dim` steps.
+    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+        out.u8(self.is_trained() as u8);
+        if self.is_trained() {
+            out.f32s(&self.min);
+            out.f32s(&self.delta);
+        }
+    }
+
+    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+        if !super::read_trained_flag(input)? {
+            return Ok(self);
+        }
+        let min = input.f32s(self.dim as u64, "SQ8 minima")?;
+        let delta = input.f32s(self.dim as u64, "SQ8 steps")?;
+        Sq8::from_parts(self.metric, min, delta)
+    }
 }
 
 #[cfg(test)]

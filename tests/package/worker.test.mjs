@@ -149,13 +149,18 @@ test("calls are answered in call order; stores in one worker are independent", a
 
 test("open and save use the worker's storage; without it they say so", async () => {
   const bare = channel();
-  const withStorage = channel({ storage: () => new MemoryStorage() });
+  const storage = new MemoryStorage();
+  const withStorage = channel({ storage: () => storage });
   try {
     await assert.rejects(WorkerVectorStore.open(bare.endpoint, { name: "x", dimension: 2 }), (e) => e.code === "invalid_argument");
     await assert.rejects(WorkerVectorStore.create(bare.endpoint, { dimension: 2, storage: new MemoryStorage() }), (e) => e.code === "invalid_argument");
     const store = await WorkerVectorStore.open(withStorage.endpoint, { name: "x", dimension: 2 });
-    await assert.rejects(store.save(), (e) => e.code === "unsupported" && /not supported/.test(e.message));
+    await store.add([{ id: "a", vector: [1, 0] }]);
+    await store.save();
     await store.close();
+    const reopened = await WorkerVectorStore.open(withStorage.endpoint, { name: "x" });
+    assert.equal((await reopened.stats()).count, 1);
+    await reopened.close();
   } finally {
     bare.close();
     withStorage.close();

@@ -191,6 +191,93 @@ impl Graph {
     }
 }
 
+impl Graph {
+    /// Snapshot: the arrays as they are (`u64` slots, levels, upper capacities, upper offsets
+    /// as `u64` with `u64::MAX` for none, layer 0, `u64` length + the upper arena, `u64`
+    /// abandoned entries), so a reopened graph grows exactly as the saved one would.
+    pub fn encode(&self, out: &mut dyn crate::snapshot::Write) {
+        out.u64(self.level.len() as u64);
+        out.raw(&self.level);
+        out.raw(&self.upper_capacity);
+        for &offset in &self.upper_offset {
+            out.u64(if offset == NO_BLOCK {
+                u64::MAX
+            } else {
+                offset as u64
+            });
+        }
+        out.u32s(&self.links0);
+        out.u64(self.upper.len() as u64);
+        out.u32s(&self.upper);
+        out.u64(self.upper_abandoned as u64);
+    }
+
+    /// Reads what [`Graph::encode`] wrote, checking every structural invariant the search and
+    /// insert code index by: blocks inside the arena, counts within the degree bounds,
+    /// neighbours that exist on the layer they are linked on, levels at most `max_level`.
+    pub fn decode(
+        m: usize,
+        max_level: usize,
+        input: &mut dyn crate::snapshot::Read,
+    ) -> crate::error::Result<Graph> {
+        let corrupt = |what: &str| crate::error::Error::Corrupt {
+            what: format!("HNSW graph: {what}"),
+        };
+        let mut g = Graph::new(m);
+        let stride0 = g.m0 + 1;
+        let n = input.count(2 + 8 + 4 * stride0 as u64, "HNSW slots")?;
+        g.level = vec![0u8; n];
+        input.read_into(&mut g.level, "HNSW levels")?;
+        g.upper_capacity = vec![0u8; n];
+        input.read_into(&mut g.upper_capacity, "HNSW upper capacities")?;
+        let mut upper_offset = Vec::with_capacity(n);
+        for _ in 0..n {
+            upper_offset.push(input.u64("HNSW upper offset")?);
+        }
+        g.links0 = input.u32s((n * stride0) as u64, "HNSW layer 0")?;
+        let upper_len = input.count(4, "HNSW upper arena")?;
+        g.upper = input.u32s(upper_len as u64, "HNSW upper arena")?;
+        g.upper_abandoned = usize::try_from(input.u64("HNSW abandoned entries")?)
+            .map_err(|_| corrupt("abandoned entries"))?;
+        let block = m + 1;
+        for (s, &offset) in upper_offset.iter().enumerate() {
+            let (level, capacity) = (g.level[s] as usize, g.upper_capacity[s] as usize);
+            if level > max_level || level > capacity {
+                return Err(corrupt("a level above its block"));
+            }
+            if capacity == 0 {
+                if offset != u64::MAX {
+                    return Err(corrupt("a block without capacity"));
+                }
+                g.upper_offset.push(NO_BLOCK);
+            } else {
+                let end = (capacity as u64)
+                    .checked_mul(block as u64)
+                    .and_then(|size| size.checked_add(offset));
+                if end.is_none_or(|end| end > upper_len as u64) {
+                    return Err(corrupt("an upper block outside the arena"));
+                }
+                g.upper_offset.push(offset as usize);
+            }
+        }
+        for s in 0..n as u32 {
+            for layer in 0..=g.level(s) {
+                let start = g.list_start(s, layer);
+                let count = g.array(layer)[start] as usize;
+                if count > g.max_degree(layer) {
+                    return Err(corrupt("a list above its degree bound"));
+                }
+                for &neighbour in g.neighbours(s, layer) {
+                    if neighbour as usize >= n || g.level(neighbour) < layer {
+                        return Err(corrupt("a link to a node absent from its layer"));
+                    }
+                }
+            }
+        }
+        Ok(g)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -139,6 +139,115 @@ impl Hnsw<FlatStorage> {
     }
 }
 
+const HNSW_STATE_TAG: [u8; 4] = *b"HNSW";
+
+impl Hnsw<FlatStorage> {
+    /// Reads what `encode_state` wrote, checking the invariants search and insert rely on
+    /// (slot counts agree, ids unique, free slots unlinked, the entry on the top layer); bad
+    /// input is `Corrupt`.
+    pub fn decode_state(
+        dim: usize,
+        metric: Metric,
+        m: usize,
+        options: &IndexOptions,
+        input: &mut dyn crate::snapshot::Read,
+    ) -> Result<Self> {
+        let corrupt = |what: &str| Error::Corrupt {
+            what: format!("HNSW index: {what}"),
+        };
+        input.family_header(HNSW_STATE_TAG, 1)?;
+        if input.u32("HNSW m")? as usize != m {
+            return Err(corrupt("m differs from the spec"));
+        }
+        let options = IndexOptions {
+            ef_construction: input.u32("HNSW ef_construction")? as usize,
+            ef_search: input.u32("HNSW ef_search")? as usize,
+            ..*options
+        };
+        let rng = input.u64("HNSW rng state")?;
+        let storage = FlatStorage::decode_state(dim, metric, input)?;
+        let mut hnsw = Hnsw::with_storage(FlatStorage::new(dim, metric), m, &options)
+            .map_err(|e| corrupt(&e.to_string()))?;
+        hnsw.rng = SplitMix64(rng);
+        hnsw.storage = storage;
+        hnsw.graph = Graph::decode(m, MAX_LEVEL, input)?;
+        let slots = hnsw.graph.slots();
+        if hnsw.storage.len() != slots {
+            return Err(corrupt("vectors and graph slots differ"));
+        }
+        let mut states = vec![0u8; slots];
+        input.read_into(&mut states, "HNSW slot states")?;
+        hnsw.id_of_slot = input.u32s(slots as u64, "HNSW slot ids")?;
+        let n = input.count(4, "HNSW free slots")?;
+        hnsw.free_slots = input.u32s(n as u64, "HNSW free slots")?;
+        hnsw.entry = match input.u8("HNSW entry flag")? {
+            0 => None,
+            1 => Some(input.u32("HNSW entry")?),
+            _ => return Err(corrupt("entry flag is not a boolean")),
+        };
+        hnsw.state = Vec::with_capacity(slots);
+        for (slot, &state) in states.iter().enumerate() {
+            hnsw.state.push(match state {
+                0 => SlotState::Free,
+                1 => {
+                    hnsw.live += 1;
+                    if hnsw
+                        .slot_of_id
+                        .insert(hnsw.id_of_slot[slot], slot as u32)
+                        .is_some()
+                    {
+                        return Err(corrupt("an internal id on two slots"));
+                    }
+                    SlotState::Live
+                }
+                2 => {
+                    hnsw.tombstones += 1;
+                    SlotState::Tombstone
+                }
+                _ => return Err(corrupt("unknown slot state")),
+            });
+        }
+        let free = hnsw.state.iter().filter(|&&s| s == SlotState::Free).count();
+        let mut seen = HashSet::with_capacity(hnsw.free_slots.len());
+        if free != hnsw.free_slots.len()
+            || hnsw
+                .free_slots
+                .iter()
+                .any(|&s| hnsw.state.get(s as usize) != Some(&SlotState::Free) || !seen.insert(s))
+        {
+            return Err(corrupt("free slots differ from the free states"));
+        }
+        for slot in 0..slots as u32 {
+            if hnsw.state[slot as usize] == SlotState::Free {
+                continue;
+            }
+            for layer in 0..=hnsw.graph.level(slot) {
+                if hnsw
+                    .graph
+                    .neighbours(slot, layer)
+                    .iter()
+                    .any(|&s| hnsw.state[s as usize] == SlotState::Free)
+                {
+                    return Err(corrupt("a link to a free slot"));
+                }
+            }
+        }
+        let top = (0..slots as u32)
+            .filter(|&s| hnsw.state[s as usize] != SlotState::Free)
+            .map(|s| hnsw.graph.level(s))
+            .max();
+        match (hnsw.entry, top) {
+            (None, None) => {}
+            (Some(e), Some(top))
+                if (e as usize) < slots
+                    && hnsw.state[e as usize] != SlotState::Free
+                    && hnsw.graph.level(e) == top => {}
+            _ => return Err(corrupt("the entry point is not a node on the top layer")),
+        }
+        Ok(hnsw)
+    }
+}
+
 impl<S: VectorStorage> Hnsw<S> {
     /// An empty HNSW index over `storage` (which must be empty).
     pub fn with_storage(storage: S, m: usize, options: &IndexOptions) -> Result<Self> {
@@ -785,6 +894,42 @@ impl<S: VectorStorage> Index for Hnsw<S> {
 
     fn len(&self) -> usize {
         self.live
+    }
+
+    /// Snapshot layout (`docs/format.md`): `HNSW` v1, `u32 m`, `u32 ef_construction`, `u32`
+    /// default `ef_search`, `u64` RNG state, the storage's section, the graph's arrays, one state
+    /// byte (0 free, 1 live, 2 tombstone) and one internal id per slot, the free-slot stack
+    /// (`u64 n` + ids) and `u8 has entry` + `u32` entry slot: everything later inserts depend
+    /// on, so replaying logged operations builds the very graph the live index built.
+    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+        out.family_header(HNSW_STATE_TAG, 1);
+        out.u32(self.graph.m() as u32);
+        out.u32(self.ef_construction as u32);
+        out.u32(self.default_ef_search as u32);
+        out.u64(self.rng.0);
+        self.storage.encode_state(out)?;
+        self.graph.encode(out);
+        let states: Vec<u8> = self
+            .state
+            .iter()
+            .map(|s| match s {
+                SlotState::Free => 0,
+                SlotState::Live => 1,
+                SlotState::Tombstone => 2,
+            })
+            .collect();
+        out.raw(&states);
+        out.u32s(&self.id_of_slot);
+        out.u64(self.free_slots.len() as u64);
+        out.u32s(&self.free_slots);
+        match self.entry {
+            None => out.u8(0),
+            Some(slot) => {
+                out.u8(1);
+                out.u32(slot);
+            }
+        }
+        Ok(())
     }
 
     fn memory_bytes(&self) -> usize {

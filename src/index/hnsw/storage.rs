@@ -54,6 +54,13 @@ pub trait VectorStorage {
 
     /// Heap bytes held.
     fn memory_bytes(&self) -> usize;
+
+    /// Snapshot: writes every slot's stored vector or code (see `docs/format.md`).
+    fn encode_state(&self, _out: &mut dyn crate::snapshot::Write) -> crate::error::Result<()> {
+        Err(crate::error::Error::Unsupported {
+            what: format!("saving HNSW over {:?} storage", self.encoding()),
+        })
+    }
 }
 
 /// The metric the graph is *built* in for a search metric.
@@ -172,6 +179,37 @@ impl VectorStorage for FlatStorage {
     fn memory_bytes(&self) -> usize {
         self.pages.iter().map(|p| p.capacity() * 4).sum::<usize>()
             + self.pages.capacity() * std::mem::size_of::<Vec<f32>>()
+    }
+
+    /// `u64` slots, then every slot's row.
+    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> crate::error::Result<()> {
+        out.u64(self.len as u64);
+        for page in &self.pages {
+            out.f32s(page);
+        }
+        Ok(())
+    }
+}
+
+impl FlatStorage {
+    /// Reads what `encode_state` wrote (finite rows only).
+    pub fn decode_state(
+        dim: usize,
+        metric: Metric,
+        input: &mut dyn crate::snapshot::Read,
+    ) -> crate::error::Result<Self> {
+        let n = input.count(4 * dim as u64, "HNSW vectors")?;
+        let rows = input.f32s((n * dim) as u64, "HNSW vectors")?;
+        if rows.iter().any(|x| !x.is_finite()) {
+            return Err(crate::error::Error::Corrupt {
+                what: "HNSW storage: a non-finite vector".into(),
+            });
+        }
+        let mut storage = FlatStorage::new(dim, metric);
+        for (slot, row) in rows.chunks_exact(dim.max(1)).enumerate() {
+            storage.set(slot as u32, row);
+        }
+        Ok(storage)
     }
 }
 

@@ -1,0 +1,134 @@
+// Browser side of the persistence benchmark (driven by run.mjs): builds a store from the dev
+// set, then times a full save to IndexedDB, incremental saves after 1,000 inserts, and open +
+// first query.
+import { Collection, IndexedDBStorage, VectorStore, init } from "/pkg/dist/browser.js";
+
+export const ready = init();
+
+async function fvecs(url) {
+  const buf = await (await fetch(url)).arrayBuffer();
+  const view = new DataView(buf);
+  const dim = view.getInt32(0, true);
+  const n = buf.byteLength / (4 * (dim + 1));
+  const out = new Float32Array(n * dim);
+  for (let i = 0; i < n; i++) out.set(new Float32Array(buf, 4 * (i * (dim + 1) + 1), dim), i * dim);
+  return { dim, n, data: out };
+}
+
+/** Counts the bytes a save hands to storage. */
+class Counting {
+  constructor(inner) {
+    this.inner = inner;
+    this.bytes = 0;
+    this.records = 0;
+  }
+  get coordinationScope() { return this.inner.coordinationScope; }
+  load(k) { return this.inner.load(k); }
+  loadMany(k) { return this.inner.loadMany(k); }
+  loadRange(p) { return this.inner.loadRange(p); }
+  remove(k) { return this.inner.remove(k); }
+  saveBatch(puts, deletes) {
+    this.bytes = puts.reduce((n, p) => n + p.bytes.length, 0);
+    this.records = puts.length;
+    return this.inner.saveBatch(puts, deletes);
+  }
+}
+
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+
+/**
+ * `n` vectors: the dev set's first `n`, or, past its size, copies of it with seeded noise
+ * (normalized by the cosine metric).
+ */
+function vectorsFor(base, n) {
+  const { dim, data } = base;
+  const out = new Float32Array(n * dim);
+  let seed = 12345;
+  const noise = () => {
+    seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0;
+    return (seed / 2 ** 32 - 0.5) * 0.05;
+  };
+  for (let i = 0; i < n; i++) {
+    const src = (i % base.n) * dim;
+    const copy = Math.floor(i / base.n);
+    for (let j = 0; j < dim; j++) out[i * dim + j] = data[src + j] + (copy > 0 ? noise() : 0);
+  }
+  return out;
+}
+
+export async function run({ n, index, durability, database }) {
+  const base = await fvecs("/data/base.fvecs");
+  const queries = await fvecs("/data/query.fvecs");
+  const dim = base.dim;
+  const all = vectorsFor(base, n + 3000);
+  const items = (from, to) => Array.from({ length: to - from }, (_, k) => ({ id: `v${from + k}`, vector: all.subarray((from + k) * dim, (from + k + 1) * dim) }));
+  const storage = new Counting(new IndexedDBStorage({ database, durability }));
+  const store = await VectorStore.create({ name: "bench", dimension: dim, metric: "cosine", index, storage });
+  let t = performance.now();
+  for (let i = 0; i < n; i += 10_000) await store.add(items(i, Math.min(n, i + 10_000)));
+  const buildMs = performance.now() - t;
+
+  t = performance.now();
+  await store.save();
+  const fullMs = performance.now() - t;
+  const fullBytes = storage.bytes;
+  const fullRecords = storage.records;
+
+  const incremental = [];
+  for (let r = 0; r < 3; r++) {
+    await store.add(items(n + r * 1000, n + (r + 1) * 1000));
+    t = performance.now();
+    await store.save();
+    incremental.push({ ms: performance.now() - t, bytes: storage.bytes, records: storage.records });
+  }
+  await store.close();
+
+  const opens = [];
+  for (let r = 0; r < 3; r++) {
+    const t0 = performance.now();
+    const reopened = await VectorStore.open({ name: "bench", storage: new IndexedDBStorage({ database, durability }) });
+    const t1 = performance.now();
+    const hits = await reopened.search({ vector: queries.data.subarray(r * dim, (r + 1) * dim), k: 10 });
+    const t2 = performance.now();
+    opens.push({ openMs: t1 - t0, queryMs: t2 - t1, totalMs: t2 - t0, top: hits[0].id, count: (await reopened.stats()).count });
+    await reopened.close();
+  }
+  const split = [];
+  for (let r = 0; r < 3; r++) split.push(await profileOpen(database));
+  return {
+    n,
+    dim,
+    index,
+    durability,
+    buildMs,
+    fullMs,
+    fullBytes,
+    fullRecords,
+    incrementalMs: median(incremental.map((x) => x.ms)),
+    incrementalBytes: median(incremental.map((x) => x.bytes)),
+    incrementalRecords: median(incremental.map((x) => x.records)),
+    openMs: median(opens.map((x) => x.openMs)),
+    firstQueryMs: median(opens.map((x) => x.queryMs)),
+    openAndQueryMs: median(opens.map((x) => x.totalMs)),
+    countAfterOpen: opens[0].count,
+    readMs: median(split.map((x) => x.readMs)),
+    decodeMs: median(split.map((x) => x.decodeMs)),
+  };
+}
+
+/** Splits open time: reading IndexedDB vs decoding in the core (diagnostics). */
+export async function profileOpen(database) {
+  const storage = new IndexedDBStorage({ database });
+  const out = {};
+  let t = performance.now();
+  const manifest = await storage.load("bench/manifest");
+  const keys = Collection.requiredChunks(manifest);
+  const chunks = await storage.loadMany(keys.map((k) => `bench/${k}`));
+  out.readMs = performance.now() - t;
+  t = performance.now();
+  const c = Collection.open(manifest, keys, chunks);
+  out.decodeMs = performance.now() - t;
+  out.count = c.length;
+  c.free();
+  return out;
+}

@@ -1,0 +1,194 @@
+/**
+ * {@link FileStorage}: the {@link StorageAdapter} of Node and Deno, one file per record in a
+ * directory.
+ *
+ * A file system cannot write several files atomically, so `saveBatch` relies on the way Quiver
+ * saves (see `docs/format.md`): every record but the last is new (a fresh key nobody reads
+ * yet), and the last one, the manifest, is the commit point. Each record is written to a
+ * temporary file, flushed (`fsync`) and renamed into place, then the directory is flushed; the
+ * manifest goes last the same way, and only then are the deleted keys unlinked. After a crash at
+ * any point the directory holds either the old manifest or the new one, with all their records.
+ * Leftover temporary files are ignored.
+ *
+ * One process writes a directory at a time; several processes writing the same directory are
+ * not coordinated.
+ *
+ * @packageDocumentation
+ */
+import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
+import { join, resolve } from "node:path";
+import { QuiverError, quiverError } from "../errors.js";
+import type { StorageAdapter, StorageEntry } from "./adapter.js";
+
+const TEMP_MARK = ".tmp-";
+
+/**
+ * A file name for `key`: lower-case letters, digits, `.`, `_` and `-` kept, every other UTF-8
+ * byte as `%XX`. Upper-case letters are escaped too, so keys differing only in case cannot
+ * collide on case-insensitive file systems.
+ */
+function fileName(key: string): string {
+  let out = "";
+  for (const byte of new TextEncoder().encode(key)) {
+    const c = String.fromCharCode(byte);
+    out += /[a-z0-9_-]/.test(c) || (c === "." && out.length > 0) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
+  }
+  return out;
+}
+
+function keyOf(name: string): string | undefined {
+  if (name.includes(TEMP_MARK)) return undefined;
+  try {
+    return decodeURIComponent(name);
+  } catch {
+    return undefined;
+  }
+}
+
+function failure(error: unknown, what: string): QuiverError {
+  if (error instanceof QuiverError) return error;
+  const code = (error as { code?: unknown } | null)?.code;
+  const message = error instanceof Error ? error.message : String(error);
+  if (code === "ENOSPC" || code === "EDQUOT") {
+    return new QuiverError("quota_exceeded", `${what}: the disk is full (${message})`, { cause: error });
+  }
+  return new QuiverError("storage_error", `${what} failed: ${message}`, { cause: error });
+}
+
+const isMissing = (error: unknown) => (error as { code?: unknown } | null)?.code === "ENOENT";
+
+/**
+ * Stores records as files in a directory (created on first save). For Node and Deno
+ * (`--allow-read --allow-write`).
+ *
+ * @example
+ * ```js
+ * const storage = new FileStorage("./vectors");
+ * const store = await VectorStore.open({ name: "notes", storage, dimension: 384 });
+ * ```
+ */
+export class FileStorage implements StorageAdapter {
+  /** The directory, resolved to an absolute path. */
+  readonly directory: string;
+
+  /** @param directory - where the files go. */
+  constructor(directory: string) {
+    if (typeof directory !== "string" || directory.length === 0) {
+      throw quiverError("invalid_argument", "directory must be a non-empty path");
+    }
+    this.directory = resolve(directory);
+  }
+
+  /** Identifies this directory for locks and notifications within one process. */
+  get coordinationScope(): string {
+    return `file:${this.directory}`;
+  }
+
+  #path(key: string): string {
+    return join(this.directory, fileName(key));
+  }
+
+  /** {@inheritDoc StorageAdapter.load} */
+  async load(key: string): Promise<Uint8Array | undefined> {
+    try {
+      const data = await readFile(this.#path(key));
+      return new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    } catch (error) {
+      if (isMissing(error)) return undefined;
+      throw failure(error, `reading ${JSON.stringify(key)}`);
+    }
+  }
+
+  /** {@inheritDoc StorageAdapter.loadRange} */
+  async loadRange(prefix: string): Promise<StorageEntry[]> {
+    let names: string[];
+    try {
+      names = await readdir(this.directory);
+    } catch (error) {
+      if (isMissing(error)) return [];
+      throw failure(error, `listing ${this.directory}`);
+    }
+    const keys = names
+      .map(keyOf)
+      .filter((k): k is string => k !== undefined && k.startsWith(prefix))
+      .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+    const out: StorageEntry[] = [];
+    for (const key of keys) {
+      const bytes = await this.load(key);
+      if (bytes) out.push({ key, bytes });
+    }
+    return out;
+  }
+
+  /** Writes `bytes` to a temporary file, flushes it and renames it to `key`'s file. */
+  async #writeDurably(key: string, bytes: Uint8Array): Promise<void> {
+    const target = this.#path(key);
+    const temp = `${target}${TEMP_MARK}${Math.random().toString(36).slice(2)}`;
+    const handle = await open(temp, "w");
+    try {
+      await handle.writeFile(bytes);
+      await handle.sync();
+    } finally {
+      await handle.close();
+    }
+    try {
+      await rename(temp, target);
+    } catch (error) {
+      await unlink(temp).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Flushes the directory entry changes (renames, unlinks); a no-op where unsupported. */
+  async #syncDirectory(): Promise<void> {
+    let handle;
+    try {
+      handle = await open(this.directory, "r");
+      await handle.sync();
+    } catch {
+      // Some platforms (Windows) cannot open or flush a directory.
+    } finally {
+      await handle?.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * Writes `puts` (the last one is the commit record) and then removes `deletes`; see the
+   * module documentation for what a crash part way leaves.
+   */
+  async saveBatch(puts: readonly StorageEntry[], deletes: readonly string[]): Promise<void> {
+    for (const { key, bytes } of puts) {
+      if (typeof key !== "string") throw quiverError("invalid_argument", "storage keys must be strings");
+      if (!(bytes instanceof Uint8Array)) throw quiverError("invalid_argument", `bytes of ${key} must be a Uint8Array`);
+    }
+    try {
+      await mkdir(this.directory, { recursive: true });
+      const last = puts.at(-1);
+      const rest = puts.slice(0, -1);
+      for (let i = 0; i < rest.length; i += 16) {
+        await Promise.all(rest.slice(i, i + 16).map(({ key, bytes }) => this.#writeDurably(key, bytes)));
+      }
+      if (rest.length > 0) await this.#syncDirectory();
+      if (last) {
+        await this.#writeDurably(last.key, last.bytes);
+        await this.#syncDirectory();
+      }
+      for (const key of deletes) {
+        await unlink(this.#path(key)).catch((error: unknown) => {
+          if (!isMissing(error)) throw error;
+        });
+      }
+    } catch (error) {
+      throw failure(error, `saving ${puts.length} records to ${this.directory}`);
+    }
+  }
+
+  /** {@inheritDoc StorageAdapter.remove} */
+  async remove(key: string): Promise<void> {
+    try {
+      await unlink(this.#path(key));
+    } catch (error) {
+      if (!isMissing(error)) throw failure(error, `removing ${JSON.stringify(key)}`);
+    }
+  }
+}

@@ -1,0 +1,557 @@
+//! Byte-level encoding: little-endian primitives, a section writer that cuts a logical stream
+//! into bounded chunks as it goes, and readers that check every read against the bytes left.
+//!
+//! The reading rule that keeps decoding safe on hostile input: a count read from the input is
+//! multiplied (in `u64`, with `checked_mul`) by the least number of bytes each counted thing
+//! occupies, and must not exceed the bytes remaining, *before* anything is allocated for it.
+//! So decoding `b` bytes never allocates more than a constant factor of `b`.
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::BuildHasher;
+
+use super::chunk::{self, Expect, HEADER_LEN, MAX_CHUNK_LEN, MAX_PAYLOAD};
+use crate::error::{Error, Result};
+
+pub(crate) fn corrupt(what: impl Into<String>) -> Error {
+    Error::Corrupt { what: what.into() }
+}
+
+/// `Corrupt { what: "<what>: <problem>" }`, assembled in this one place rather than by a
+/// `format!` at every call site (which costs code size in the `.wasm`).
+#[cold]
+#[inline(never)]
+pub(crate) fn corrupt_at(what: &str, problem: &str) -> Error {
+    Error::Corrupt {
+        what: [what, ": ", problem].concat(),
+    }
+}
+
+/// Where a stored chunk is and how to check it: its key, payload length and checksum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChunkRef {
+    pub key: String,
+    pub len: u32,
+    pub crc: u32,
+}
+
+impl ChunkRef {
+    /// Stored size in bytes, header included.
+    pub fn stored_len(&self) -> u64 {
+        self.len as u64 + HEADER_LEN as u64
+    }
+}
+
+/// Where decoding reads chunks from: the bytes JavaScript loaded, or a map in tests.
+pub trait ChunkSource {
+    /// Stored length of the chunk under `key`, or `None` when it is missing. Lets a reader
+    /// check every chunk it will need before allocating anything.
+    fn stored_len(&self, key: &str) -> Option<usize>;
+    /// The bytes stored under `key`.
+    fn read(&mut self, key: &str) -> Option<Vec<u8>>;
+}
+
+impl<S: BuildHasher> ChunkSource for HashMap<String, Vec<u8>, S> {
+    fn stored_len(&self, key: &str) -> Option<usize> {
+        self.get(key).map(Vec::len)
+    }
+    fn read(&mut self, key: &str) -> Option<Vec<u8>> {
+        self.get(key).cloned()
+    }
+}
+
+impl ChunkSource for BTreeMap<String, Vec<u8>> {
+    fn stored_len(&self, key: &str) -> Option<usize> {
+        self.get(key).map(Vec::len)
+    }
+    fn read(&mut self, key: &str) -> Option<Vec<u8>> {
+        self.get(key).cloned()
+    }
+}
+
+/// Receives sealed chunks as they are produced, so a save never holds a whole snapshot in
+/// wasm memory (the wasm layer copies each into a `Uint8Array` and drops it).
+pub(crate) struct Emitter<'s> {
+    sink: &'s mut dyn FnMut(String, Vec<u8>),
+    pub(crate) next_id: u64,
+    /// Keys emitted so far, in order.
+    pub(crate) keys: Vec<String>,
+    /// Stored bytes emitted so far.
+    pub(crate) bytes: u64,
+}
+
+/// Prefix of every chunk key; the manifest lives under [`super::MANIFEST_KEY`].
+pub const CHUNK_KEY_PREFIX: &str = "c.";
+
+pub(crate) fn chunk_key(id: u64) -> String {
+    format!("{CHUNK_KEY_PREFIX}{id:012x}")
+}
+
+impl<'s> Emitter<'s> {
+    pub(crate) fn new(sink: &'s mut dyn FnMut(String, Vec<u8>), next_id: u64) -> Self {
+        Emitter {
+            sink,
+            next_id,
+            keys: Vec::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Seals `payload` into a new chunk under a fresh key and hands it to the sink.
+    pub(crate) fn emit(&mut self, kind: [u8; 4], payload: &[u8]) -> ChunkRef {
+        let key = chunk_key(self.next_id);
+        self.next_id += 1;
+        self.emit_as(key, kind, payload)
+    }
+
+    /// Seals `payload` under a given key (the manifest).
+    pub(crate) fn emit_as(&mut self, key: String, kind: [u8; 4], payload: &[u8]) -> ChunkRef {
+        let (bytes, crc) = chunk::seal(kind, payload);
+        self.bytes += bytes.len() as u64;
+        self.keys.push(key.clone());
+        (self.sink)(key.clone(), bytes);
+        ChunkRef {
+            key,
+            len: payload.len() as u32,
+            crc,
+        }
+    }
+}
+
+/// Primitive writes, shared by the section writer and plain byte buffers.
+pub trait Write {
+    fn raw(&mut self, bytes: &[u8]);
+
+    fn u8(&mut self, v: u8) {
+        self.raw(&[v]);
+    }
+    fn u16(&mut self, v: u16) {
+        self.raw(&v.to_le_bytes());
+    }
+    fn u32(&mut self, v: u32) {
+        self.raw(&v.to_le_bytes());
+    }
+    fn u64(&mut self, v: u64) {
+        self.raw(&v.to_le_bytes());
+    }
+    fn f32(&mut self, v: f32) {
+        self.raw(&v.to_le_bytes());
+    }
+    fn tag(&mut self, tag: [u8; 4]) {
+        self.raw(&tag);
+    }
+    /// A `u32` length, then the bytes.
+    fn bytes(&mut self, bytes: &[u8]) {
+        self.u32(bytes.len() as u32);
+        self.raw(bytes);
+    }
+    fn str(&mut self, s: &str) {
+        self.bytes(s.as_bytes());
+    }
+    /// A family's four-character tag and its own layout version, first in its section.
+    fn family_header(&mut self, tag: [u8; 4], version: u32) {
+        self.tag(tag);
+        self.u32(version);
+    }
+    /// Many `f32`s, little-endian, without a length (write the count first).
+    fn f32s(&mut self, values: &[f32]) {
+        let mut block = [0u8; 4096];
+        for part in values.chunks(1024) {
+            for (out, v) in block.chunks_exact_mut(4).zip(part) {
+                out.copy_from_slice(&v.to_le_bytes());
+            }
+            self.raw(&block[..part.len() * 4]);
+        }
+    }
+    /// Many `u32`s, little-endian, without a length.
+    fn u32s(&mut self, values: &[u32]) {
+        let mut block = [0u8; 4096];
+        for part in values.chunks(1024) {
+            for (out, v) in block.chunks_exact_mut(4).zip(part) {
+                out.copy_from_slice(&v.to_le_bytes());
+            }
+            self.raw(&block[..part.len() * 4]);
+        }
+    }
+}
+
+impl Write for Vec<u8> {
+    fn raw(&mut self, bytes: &[u8]) {
+        self.extend_from_slice(bytes);
+    }
+}
+
+/// Writes one section of a snapshot (collection state or index state) as a byte stream that is
+/// cut into chunks of at most 256 KB as it fills. Values may straddle chunk boundaries; the
+/// reader reassembles them.
+pub struct StateWriter<'e, 's> {
+    emitter: &'e mut Emitter<'s>,
+    kind: [u8; 4],
+    buf: Vec<u8>,
+    chunks: Vec<ChunkRef>,
+}
+
+impl<'e, 's> StateWriter<'e, 's> {
+    pub(crate) fn new(emitter: &'e mut Emitter<'s>, kind: [u8; 4]) -> Self {
+        StateWriter {
+            emitter,
+            kind,
+            buf: Vec::with_capacity(MAX_PAYLOAD),
+            chunks: Vec::new(),
+        }
+    }
+
+    fn flush(&mut self) {
+        let chunk = self.emitter.emit(self.kind, &self.buf);
+        self.chunks.push(chunk);
+        self.buf.clear();
+    }
+
+    /// Emits the last, partly filled chunk and returns the section's chunk list.
+    pub(crate) fn finish(mut self) -> Vec<ChunkRef> {
+        if !self.buf.is_empty() || self.chunks.is_empty() {
+            self.flush();
+        }
+        self.chunks
+    }
+}
+
+impl Write for StateWriter<'_, '_> {
+    fn raw(&mut self, mut bytes: &[u8]) {
+        while !bytes.is_empty() {
+            let room = MAX_PAYLOAD - self.buf.len();
+            let take = room.min(bytes.len());
+            self.buf.extend_from_slice(&bytes[..take]);
+            bytes = &bytes[take..];
+            if self.buf.len() == MAX_PAYLOAD {
+                self.flush();
+            }
+        }
+    }
+}
+
+/// Bounds-checked reads. Every read names what it reads, so an error says where decoding
+/// stopped.
+pub trait Read {
+    /// Bytes left in the input.
+    fn remaining(&self) -> u64;
+    /// Fills `out` exactly, or fails without reading past the end.
+    fn read_into(&mut self, out: &mut [u8], what: &str) -> Result<()>;
+
+    fn u8(&mut self, what: &str) -> Result<u8> {
+        let mut b = [0u8; 1];
+        self.read_into(&mut b, what)?;
+        Ok(b[0])
+    }
+    fn u16(&mut self, what: &str) -> Result<u16> {
+        let mut b = [0u8; 2];
+        self.read_into(&mut b, what)?;
+        Ok(u16::from_le_bytes(b))
+    }
+    fn u32(&mut self, what: &str) -> Result<u32> {
+        let mut b = [0u8; 4];
+        self.read_into(&mut b, what)?;
+        Ok(u32::from_le_bytes(b))
+    }
+    fn u64(&mut self, what: &str) -> Result<u64> {
+        let mut b = [0u8; 8];
+        self.read_into(&mut b, what)?;
+        Ok(u64::from_le_bytes(b))
+    }
+    fn f32(&mut self, what: &str) -> Result<f32> {
+        let mut b = [0u8; 4];
+        self.read_into(&mut b, what)?;
+        Ok(f32::from_le_bytes(b))
+    }
+    fn tag(&mut self, what: &str) -> Result<[u8; 4]> {
+        let mut b = [0u8; 4];
+        self.read_into(&mut b, what)?;
+        Ok(b)
+    }
+
+    /// Checks that `count` things of at least `min_bytes_each` bytes can fit in what is left,
+    /// and returns the count as a `usize`. Call before allocating for `count` things.
+    fn check_count(&self, count: u64, min_bytes_each: u64, what: &str) -> Result<usize> {
+        let needed = count
+            .checked_mul(min_bytes_each.max(1))
+            .ok_or_else(|| corrupt_at(what, "count overflows"))?;
+        if needed > self.remaining() {
+            return Err(corrupt_at(what, "count exceeds the bytes left"));
+        }
+        usize::try_from(count).map_err(|_| corrupt_at(what, "count too large"))
+    }
+
+    /// A `u64` count, checked with [`Read::check_count`].
+    fn count(&mut self, min_bytes_each: u64, what: &str) -> Result<usize> {
+        let count = self.u64(what)?;
+        self.check_count(count, min_bytes_each, what)
+    }
+
+    /// A `u32`-length-prefixed byte string of at most `max` bytes.
+    fn bytes(&mut self, max: usize, what: &str) -> Result<Vec<u8>> {
+        let len = self.u32(what)? as u64;
+        if len > max as u64 {
+            return Err(corrupt_at(what, "length above its limit"));
+        }
+        let len = self.check_count(len, 1, what)?;
+        let mut out = vec![0u8; len];
+        self.read_into(&mut out, what)?;
+        Ok(out)
+    }
+
+    /// A length-prefixed UTF-8 string of at most `max` bytes.
+    fn str(&mut self, max: usize, what: &str) -> Result<String> {
+        let bytes = self.bytes(max, what)?;
+        String::from_utf8(bytes).map_err(|_| corrupt_at(what, "not UTF-8"))
+    }
+
+    /// A family's tag and layout version; fails unless the tag matches and the version is
+    /// between 1 and `newest`.
+    fn family_header(&mut self, tag: [u8; 4], newest: u32) -> Result<u32> {
+        let found = self.tag("family tag")?;
+        if found != tag {
+            return Err(corrupt_at(
+                &chunk::tag_name(tag),
+                "the index section holds another family",
+            ));
+        }
+        let version = self.u32("family version")?;
+        if version > newest {
+            return Err(Error::UnsupportedVersion {
+                found: version,
+                supported: newest,
+            });
+        }
+        if version == 0 {
+            return Err(corrupt_at(&chunk::tag_name(tag), "layout version 0"));
+        }
+        Ok(version)
+    }
+
+    /// `count` little-endian `f32`s (count checked against the bytes left first).
+    fn f32s(&mut self, count: u64, what: &str) -> Result<Vec<f32>> {
+        words(self, count, what, f32::from_le_bytes)
+    }
+
+    /// `count` little-endian `u32`s.
+    fn u32s(&mut self, count: u64, what: &str) -> Result<Vec<u32>> {
+        words(self, count, what, u32::from_le_bytes)
+    }
+
+    /// Between 1 and `max` of the next bytes (what is contiguous in the input), borrowed, so
+    /// bulk reads convert straight from the input without an intermediate copy.
+    fn next_slice(&mut self, max: usize, what: &str) -> Result<&[u8]>;
+}
+
+/// An element of stored codes (`f32` for raw vectors, `u8` for SQ8/PQ/binary codes): how a
+/// family writes and reads an arena of them without caring which it is.
+pub trait CodeElement: Sized {
+    fn write_all(values: &[Self], out: &mut dyn Write);
+    fn read_all(count: u64, input: &mut dyn Read, what: &str) -> Result<Vec<Self>>;
+}
+
+impl CodeElement for f32 {
+    fn write_all(values: &[f32], out: &mut dyn Write) {
+        out.f32s(values);
+    }
+    fn read_all(count: u64, input: &mut dyn Read, what: &str) -> Result<Vec<f32>> {
+        input.f32s(count, what)
+    }
+}
+
+impl CodeElement for u8 {
+    fn write_all(values: &[u8], out: &mut dyn Write) {
+        out.raw(values);
+    }
+    fn read_all(count: u64, input: &mut dyn Read, what: &str) -> Result<Vec<u8>> {
+        let count = input.check_count(count, 1, what)?;
+        let mut out = vec![0u8; count];
+        input.read_into(&mut out, what)?;
+        Ok(out)
+    }
+}
+
+/// `count` 4-byte words converted straight from the input's slices; a word split across two
+/// chunks goes through a small buffer.
+fn words<R: Read + ?Sized, T>(
+    r: &mut R,
+    count: u64,
+    what: &str,
+    convert: fn([u8; 4]) -> T,
+) -> Result<Vec<T>> {
+    let count = r.check_count(count, 4, what)?;
+    let mut out = Vec::with_capacity(count);
+    while out.len() < count {
+        let slice = r.next_slice((count - out.len()) * 4, what)?;
+        let whole = slice.len() / 4 * 4;
+        out.extend(
+            slice[..whole]
+                .chunks_exact(4)
+                .map(|b| convert([b[0], b[1], b[2], b[3]])),
+        );
+        let rest = slice.len() - whole;
+        if rest > 0 {
+            let mut word = [0u8; 4];
+            word[..rest].copy_from_slice(&slice[whole..]);
+            r.read_into(&mut word[rest..], what)?;
+            out.push(convert(word));
+        }
+    }
+    Ok(out)
+}
+
+/// Reads from one in-memory payload (the manifest, one log chunk).
+pub struct Cursor<'a> {
+    bytes: &'a [u8],
+    pos: usize,
+}
+
+impl<'a> Cursor<'a> {
+    pub fn new(bytes: &'a [u8]) -> Self {
+        Cursor { bytes, pos: 0 }
+    }
+
+    /// Fails unless every byte was read.
+    pub fn finish(&self, what: &str) -> Result<()> {
+        if self.pos != self.bytes.len() {
+            return Err(corrupt_at(what, "unread trailing bytes"));
+        }
+        Ok(())
+    }
+
+    /// The next `n` bytes, borrowed.
+    pub fn slice(&mut self, n: usize, what: &str) -> Result<&'a [u8]> {
+        if n > self.bytes.len() - self.pos {
+            return Err(corrupt_at(what, "input ends early"));
+        }
+        let out = &self.bytes[self.pos..self.pos + n];
+        self.pos += n;
+        Ok(out)
+    }
+}
+
+impl Read for Cursor<'_> {
+    fn remaining(&self) -> u64 {
+        (self.bytes.len() - self.pos) as u64
+    }
+
+    fn next_slice(&mut self, max: usize, what: &str) -> Result<&[u8]> {
+        let n = max.min(self.bytes.len() - self.pos);
+        if n == 0 && max > 0 {
+            return Err(corrupt_at(what, "input ends early"));
+        }
+        self.slice(n, what)
+    }
+
+    fn read_into(&mut self, out: &mut [u8], what: &str) -> Result<()> {
+        let bytes = self.slice(out.len(), what)?;
+        out.copy_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Reads one section of a snapshot as a single byte stream over its chunks, loading and
+/// checking each chunk (kind, length, checksum against the manifest) only when reading
+/// reaches it, so decoding holds one chunk at a time besides what it builds.
+pub struct StateReader<'a> {
+    source: &'a mut dyn ChunkSource,
+    kind: [u8; 4],
+    refs: &'a [ChunkRef],
+    next: usize,
+    current: Vec<u8>,
+    pos: usize,
+    remaining: u64,
+}
+
+impl<'a> StateReader<'a> {
+    /// A reader over `refs`, whose stored lengths the caller has checked against `source`.
+    pub(crate) fn new(
+        source: &'a mut dyn ChunkSource,
+        kind: [u8; 4],
+        refs: &'a [ChunkRef],
+    ) -> Self {
+        let remaining = refs.iter().map(|r| r.len as u64).sum();
+        StateReader {
+            source,
+            kind,
+            refs,
+            next: 0,
+            current: Vec::new(),
+            pos: 0,
+            remaining,
+        }
+    }
+
+    fn load_next(&mut self, what: &str) -> Result<()> {
+        let Some(r) = self.refs.get(self.next) else {
+            return Err(corrupt_at(what, "section ends early"));
+        };
+        self.next += 1;
+        let bytes = self
+            .source
+            .read(&r.key)
+            .ok_or_else(|| corrupt_at(&r.key, "chunk is missing"))?;
+        chunk::verify(
+            &bytes,
+            &Expect {
+                key: &r.key,
+                kind: self.kind,
+                payload_len: Some(r.len),
+                crc: Some(r.crc),
+                max_len: MAX_CHUNK_LEN,
+            },
+        )?;
+        self.current = bytes;
+        self.pos = HEADER_LEN;
+        Ok(())
+    }
+
+    /// Fails unless the whole section was read.
+    pub(crate) fn finish(&self, what: &str) -> Result<()> {
+        if self.remaining != 0 {
+            return Err(corrupt_at(what, "unread trailing bytes"));
+        }
+        Ok(())
+    }
+}
+
+impl Read for StateReader<'_> {
+    fn remaining(&self) -> u64 {
+        self.remaining
+    }
+
+    fn next_slice(&mut self, max: usize, what: &str) -> Result<&[u8]> {
+        if max == 0 {
+            return Ok(&[]);
+        }
+        if self.remaining == 0 {
+            return Err(corrupt_at(what, "section ends early"));
+        }
+        while self.pos >= self.current.len() {
+            self.load_next(what)?;
+        }
+        let take = (self.current.len() - self.pos).min(max);
+        let start = self.pos;
+        self.pos += take;
+        self.remaining -= take as u64;
+        Ok(&self.current[start..start + take])
+    }
+
+    fn read_into(&mut self, out: &mut [u8], what: &str) -> Result<()> {
+        if out.len() as u64 > self.remaining {
+            return Err(corrupt_at(what, "section ends early"));
+        }
+        let mut filled = 0;
+        while filled < out.len() {
+            if self.pos >= self.current.len() {
+                self.load_next(what)?;
+                continue;
+            }
+            let take = (self.current.len() - self.pos).min(out.len() - filled);
+            out[filled..filled + take].copy_from_slice(&self.current[self.pos..self.pos + take]);
+            self.pos += take;
+            filled += take;
+            self.remaining -= take as u64;
+        }
+        Ok(())
+    }
+}

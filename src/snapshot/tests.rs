@@ -1,0 +1,159 @@
+//! Unit tests of the envelope, the manifest and the section reader/writer.
+
+use super::chunk::{self, kind, Expect, HEADER_LEN, MAX_PAYLOAD};
+use super::codec::{Emitter, Read, StateReader, StateWriter, Write};
+use super::manifest::{LogRef, Manifest};
+use super::*;
+use crate::collection::CollectionConfig;
+use crate::distance::Metric;
+
+fn expect(kind: [u8; 4]) -> Expect<'static> {
+    Expect {
+        key: "k",
+        kind,
+        payload_len: None,
+        crc: None,
+        max_len: chunk::MAX_CHUNK_LEN,
+    }
+}
+
+#[test]
+fn envelope_round_trips_and_checks_each_field() {
+    let (bytes, crc) = chunk::seal(kind::META, b"hello");
+    assert_eq!(bytes.len(), HEADER_LEN + 5);
+    assert_eq!(chunk::verify(&bytes, &expect(kind::META)).unwrap(), crc);
+    let code = |b: &[u8], e: &Expect| chunk::verify(b, e).unwrap_err().code();
+    assert_eq!(code(&bytes, &expect(kind::INDEX)), "corrupt");
+    let mut wrong = expect(kind::META);
+    wrong.payload_len = Some(6);
+    assert_eq!(code(&bytes, &wrong), "corrupt");
+    wrong.payload_len = Some(5);
+    wrong.crc = Some(crc ^ 1);
+    assert_eq!(code(&bytes, &wrong), "corrupt");
+    let mut newer = bytes.clone();
+    newer[4] = 9;
+    assert_eq!(code(&newer, &expect(kind::META)), "unsupported_version");
+    let mut magic = bytes.clone();
+    magic[0] = b'X';
+    assert_eq!(code(&magic, &expect(kind::META)), "corrupt");
+    assert_eq!(code(&bytes[..10], &expect(kind::META)), "corrupt");
+}
+
+fn write_section(values: &[f32], extra: &[u8]) -> (Vec<(String, Vec<u8>)>, Vec<codec::ChunkRef>) {
+    let mut out = Vec::new();
+    let mut sink = |k: String, b: Vec<u8>| out.push((k, b));
+    let mut emitter = Emitter::new(&mut sink, 7);
+    let mut w = StateWriter::new(&mut emitter, kind::INDEX);
+    w.raw(extra);
+    w.u64(values.len() as u64);
+    w.f32s(values);
+    w.str("tail");
+    let refs = w.finish();
+    (out, refs)
+}
+
+#[test]
+fn sections_straddle_chunks_and_read_back() {
+    // An odd prefix puts floats across chunk boundaries.
+    let values: Vec<f32> = (0..150_000).map(|i| i as f32 * 0.5).collect();
+    let (chunks, refs) = write_section(&values, &[1, 2, 3]);
+    assert_eq!(chunks.len(), refs.len());
+    assert!(chunks.len() >= 3);
+    for (key, bytes) in &chunks[..chunks.len() - 1] {
+        assert_eq!(bytes.len(), HEADER_LEN + MAX_PAYLOAD, "{key}");
+    }
+    assert_eq!(chunks[0].0, "c.000000000007");
+    let mut source: std::collections::HashMap<String, Vec<u8>> = chunks.into_iter().collect();
+    let mut r = StateReader::new(&mut source, kind::INDEX, &refs);
+    let mut prefix = [0u8; 3];
+    r.read_into(&mut prefix, "prefix").unwrap();
+    assert_eq!(prefix, [1, 2, 3]);
+    let n = r.count(4, "n").unwrap();
+    assert_eq!(r.f32s(n as u64, "values").unwrap(), values);
+    assert_eq!(r.str(10, "tail").unwrap(), "tail");
+    r.finish("section").unwrap();
+    assert_eq!(r.u8("past the end").unwrap_err().code(), "corrupt");
+}
+
+#[test]
+fn counts_beyond_the_input_are_refused_before_allocating() {
+    let (chunks, refs) = write_section(&[1.0, 2.0], &[]);
+    let mut source: std::collections::HashMap<String, Vec<u8>> = chunks.into_iter().collect();
+    let mut r = StateReader::new(&mut source, kind::INDEX, &refs);
+    // 2 floats are there; ask for more (and for an overflowing count).
+    assert_eq!(
+        r.check_count(u64::MAX, 4, "x").unwrap_err().code(),
+        "corrupt"
+    );
+    let _ = r.u64("n").unwrap();
+    assert!(r.f32s(1 << 40, "values").is_err());
+    // 2 floats and the 8-byte "tail" string remain: 16 bytes.
+    assert!(r.f32s(5, "values").is_err());
+}
+
+#[test]
+fn manifest_round_trips() {
+    let refs = |n: u64| {
+        (0..n)
+            .map(|i| codec::ChunkRef {
+                key: codec::chunk_key(i),
+                len: 100 + i as u32,
+                crc: i as u32 * 7,
+            })
+            .collect::<Vec<_>>()
+    };
+    let manifest = Manifest {
+        version: 12,
+        generation: 3,
+        next_chunk_id: 99,
+        config: CollectionConfig::new(384, Metric::Cosine, "Flat".parse().unwrap()),
+        items: 20_000,
+        defaults: crate::collection::SearchDefaults {
+            ef_search: Some(64),
+            nprobe: None,
+            rerank: Some(0),
+        },
+        indexed_fields: vec!["lang".into(), "meta.year".into()],
+        meta: refs(2),
+        index: refs(3)
+            .into_iter()
+            .map(|mut r| {
+                r.key.push('i');
+                r
+            })
+            .collect(),
+        log: vec![
+            LogRef {
+                chunk: codec::ChunkRef {
+                    key: "c.log1".into(),
+                    len: 10,
+                    crc: 1,
+                },
+                first_op: 0,
+                ops: 4,
+            },
+            LogRef {
+                chunk: codec::ChunkRef {
+                    key: "c.log2".into(),
+                    len: 10,
+                    crc: 2,
+                },
+                first_op: 4,
+                ops: 1,
+            },
+        ],
+        garbage: vec!["c.old".into()],
+    };
+    let (bytes, _) = chunk::seal(kind::MANIFEST, &manifest.encode());
+    assert_eq!(Manifest::decode(&bytes).unwrap(), manifest);
+    // Log segments must be contiguous.
+    let mut gap = manifest.clone();
+    gap.log[1].first_op = 5;
+    let (bytes, _) = chunk::seal(kind::MANIFEST, &gap.encode());
+    assert_eq!(Manifest::decode(&bytes).unwrap_err().code(), "corrupt");
+    // A key listed twice.
+    let mut twice = manifest;
+    twice.index[0].key = twice.meta[0].key.clone();
+    let (bytes, _) = chunk::seal(kind::MANIFEST, &twice.encode());
+    assert_eq!(Manifest::decode(&bytes).unwrap_err().code(), "corrupt");
+}
