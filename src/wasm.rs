@@ -388,6 +388,28 @@ impl WasmCollection {
         self.inner.memory_bytes() as f64
     }
 
+    /// Sets the memory budget in bytes (`undefined` removes it): an `add` or `upsert` that
+    /// would grow `memoryBytes` past it fails with `memory_budget_exceeded` and changes nothing.
+    #[wasm_bindgen(js_name = setMemoryBudget)]
+    pub fn set_memory_budget(&mut self, bytes: Option<f64>) -> Result<(), JsValue> {
+        match bytes {
+            Some(b) if !(b.is_finite() && b >= 0.0) => Err(to_js(Error::InvalidArgument {
+                name: "bytes",
+                reason: "the memory budget must be a finite number of bytes >= 0".into(),
+            })),
+            _ => {
+                self.inner.set_memory_budget(bytes.map(|b| b as usize));
+                Ok(())
+            }
+        }
+    }
+
+    /// The memory budget in bytes, or `undefined` when none is set.
+    #[wasm_bindgen(js_name = memoryBudget)]
+    pub fn memory_budget(&self) -> Option<f64> {
+        self.inner.memory_budget().map(|b| b as f64)
+    }
+
     /// Starts a save: `{ token, puts: [{ key, bytes }], deletes, full, bytes }`. Each `bytes`
     /// is a copy (never a view of wasm memory); the manifest is the last put. Store the puts,
     /// then delete `deletes`, then `ackSave(token)`; on failure `abortSave(token)`.
