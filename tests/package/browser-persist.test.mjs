@@ -71,8 +71,10 @@ test("IndexedDB: round trips for every metric, incremental saves and reopens", a
   }
 });
 
-test("crash: SIGKILL of the browser at random points never loses an acknowledged save", { timeout: 900_000 }, async () => {
-  const rounds = Number(process.env.QUIVER_CRASH_ROUNDS ?? 20);
+const crashRoundCount = Number(process.env.QUIVER_CRASH_ROUNDS ?? 20);
+
+test("crash: SIGKILL of the browser at random points never loses an acknowledged save", { timeout: Math.max(900_000, crashRoundCount * 60_000) }, async () => {
+  const rounds = crashRoundCount;
   const baseSeed = Number(process.env.QUIVER_CRASH_SEED ?? Date.now() % 100_000);
   const r = await crashRounds({ executablePath, chromiumArgs, pageUrl, dir: profile(), rounds, baseSeed, backend: "indexeddb" });
   console.log(

@@ -118,6 +118,7 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
     if (writerReset) {
       // The browser dropped everything before the writer read it.
       browserResets++;
+      console.log(`${context}: browser reset when the writer opened the profile (${model.size} items dropped by Chromium)`);
       model.clear();
     }
     // The writer must have found the state the last check verified; less means the store
@@ -145,6 +146,7 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
       if (checker.log.some((l) => BROWSER_RESET.test(l))) {
         // Reset while the checker opened the profile: the store must be cleanly absent.
         browserResets++;
+        console.log(`${context}: browser reset when the checker opened the profile`);
         assert.equal(result.error, undefined, `${context}: after a browser reset the store does not open cleanly: ${result.error}`);
         assert.equal(result.count, 0, `${context}: items survived a browser reset`);
         model.clear();
