@@ -56,6 +56,7 @@ export interface DurableObjectStorageLike extends AdapterStorageLike {
   get<T = unknown>(key: string): Promise<T | undefined>;
   put(entries: Record<string, unknown>): Promise<void>;
   put<T>(key: string, value: T): Promise<void>;
+  list<T = unknown>(options?: { prefix?: string }): Promise<Map<string, T>>;
 }
 
 /** The part of `DurableObjectState` the shard uses. */
