@@ -127,8 +127,9 @@ function vectorsOf(queries: unknown): Float32Array[] | undefined {
  * object starts (or is evicted and restarted), with the built index as saved: searches answer
  * exactly as before the restart, HNSW graphs included. Every call that changes the store
  * (`add`, `upsert`, `delete`, `tune`, `setSearchDefaults`) saves before it answers (an
- * incremental save: what changed since the last one); if the save fails, the in-memory store
- * is reopened from storage, so memory never runs ahead of what is stored, and the call fails.
+ * incremental save: what changed since the last one); if the save fails, the call fails and
+ * the in-memory store is dropped and reopened from storage on the next request, so the shard
+ * never answers with changes that are not stored.
  * Calls are handled one at a time, in arrival order.
  */
 export class QuiverShard {
@@ -167,7 +168,7 @@ export class QuiverShard {
   }
 
   async #open(config: ShardConfig & { name: string }): Promise<VectorStore> {
-    const store = await VectorStore.open({ ...config, storage: this.#adapter, metrics: false });
+    const store = await VectorStore.open({ ...config, storage: this.#adapter });
     this.#store = store;
     await this.#migrate(store);
     return store;
@@ -191,14 +192,16 @@ export class QuiverShard {
     for (let i = 0; i < keys.length; i += 128) await this.#state.storage.delete(keys.slice(i, i + 128));
   }
 
-  /** Saves after a change; if saving fails, reopens the store from storage and rethrows. */
+  /**
+   * Saves after a change. If saving fails, drops the in-memory store (the next request reopens
+   * it from storage, so it never answers with changes that are not stored) and rethrows.
+   */
   async #save(store: VectorStore): Promise<void> {
     try {
       await store.save();
     } catch (error) {
       this.#store = undefined;
-      await store.close();
-      await this.#current();
+      await store.close().catch(() => undefined);
       throw error;
     }
   }
