@@ -28,7 +28,7 @@
  *
  * @packageDocumentation
  */
-import { VectorStore, ShardedStore, isQuiverError, QuiverError, DurableObjectStorageAdapter } from "./workerd.js";
+import { VectorStore, ShardedStore, isQuiverError, QuiverError, DurableObjectStorageAdapter, type ShardSearchMany } from "./workerd.js";
 import type { DurableObjectStorageLike as AdapterStorageLike } from "./storage/durable-object.js";
 import type {
   Item,
@@ -251,6 +251,11 @@ export class QuiverShard {
         }
         case "search":
           return Response.json({ hits: await store.search(body as unknown as SearchRequest) });
+        case "searchMany": {
+          const results: SearchHit[][] = [];
+          for (const r of body.requests as SearchRequest[]) results.push(await store.search(r));
+          return Response.json({ results });
+        }
         case "stats":
           return Response.json(await store.stats());
         case "measureRecall":
@@ -275,7 +280,7 @@ export class QuiverShard {
 }
 
 /** A {@link QuiverStore} over one {@link QuiverShard} object (a `fetch` per call). */
-export class DurableObjectShard<M extends object = Metadata> implements QuiverStore<M> {
+export class DurableObjectShard<M extends object = Metadata> implements QuiverStore<M>, ShardSearchMany<M> {
   readonly name: string;
   readonly dimension: number;
   readonly metric: Metric;
@@ -331,6 +336,12 @@ export class DurableObjectShard<M extends object = Metadata> implements QuiverSt
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
     return ((await call(this.#stub, "search", { ...request, vector: Array.from(request.vector) })) as { hits: SearchHit<M>[] }).hits;
   }
+  /** Several searches in one request to the shard object (see {@link ShardSearchMany}). */
+  async searchMany(requests: readonly SearchRequest[]): Promise<SearchHit<M>[][]> {
+    const plainRequests = requests.map((r) => ({ ...r, vector: Array.from(r.vector) }));
+    return ((await call(this.#stub, "searchMany", { requests: plainRequests })) as { results: SearchHit<M>[][] }).results;
+  }
+
   /** Every change is already saved by the shard object before it answers: nothing to do. */
   async save(_options?: TaskOptions): Promise<void> {}
   /**

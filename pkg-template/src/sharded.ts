@@ -86,6 +86,17 @@ export type ShardedSearchResult<M extends object = Metadata> = SearchHit<M>[] & 
   failures?: ShardError[];
 };
 
+/**
+ * An optional capability of a shard: several searches in one call (one round trip for a remote
+ * shard). {@link ShardedStore.measureRecall} and {@link ShardedStore.tune} use it when a shard
+ * has it; the Cloudflare template's `DurableObjectShard` does, so tuning costs one Durable
+ * Object request per shard per evaluated knob value rather than one per query.
+ */
+export interface ShardSearchMany<M extends object = Metadata> {
+  /** The answers to `requests`, in order, as `search` would give them one by one. */
+  searchMany(requests: readonly SearchRequest[]): Promise<SearchHit<M>[][]>;
+}
+
 /** Options of a {@link ShardedStore}. */
 export interface ShardedOptions {
   /** The logical store's name, reported by {@link ShardedStore.stats}. Defaults to `"sharded"`. */
@@ -356,7 +367,9 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
    *
    * Unlike a single store, `queries` is **required**: a sharded store cannot sample its own
    * vectors (rejects with `invalid_argument`). `sample` is ignored. Never partial: a failed
-   * shard fails the call. `signal` is checked between queries.
+   * shard fails the call. `signal` is checked before each pass over the queries. Each shard
+   * gets all queries at once (one {@link ShardSearchMany.searchMany} call if it has one);
+   * `timeoutMs` does not apply.
    */
   measureRecall(options: MeasureRecallOptions): Promise<RecallReport> {
     return this.#read(async () => {
@@ -443,28 +456,45 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
     });
   }
 
+  /**
+   * Every query on every shard, merged per query: one {@link ShardSearchMany.searchMany} call
+   * per shard when the shard has it (one round trip), else the shard's searches all at once.
+   */
+  async #scatterMany(queries: readonly VectorInput[], k: number, params: SearchParams, signal: AbortSignal | undefined): Promise<SearchHit<M>[][]> {
+    signal?.throwIfAborted();
+    const requests = queries.map((vector) => ({ vector, k, params }));
+    const perShard = await Promise.all(
+      this.shards.map((_, i) =>
+        this.#call(
+          i,
+          (s) => {
+            const many = (s as Partial<ShardSearchMany<M>>).searchMany;
+            return typeof many === "function" ? many.call(s, requests) : Promise.all(requests.map((r) => s.search(r)));
+          },
+          // A batch of searches is not one read: `timeoutMs` is meant for single ones.
+          false,
+        ),
+      ),
+    );
+    return requests.map((_, q) => mergeTopK(perShard.map((lists) => lists[q] ?? []), k, this.metric));
+  }
+
   /** The merged exact top-k ids of each query. */
   async #exactTruth(queries: readonly VectorInput[], k: number, signal: AbortSignal | undefined): Promise<Set<string>[]> {
-    const truth: Set<string>[] = [];
-    for (const vector of queries) {
-      signal?.throwIfAborted();
-      const hits = await this.#scatter({ vector, k, params: { exact: true } }, false);
-      truth.push(new Set(hits.map((h) => h.id)));
-    }
-    return truth;
+    const merged = await this.#scatterMany(queries, k, { exact: true }, signal);
+    return merged.map((hits) => new Set(hits.map((h) => h.id)));
   }
 
   /** Recall of the merged search at `params` against `truth`, found over expected. */
   async #recallAt(queries: readonly VectorInput[], k: number, params: SearchParams, truth: readonly Set<string>[], signal: AbortSignal | undefined): Promise<number> {
+    const merged = await this.#scatterMany(queries, k, params, signal);
     let found = 0;
     let expected = 0;
-    for (const [q, vector] of queries.entries()) {
-      signal?.throwIfAborted();
-      const hits = await this.#scatter({ vector, k, params }, false);
+    merged.forEach((hits, q) => {
       const want = truth[q] ?? new Set<string>();
       expected += want.size;
       for (const h of hits) if (want.has(h.id)) found++;
-    }
+    });
     return expected === 0 ? 1 : found / expected;
   }
 
