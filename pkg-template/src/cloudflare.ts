@@ -179,12 +179,14 @@ export class QuiverShard {
    * deletes the old keys in the same call: a shard written by an earlier template keeps its data.
    */
   async #migrate(store: VectorStore): Promise<void> {
-    const legacy = await this.#state.storage.list<{ v: number[]; m: object | null }>({ prefix: LEGACY_PREFIX });
+    const listed = await this.#state.storage.list<{ v?: unknown; m?: object | null }>({ prefix: LEGACY_PREFIX });
+    // Only interim records: a store named "i:…" keeps its own keys under "i:…/".
+    const legacy = new Map([...listed].filter(([key, record]) => !key.startsWith(`${store.name}/`) && Array.isArray(record?.v)));
     if (legacy.size === 0) return;
     const items: Item[] = [];
     for (const [key, record] of legacy) {
       const id = key.slice(LEGACY_PREFIX.length);
-      if ((await store.get(id)) === undefined) items.push({ id, vector: Float32Array.from(record.v), metadata: record.m as Metadata | null });
+      if ((await store.get(id)) === undefined) items.push({ id, vector: Float32Array.from(record.v as number[]), metadata: (record.m ?? null) as Metadata | null });
     }
     if (items.length > 0) await store.add(items);
     await store.save();
