@@ -189,6 +189,12 @@ export default {
     const migrated = await post(mf, "legacy/search", { vector: Array.from(queries[0]), k: 5 });
     assert.equal(migrated.status, 200, JSON.stringify(migrated.json));
     assert.deepEqual(migrated.json.hits, await legacyFlat.search({ vector: queries[0], k: 5 }));
+    // The shard object's own recall and tuning routes (what DurableObjectShard calls).
+    const own = await post(mf, "legacy/measureRecall", { k: 5, queries: plainQueries.slice(0, 3) });
+    assert.deepEqual([own.status, own.json.recall, own.json.queries], [200, 1, 3]);
+    const flatTune = await post(mf, "legacy/tune", { targetRecall: 0.9, k: 5, queries: plainQueries.slice(0, 3) });
+    assert.deepEqual([flatTune.status, flatTune.json.code], [400, "unsupported"]);
+    assert.deepEqual((await post(mf, "legacy/setSearchDefaults", { rerank: 4 })).json, { rerank: 4 });
     const keys = (await post(mf, "legacy/keys")).json;
     assert.ok(keys.includes("config") && keys.some((k) => k.startsWith("old/")), JSON.stringify(keys));
     assert.ok(!keys.some((k) => k.startsWith("i:")), "legacy keys are deleted after the migration");
@@ -196,6 +202,7 @@ export default {
     mf = start();
     const reopened = await post(mf, "legacy/search", { vector: Array.from(queries[0]), k: 5 });
     assert.deepEqual(reopened.json.hits, migrated.json.hits);
+    assert.deepEqual((await post(mf, "legacy/stats")).json.searchDefaults, { rerank: 4 }, "saved by setSearchDefaults");
     await mf.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });
