@@ -374,6 +374,9 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
   measureRecall(options: MeasureRecallOptions): Promise<RecallReport> {
     return this.#read(async () => {
       const { k, queries, signal } = checkRecallOptions(options);
+      if (options.params !== undefined && (typeof options.params !== "object" || options.params === null || Array.isArray(options.params))) {
+        throw quiverError("invalid_argument", "params must be an object");
+      }
       const params = { ...options.params, exact: false };
       const truth = await this.#exactTruth(queries, k, signal);
       const recall = await this.#recallAt(queries, k, params, truth, signal);

@@ -134,6 +134,7 @@ test("sharded Flat: recall 1, nothing to tune; queries are required", async () =
   await assert.rejects(store.tune({ targetRecall: 0.9, k: K, queries }), (e) => isQuiverError(e, "unsupported"));
   await assert.rejects(store.measureRecall({ k: K }), (e) => isQuiverError(e, "invalid_argument") && /queries/.test(e.message));
   await assert.rejects(store.measureRecall({ k: 0, queries }), (e) => isQuiverError(e, "invalid_k"));
+  await assert.rejects(store.measureRecall({ k: K, queries, params: "fast" }), (e) => isQuiverError(e, "invalid_argument"));
   await assert.rejects(store.tune({ targetRecall: 1.5, k: K, queries }), (e) => isQuiverError(e, "invalid_argument"));
   await assert.rejects(store.measureRecall({ k: K, queries: [new Float32Array(3)] }), (e) => isQuiverError(e, "dimension_mismatch"));
   await store.close();
