@@ -700,6 +700,13 @@ impl Collection {
         Ok(self.hits(&neighbors))
     }
 
+    /// The exact `k` best items for `query` by brute force over the stored vectors, whatever
+    /// the index (see [`tune::search_exact`]): the ground truth of recall measurement.
+    pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
+        let neighbors = tune::search_exact(self, query, k)?;
+        Ok(self.hits(&neighbors))
+    }
+
     /// Search returning internal ids and distances (for recall measurement and tuning).
     pub fn search_internal(
         &self,

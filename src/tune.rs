@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 use crate::index::{Index, Scratch, SearchParams, Structure};
 use crate::limits;
 use crate::quant::SplitMix64;
-use crate::topk::TopK;
+use crate::topk::{Neighbor, TopK};
 
 /// Stored vectors sampled as queries when the caller gives none.
 pub const DEFAULT_TUNE_QUERIES: usize = 100;
@@ -284,6 +284,32 @@ fn stored_vector(index: &dyn Index, id: u32) -> Result<&[f32]> {
     })
 }
 
+/// Exact top-k of one query (not yet prepared) over every vector `collection` stores: brute
+/// force with the kernels the indexes use, ties by internal id, whatever the index family.
+/// The ground truth of [`measure_recall`], for callers that merge it across collections
+/// (sharded stores). Fails with `Unsupported` for an index that keeps no full vectors.
+pub fn search_exact(collection: &Collection, query: &[f32], k: usize) -> Result<Vec<Neighbor>> {
+    if k == 0 || k > limits::MAX_K {
+        return Err(Error::InvalidK {
+            k,
+            max: limits::MAX_K,
+        });
+    }
+    let queries = [TuneQuery {
+        vector: collection.prepare_vector(query, 0)?,
+        exclude: None,
+    }];
+    let stored = collection.internal_ids();
+    let mut tops = exact_neighbors(
+        collection.index(),
+        collection.metric(),
+        &stored,
+        &queries,
+        k,
+    )?;
+    Ok(tops.pop().unwrap_or_default())
+}
+
 /// Exact top-k ids of every query over every stored vector, leave-one-out where asked.
 fn exact_top_k(
     index: &dyn Index,
@@ -292,6 +318,20 @@ fn exact_top_k(
     queries: &[TuneQuery],
     k: usize,
 ) -> Result<Vec<Vec<u32>>> {
+    Ok(exact_neighbors(index, metric, stored, queries, k)?
+        .into_iter()
+        .map(|top| top.iter().map(|n| n.id).collect())
+        .collect())
+}
+
+/// Exact top-k neighbours of every query over every stored vector, leave-one-out where asked.
+fn exact_neighbors(
+    index: &dyn Index,
+    metric: Metric,
+    stored: &[u32],
+    queries: &[TuneQuery],
+    k: usize,
+) -> Result<Vec<Vec<Neighbor>>> {
     let dim = index.dim();
     let mut tops: Vec<TopK> = queries.iter().map(|_| TopK::new(k)).collect();
     let mut rows = Vec::with_capacity(TRUTH_BLOCK_ROWS * dim);
@@ -325,10 +365,7 @@ fn exact_top_k(
             }
         }
     }
-    Ok(tops
-        .into_iter()
-        .map(|top| top.into_sorted_vec().iter().map(|n| n.id).collect())
-        .collect())
+    Ok(tops.into_iter().map(TopK::into_sorted_vec).collect())
 }
 
 fn recall(

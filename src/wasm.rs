@@ -9,7 +9,7 @@ use js_sys::{Array, Float32Array, Object, Reflect, Uint8Array, JSON};
 use serde_json::Value;
 use wasm_bindgen::prelude::*;
 
-use crate::collection::{Collection, CollectionConfig, Item, SearchHit};
+use crate::collection::{Collection, CollectionConfig, Item, SearchDefaults, SearchHit};
 use crate::error::Error;
 use crate::filter::{Filter, Strategy};
 use crate::index::{IndexOptions, SearchParams};
@@ -348,6 +348,31 @@ impl WasmCollection {
         set(&object, "nprobe", &value(d.nprobe));
         set(&object, "rerank", &value(d.rerank));
         object.into()
+    }
+
+    /// Replaces the knob values used when a search leaves them unset (`undefined`: the
+    /// family's own default). Kept with the collection's settings on the next save.
+    #[wasm_bindgen(js_name = setSearchDefaults)]
+    pub fn set_search_defaults(
+        &mut self,
+        ef_search: Option<u32>,
+        nprobe: Option<u32>,
+        rerank: Option<u32>,
+    ) {
+        self.inner.set_search_defaults(SearchDefaults {
+            ef_search: usize_param(ef_search),
+            nprobe: usize_param(nprobe),
+            rerank: usize_param(rerank),
+        });
+    }
+
+    /// The exact `k` best items for `query` by brute force over the stored vectors, whatever
+    /// the index: an array of `{ id, score, metadata }`, best first (the ground truth of
+    /// `measureRecall`).
+    #[wasm_bindgen(js_name = searchExact)]
+    pub fn search_exact(&self, query: &[f32], k: u32) -> Result<Array, JsValue> {
+        let hits = self.inner.search_exact(query, k as usize).map_err(to_js)?;
+        Ok(hits_to_js(&hits))
     }
 
     /// Heap bytes by component: `{ vectors, codes, graph, metadata, other, total }` (see

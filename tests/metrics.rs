@@ -65,3 +65,25 @@ fn measured_recall_is_exact_for_flat_and_reaches_the_tuned_target() {
     let bad = flat.measure_recall(None, 0, 10, &none);
     assert_eq!(bad.expect_err("k = 0").code(), "invalid_k");
 }
+
+#[test]
+fn exact_search_equals_flat_search_under_every_family() {
+    let dim = 32;
+    let data = clustered(13, 800, dim, 8);
+    let flat = collection_with("Flat", Metric::L2, dim, &data);
+    for spec in ["Flat", "IVF8", "HNSW16", "SQ8"] {
+        let collection = collection_with(spec, Metric::L2, dim, &data);
+        for q in 0..10 {
+            let query = &data[q * 37 * dim..(q * 37 + 1) * dim];
+            let exact = collection.search_exact(query, 10).expect("exact");
+            let ids: Vec<&str> = exact.iter().map(|h| h.id.as_str()).collect();
+            let truth = flat.search(query, 10).expect("flat");
+            let truth_ids: Vec<&str> = truth.iter().map(|h| h.id.as_str()).collect();
+            assert_eq!(ids, truth_ids, "{spec}, query {q} (seed 13)");
+        }
+    }
+    assert!(
+        flat.search_exact(&data[..dim], 0).is_err(),
+        "k = 0 is rejected"
+    );
+}

@@ -2,7 +2,7 @@
  * Cloudflare template: one logical store over N Durable Object shards (`quiver-vectors/cloudflare`).
  *
  * - {@link QuiverShard}: a Durable Object class holding one {@link VectorStore} (one shard),
- *   rebuilt from its Durable Object storage when the object starts.
+ *   saved in its Durable Object storage after every change and opened from it after a restart.
  * - {@link DurableObjectShard}: a {@link QuiverStore} client of one shard object, over `fetch`.
  * - {@link createRouter}: a Worker `fetch` handler that routes requests to N shard objects
  *   through a {@link ShardedStore} (hash routing, scatter-gather search, merge).
@@ -16,27 +16,47 @@
  *
  * Requests to the router: `POST /add` `{ items }`, `POST /upsert` `{ items }`, `POST /delete`
  * `{ ids }`, `POST /get` `{ id }`, `POST /search` `{ vector, k, filter?, params? }`,
- * `GET /stats`. Vectors travel as JSON number arrays (float32 values round-trip exactly).
- * Errors answer with status 400 (input) or 502 (a shard failed) and `{ code, message, shard }`.
+ * `GET /stats`, `POST /measureRecall` `{ k, queries, params? }` and `POST /tune`
+ * `{ targetRecall, k, queries }` (the merged search's recall and tuning: {@link ShardedStore.tune}).
+ * Vectors travel as JSON number arrays (float32 values round-trip exactly). Errors answer with
+ * status 400 (input), 404 (`not_found`) or 502 (a shard failed) and `{ code, message, shard }`.
  *
- * **Storage (interim):** each shard keeps one Durable Object storage key per item
- * (`i:<id>` → vector and metadata; far below the value size limit) and re-adds them in key
- * order when the object starts. Exact (`Flat`) results are therefore the same after a restart;
- * an HNSW graph is rebuilt in key order, so it may differ slightly from before. This will move
- * to the persistence module's chunked Durable Object adapter (saving the built index).
+ * **Storage:** each shard keeps its store in its Durable Object storage through
+ * {@link DurableObjectStorageAdapter} (the snapshot format, split under the per-key value
+ * limit), saves before answering every change, and opens it on the first request after a
+ * restart: results are the same after a restart or eviction, HNSW graphs included.
  *
  * @packageDocumentation
  */
-import { VectorStore, ShardedStore, isQuiverError, QuiverError } from "./workerd.js";
-import type { Item, Metadata, Metric, QuiverStore, SearchHit, SearchRequest, StoredItem, StoreStats, TaskOptions, MeasureRecallOptions, RecallReport, TuneOptions, TuneResult } from "./types.js";
+import { VectorStore, ShardedStore, isQuiverError, QuiverError, DurableObjectStorageAdapter, type ShardSearchMany } from "./workerd.js";
+import type { DurableObjectStorageLike as AdapterStorageLike } from "./storage/durable-object.js";
+import type {
+  Item,
+  Metadata,
+  Metric,
+  QuiverStore,
+  SearchHit,
+  SearchParams,
+  SearchRequest,
+  StoredItem,
+  StoreStats,
+  TaskOptions,
+  MeasureRecallOptions,
+  RecallReport,
+  TuneOptions,
+  TuneResult,
+} from "./types.js";
 
-/** The part of Durable Object storage the shard uses. */
-export interface DurableObjectStorageLike {
+/**
+ * The part of Durable Object storage the shard uses: what {@link DurableObjectStorageAdapter}
+ * needs, plus single-key reads and writes for the shard's configuration.
+ */
+export interface DurableObjectStorageLike extends AdapterStorageLike {
+  get(keys: string[]): Promise<Map<string, unknown>>;
   get<T = unknown>(key: string): Promise<T | undefined>;
   put(entries: Record<string, unknown>): Promise<void>;
   put<T>(key: string, value: T): Promise<void>;
-  delete(keys: string[]): Promise<number>;
-  list<T = unknown>(options?: { prefix?: string; start?: string; limit?: number }): Promise<Map<string, T>>;
+  list<T = unknown>(options?: { prefix?: string }): Promise<Map<string, T>>;
 }
 
 /** The part of `DurableObjectState` the shard uses. */
@@ -72,13 +92,16 @@ export interface ShardConfig {
   seed?: number | undefined;
 }
 
-interface StoredRecord {
-  v: number[];
-  m: object | null;
+/** Options of the {@link QuiverShard} class, set with {@link QuiverShard.configure}. */
+export interface QuiverShardOptions {
+  /** Largest value stored in one storage key; larger ones are split (default 128 KiB). */
+  maxValueBytes?: number | undefined;
 }
 
-/** Durable Object storage accepts at most 128 keys per `put`/`delete` call. */
-const KEYS_PER_CALL = 128;
+/** The storage key of the shard's configuration (outside the store's `${name}/` prefix). */
+const CONFIG_KEY = "config";
+/** Storage key prefix of the interim one-key-per-item layout (migrated on open). */
+const LEGACY_PREFIX = "i:";
 
 function errorResponse(error: unknown): Response {
   if (isQuiverError(error)) {
@@ -89,67 +112,123 @@ function errorResponse(error: unknown): Response {
   return Response.json({ code: "shard_failed", message: error instanceof Error ? error.message : String(error) }, { status: 500 });
 }
 
+/** Queries as they cross in JSON (number arrays) back to vectors. */
+function vectorsOf(queries: unknown): Float32Array[] | undefined {
+  return Array.isArray(queries) ? queries.map((q) => Float32Array.from(q as number[])) : undefined;
+}
+
 /**
- * The shard Durable Object: one {@link VectorStore}, rebuilt from storage on start. Export it
- * from your Worker and bind it (e.g. as `SHARDS`). Speaks the internal protocol of
- * {@link DurableObjectShard}: `POST /<op>` with JSON arguments.
+ * The shard Durable Object: one {@link VectorStore} kept in the object's own storage through
+ * {@link DurableObjectStorageAdapter} (the persistence module's snapshot format, values split
+ * under the per-key size limit). Export it from your Worker and bind it (e.g. as `SHARDS`).
+ * Speaks the internal protocol of {@link DurableObjectShard}: `POST /<op>` with JSON arguments.
+ *
+ * **Persistence policy.** The store is opened from storage on the first request after the
+ * object starts (or is evicted and restarted), with the built index as saved: searches answer
+ * exactly as before the restart, HNSW graphs included. Every call that changes the store
+ * (`add`, `upsert`, `delete`, `tune`, `setSearchDefaults`) saves before it answers (an
+ * incremental save: what changed since the last one); if the save fails, the call fails and
+ * the in-memory store is dropped and reopened from storage on the next request, so the shard
+ * never answers with changes that are not stored.
+ * Calls are handled one at a time, in arrival order.
  */
 export class QuiverShard {
+  static #options: QuiverShardOptions = {};
   readonly #state: DurableObjectStateLike;
+  readonly #adapter: DurableObjectStorageAdapter;
   #store: VectorStore | undefined;
+  #opened: Promise<VectorStore | undefined> | undefined;
+  /** The tail of the call queue. */
+  #tail: Promise<unknown> = Promise.resolve();
+
+  /**
+   * Sets options for every shard object of this isolate (call at module scope, before the
+   * first request): e.g. `QuiverShard.configure({ maxValueBytes: 2 ** 20 })` on SQLite-backed
+   * objects, whose per-value limit is higher.
+   */
+  static configure(options: QuiverShardOptions): void {
+    QuiverShard.#options = { ...options };
+  }
 
   constructor(state: DurableObjectStateLike, _env?: unknown) {
     this.#state = state;
-    void state.blockConcurrencyWhile(async () => {
-      const config = await state.storage.get<ShardConfig & { name: string }>("config");
-      if (config !== undefined) await this.#open(config);
+    this.#adapter = new DurableObjectStorageAdapter(state.storage, { maxValueBytes: QuiverShard.#options.maxValueBytes });
+  }
+
+  /** The store, opened from storage on first use; `undefined` if this shard was never initialized. */
+  #current(): Promise<VectorStore | undefined> {
+    if (this.#store !== undefined) return Promise.resolve(this.#store);
+    this.#opened ??= (async () => {
+      const config = await this.#state.storage.get<ShardConfig & { name: string }>(CONFIG_KEY);
+      return config === undefined ? undefined : this.#open(config);
+    })().finally(() => {
+      this.#opened = undefined;
     });
+    return this.#opened;
   }
 
   async #open(config: ShardConfig & { name: string }): Promise<VectorStore> {
-    const store = await VectorStore.create({ ...config });
-    const items: Item[] = [];
-    let start: string | undefined;
-    for (;;) {
-      const page = await this.#state.storage.list<StoredRecord>({ prefix: "i:", limit: 1000, ...(start === undefined ? {} : { start }) });
-      for (const [key, record] of page) {
-        if (key === start) continue;
-        items.push({ id: key.slice(2), vector: Float32Array.from(record.v), metadata: record.m as Metadata | null });
-      }
-      if (page.size < 1000) break;
-      start = [...page.keys()].at(-1);
-    }
-    if (items.length > 0) await store.add(items);
+    const store = await VectorStore.open({ ...config, storage: this.#adapter });
     this.#store = store;
+    await this.#migrate(store);
     return store;
   }
 
-  /** Awaits a write to storage; if it fails, rebuilds the in-memory store from storage. */
-  async #persisted(writes: Promise<unknown>[]): Promise<void> {
+  /**
+   * Moves items of the interim layout (one `i:<id>` key per item) into the store, saves, and
+   * deletes the old keys in the same call: a shard written by an earlier template keeps its data.
+   */
+  async #migrate(store: VectorStore): Promise<void> {
+    const listed = await this.#state.storage.list<{ v?: unknown; m?: object | null }>({ prefix: LEGACY_PREFIX });
+    // Only interim records: a store named "i:…" keeps its own keys under "i:…/".
+    const legacy = new Map([...listed].filter(([key, record]) => !key.startsWith(`${store.name}/`) && Array.isArray(record?.v)));
+    if (legacy.size === 0) return;
+    const items: Item[] = [];
+    for (const [key, record] of legacy) {
+      const id = key.slice(LEGACY_PREFIX.length);
+      if ((await store.get(id)) === undefined) items.push({ id, vector: Float32Array.from(record.v as number[]), metadata: (record.m ?? null) as Metadata | null });
+    }
+    if (items.length > 0) await store.add(items);
+    await store.save();
+    const keys = [...legacy.keys()];
+    for (let i = 0; i < keys.length; i += 128) await this.#state.storage.delete(keys.slice(i, i + 128));
+  }
+
+  /**
+   * Saves after a change. If saving fails, drops the in-memory store (the next request reopens
+   * it from storage, so it never answers with changes that are not stored) and rethrows.
+   */
+  async #save(store: VectorStore): Promise<void> {
     try {
-      await Promise.all(writes);
+      await store.save();
     } catch (error) {
-      const config = await this.#state.storage.get<ShardConfig & { name: string }>("config");
       this.#store = undefined;
-      if (config !== undefined) await this.#open(config);
+      await store.close().catch(() => undefined);
       throw error;
     }
   }
 
-  async fetch(request: Request): Promise<Response> {
+  /** Handles one internal-protocol request; calls are queued, one at a time. */
+  fetch(request: Request): Promise<Response> {
+    const run = this.#tail.then(() => this.#handle(request));
+    this.#tail = run.catch(() => undefined);
+    return run;
+  }
+
+  async #handle(request: Request): Promise<Response> {
     try {
       const op = new URL(request.url).pathname.slice(1);
       const body = (request.method === "POST" ? await request.json() : {}) as Record<string, unknown>;
+      let store = await this.#current();
       if (op === "init") {
-        const config = body as unknown as ShardConfig & { name: string };
-        if (this.#store === undefined) {
-          await this.#state.storage.put("config", config);
-          await this.#open(config);
+        if (store === undefined) {
+          const config = body as unknown as ShardConfig & { name: string };
+          await this.#state.storage.put(CONFIG_KEY, config);
+          store = await this.#open(config);
+          await this.#save(store);
         }
-        const s = this.#store as VectorStore;
-        return Response.json({ name: s.name, dimension: s.dimension, metric: s.metric, index: s.index });
+        return Response.json({ name: store.name, dimension: store.dimension, metric: store.metric, index: store.index });
       }
-      const store = this.#store;
       if (store === undefined) throw new QuiverError("not_found", "this shard was never initialized");
       switch (op) {
         case "add":
@@ -160,27 +239,12 @@ export class QuiverShard {
             metadata: (it.metadata ?? null) as Metadata | null,
           }));
           await store[op](items);
-          // The store validated and normalized them: persist what it holds.
-          const stored = await Promise.all(items.map((it) => store.get(it.id)));
-          // Issued with no await in between, the puts are one atomic write (Durable Object
-          // write coalescing); if it fails, memory is reloaded from storage to match it.
-          const writes: Promise<void>[] = [];
-          for (let i = 0; i < stored.length; i += KEYS_PER_CALL) {
-            const entries: Record<string, StoredRecord> = {};
-            for (const s of stored.slice(i, i + KEYS_PER_CALL)) {
-              if (s !== undefined) entries[`i:${s.id}`] = { v: Array.from(s.vector), m: s.metadata ?? null };
-            }
-            writes.push(this.#state.storage.put(entries));
-          }
-          await this.#persisted(writes);
+          await this.#save(store);
           return Response.json({ ok: true });
         }
         case "delete": {
-          const ids = body.ids as string[];
-          const n = await store.delete(ids);
-          const writes: Promise<number>[] = [];
-          for (let i = 0; i < ids.length; i += KEYS_PER_CALL) writes.push(this.#state.storage.delete(ids.slice(i, i + KEYS_PER_CALL).map((id) => `i:${id}`)));
-          await this.#persisted(writes);
+          const n = await store.delete(body.ids as string[]);
+          await this.#save(store);
           return Response.json({ deleted: n });
         }
         case "get": {
@@ -189,8 +253,25 @@ export class QuiverShard {
         }
         case "search":
           return Response.json({ hits: await store.search(body as unknown as SearchRequest) });
+        case "searchMany": {
+          const results: SearchHit[][] = [];
+          for (const r of body.requests as SearchRequest[]) results.push(await store.search(r));
+          return Response.json({ results });
+        }
         case "stats":
           return Response.json(await store.stats());
+        case "measureRecall":
+          return Response.json(await store.measureRecall({ ...(body as unknown as MeasureRecallOptions), queries: vectorsOf(body.queries) }));
+        case "tune": {
+          const result = await store.tune({ ...(body as unknown as TuneOptions), queries: vectorsOf(body.queries) });
+          await this.#save(store);
+          return Response.json(result);
+        }
+        case "setSearchDefaults": {
+          const params = await store.setSearchDefaults(body as SearchParams);
+          await this.#save(store);
+          return Response.json(params);
+        }
         default:
           return Response.json({ code: "invalid_argument", message: `unknown operation ${op}` }, { status: 404 });
       }
@@ -201,7 +282,7 @@ export class QuiverShard {
 }
 
 /** A {@link QuiverStore} over one {@link QuiverShard} object (a `fetch` per call). */
-export class DurableObjectShard<M extends object = Metadata> implements QuiverStore<M> {
+export class DurableObjectShard<M extends object = Metadata> implements QuiverStore<M>, ShardSearchMany<M> {
   readonly name: string;
   readonly dimension: number;
   readonly metric: Metric;
@@ -257,16 +338,36 @@ export class DurableObjectShard<M extends object = Metadata> implements QuiverSt
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
     return ((await call(this.#stub, "search", { ...request, vector: Array.from(request.vector) })) as { hits: SearchHit<M>[] }).hits;
   }
-  /** Every write is already persisted by the shard: nothing to do. */
-  async save(_options?: TaskOptions): Promise<void> {}
-  /** Not available through the Durable Object client yet; rejects with `unsupported`. */
-  measureRecall(_options: MeasureRecallOptions): Promise<RecallReport> {
-    return Promise.reject(new QuiverError("unsupported", "measureRecall is not available on a Durable Object shard yet"));
+  /** Several searches in one request to the shard object (see {@link ShardSearchMany}). */
+  async searchMany(requests: readonly SearchRequest[]): Promise<SearchHit<M>[][]> {
+    const plainRequests = requests.map((r) => ({ ...r, vector: Array.from(r.vector) }));
+    return ((await call(this.#stub, "searchMany", { requests: plainRequests })) as { results: SearchHit<M>[][] }).results;
   }
 
-  /** Not available through the Durable Object client yet; rejects with `unsupported`. */
-  tune(_options: TuneOptions): Promise<TuneResult> {
-    return Promise.reject(new QuiverError("unsupported", "tune is not available on a Durable Object shard yet"));
+  /** Every change is already saved by the shard object before it answers: nothing to do. */
+  async save(_options?: TaskOptions): Promise<void> {}
+  /**
+   * Recall@k of this one shard's search against its exact search, computed in the shard object
+   * (see {@link VectorStore.measureRecall}); queries cross as JSON number arrays.
+   */
+  async measureRecall(options: MeasureRecallOptions): Promise<RecallReport> {
+    const { signal: _s, onProgress: _p, ...rest } = options;
+    return (await call(this.#stub, "measureRecall", { ...rest, queries: rest.queries?.map((q) => Array.from(q)) })) as RecallReport;
+  }
+
+  /**
+   * Tunes this one shard's own knob in the shard object and saves it there (see
+   * {@link VectorStore.tune}); to tune the merged result of all shards, use
+   * {@link ShardedStore.tune} (the router's `POST /tune`).
+   */
+  async tune(options: TuneOptions): Promise<TuneResult> {
+    const { signal: _s, onProgress: _p, ...rest } = options;
+    return (await call(this.#stub, "tune", { ...rest, queries: rest.queries?.map((q) => Array.from(q)) })) as TuneResult;
+  }
+
+  /** Sets the shard's search defaults and saves them (see {@link VectorStore.setSearchDefaults}). */
+  async setSearchDefaults(params: SearchParams): Promise<SearchParams> {
+    return (await call(this.#stub, "setSearchDefaults", params)) as SearchParams;
   }
 
   async stats(): Promise<StoreStats> {
@@ -343,6 +444,10 @@ export function createRouter(options: RouterOptions): { fetch(request: Request, 
           }
           case "stats":
             return Response.json(await s.stats());
+          case "measureRecall":
+            return Response.json(await s.measureRecall({ ...(body as unknown as MeasureRecallOptions), queries: vectorsOf(body.queries) }));
+          case "tune":
+            return Response.json(await s.tune({ ...(body as unknown as TuneOptions), queries: vectorsOf(body.queries) }));
           default:
             return Response.json({ code: "invalid_argument", message: `unknown operation ${op}` }, { status: 404 });
         }

@@ -19,6 +19,7 @@ export {
   type ShardedOptions,
   type ShardedSearchResult,
   type ShardedWorkersOptions,
+  type ShardSearchMany,
 } from "./sharded.js";
 export { QuiverError, isQuiverError, type QuiverErrorCode } from "./errors.js";
 export { MemoryStorage, storeKeyPrefix, type StorageAdapter, type StorageEntry } from "./storage/adapter.js";

@@ -29,8 +29,10 @@ import type {
   Metric,
   QuiverStore,
   SearchHit,
+  SearchParams,
   SearchRequest,
   StoredItem,
+  VectorInput,
   StoreStats,
   TaskOptions,
   MeasureRecallOptions,
@@ -83,6 +85,17 @@ export type ShardedSearchResult<M extends object = Metadata> = SearchHit<M>[] & 
   /** The errors of the shards left out (with `partial`). */
   failures?: ShardError[];
 };
+
+/**
+ * An optional capability of a shard: several searches in one call (one round trip for a remote
+ * shard). {@link ShardedStore.measureRecall} and {@link ShardedStore.tune} use it when a shard
+ * has it; the Cloudflare template's `DurableObjectShard` does, so tuning costs one Durable
+ * Object request per shard per evaluated knob value rather than one per query.
+ */
+export interface ShardSearchMany<M extends object = Metadata> {
+  /** The answers to `requests`, in order, as `search` would give them one by one. */
+  searchMany(requests: readonly SearchRequest[]): Promise<SearchHit<M>[][]>;
+}
 
 /** Options of a {@link ShardedStore}. */
 export interface ShardedOptions {
@@ -318,18 +331,21 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
    * shards are left out and the result is marked `partial: true`.
    */
   search(request: SearchRequest): Promise<ShardedSearchResult<M>> {
-    return this.#read(async () => {
-      const settled = await Promise.allSettled(this.shards.map((_, i) => this.#call(i, (s) => s.search(request), true)));
-      const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as ShardError] : []));
-      if (failures.length > 0 && (!this.#allowPartial || failures.length === settled.length)) throw failures[0];
-      const lists = settled.map((r) => (r.status === "fulfilled" ? r.value : []));
-      const merged: ShardedSearchResult<M> = mergeTopK(lists, request.k, this.metric);
-      if (failures.length > 0) {
-        merged.partial = true;
-        merged.failures = failures;
-      }
-      return merged;
-    });
+    return this.#read(() => this.#scatter(request, this.#allowPartial));
+  }
+
+  /** Search on every shard and merge, without the read/write gate (callers hold it). */
+  async #scatter(request: SearchRequest, allowPartial: boolean): Promise<ShardedSearchResult<M>> {
+    const settled = await Promise.allSettled(this.shards.map((_, i) => this.#call(i, (s) => s.search(request), true)));
+    const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as ShardError] : []));
+    if (failures.length > 0 && (!allowPartial || failures.length === settled.length)) throw failures[0];
+    const lists = settled.map((r) => (r.status === "fulfilled" ? r.value : []));
+    const merged: ShardedSearchResult<M> = mergeTopK(lists, request.k, this.metric);
+    if (failures.length > 0) {
+      merged.partial = true;
+      merged.failures = failures;
+    }
+    return merged;
   }
 
   /** Saves every shard, in parallel; each shard's save is its own (atomic per shard). */
@@ -343,20 +359,149 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
     });
   }
 
-  /** Sums of the shards' stats; `shards` lists each shard's own. */
   /**
-   * Not available on a sharded store yet: recall and tuning are measured per shard (call
-   * `measureRecall` / `tune` on each shard store). Rejects with `unsupported`.
+   * Recall@k of the merged search against the merged exact search: every shard answers each
+   * query twice, with its index (at `params` over its own defaults) and by brute force
+   * (`params.exact`); each pair of answers is merged as {@link ShardedStore.search} merges, and
+   * recall is the fraction of the global exact top-k the merged search found.
+   *
+   * Unlike a single store, `queries` is **required**: a sharded store cannot sample its own
+   * vectors (rejects with `invalid_argument`). `sample` is ignored. Never partial: a failed
+   * shard fails the call. `signal` is checked before each pass over the queries. Each shard
+   * gets all queries at once (one {@link ShardSearchMany.searchMany} call if it has one);
+   * `timeoutMs` does not apply.
    */
-  measureRecall(_options: MeasureRecallOptions): Promise<RecallReport> {
-    return Promise.reject(quiverError("unsupported", "measureRecall is not available on a ShardedStore yet; measure each shard"));
+  measureRecall(options: MeasureRecallOptions): Promise<RecallReport> {
+    return this.#read(async () => {
+      const { k, queries, signal } = checkRecallOptions(options);
+      if (options.params !== undefined && (typeof options.params !== "object" || options.params === null || Array.isArray(options.params))) {
+        throw quiverError("invalid_argument", "params must be an object");
+      }
+      const params = { ...options.params, exact: false };
+      const truth = await this.#exactTruth(queries, k, signal);
+      const recall = await this.#recallAt(queries, k, params, truth, signal);
+      const defaults = await this.#call(0, (s) => s.stats(), true);
+      return { recall, k, queries: queries.length, params: { ...defaults.searchDefaults, ...definedKnobs(options.params) } };
+    });
   }
 
-  /** Not available on a sharded store yet (tune each shard); rejects with `unsupported`. */
-  tune(_options: TuneOptions): Promise<TuneResult> {
-    return Promise.reject(quiverError("unsupported", "tune is not available on a ShardedStore yet; tune each shard"));
+  /**
+   * Finds the smallest per-shard `efSearch` (HNSW) or `nprobe` (IVF) whose **merged** recall@k
+   * (see {@link ShardedStore.measureRecall}) reaches `targetRecall`, sets it as every shard's
+   * default ({@link QuiverStore.setSearchDefaults}; persisted by each shard's next save) and
+   * returns the operating point. The search is a binary search, as for one store: `efSearch`
+   * from `k` to 4096, `nprobe` from 1 to `nlist`. If even the largest value misses the target,
+   * that value is set and `reached` is `false`.
+   *
+   * `queries` is required (see {@link ShardedStore.measureRecall}). Rejects with `unsupported`
+   * for exact indexes (nothing to tune). An IVF shard that has not trained yet answers
+   * exactly, so it reaches any target at `nprobe` 1: train (add enough vectors) before tuning.
+   * `signal` is checked between evaluations.
+   */
+  tune(options: TuneOptions): Promise<TuneResult> {
+    return this.#write(async () => {
+      const { k, queries, signal } = checkRecallOptions(options);
+      const target = options.targetRecall;
+      if (typeof target !== "number" || !(target > 0 && target <= 1)) {
+        throw quiverError("invalid_argument", `targetRecall must be a number in (0, 1], got ${String(target)}`);
+      }
+      const range = tuneRange(this.index, k);
+      if (range === undefined) throw quiverError("unsupported", `tuning ${this.index}: it is exact, there is no knob`);
+      const { knob, low, high } = range;
+      const truth = await this.#exactTruth(queries, k, signal);
+      const tried = new Map<number, number>();
+      const recallAt = async (value: number) => {
+        const known = tried.get(value);
+        if (known !== undefined) return known;
+        const r = await this.#recallAt(queries, k, { [knob]: value }, truth, signal);
+        tried.set(value, r);
+        return r;
+      };
+      let value = high;
+      if ((await recallAt(high)) >= target) {
+        // Invariant: recall(hi) reaches the target; everything below lo misses it.
+        let [lo, hi] = [low, high];
+        while (lo < hi) {
+          const mid = lo + Math.floor((hi - lo) / 2);
+          if ((await recallAt(mid)) >= target) hi = mid;
+          else lo = mid + 1;
+        }
+        value = hi;
+      }
+      const recall = await recallAt(value);
+      signal?.throwIfAborted();
+      const done = await this.#settle(
+        this.shards.map(() => [0]),
+        (shard) => shard.setSearchDefaults({ [knob]: value }),
+      );
+      if (done.failed !== undefined) throw done.failed;
+      const defaults = await this.#call(0, (s) => s.stats(), true);
+      return { knob, value, recall, reached: recall >= target, queries: queries.length, params: defaults.searchDefaults };
+    });
   }
 
+  /**
+   * Sets every shard's search defaults (see {@link QuiverStore.setSearchDefaults}), in
+   * parallel; resolves to shard 0's new defaults. If a shard fails, the others keep the new
+   * values and the call rejects naming the shard.
+   */
+  setSearchDefaults(params: SearchParams): Promise<SearchParams> {
+    return this.#write(async () => {
+      const results: SearchParams[] = [];
+      const done = await this.#settle(
+        this.shards.map(() => [0]),
+        async (shard, _part, i) => {
+          results[i] = await shard.setSearchDefaults(params);
+        },
+      );
+      if (done.failed !== undefined) throw done.failed;
+      return results[0] ?? {};
+    });
+  }
+
+  /**
+   * Every query on every shard, merged per query: one {@link ShardSearchMany.searchMany} call
+   * per shard when the shard has it (one round trip), else the shard's searches all at once.
+   */
+  async #scatterMany(queries: readonly VectorInput[], k: number, params: SearchParams, signal: AbortSignal | undefined): Promise<SearchHit<M>[][]> {
+    signal?.throwIfAborted();
+    const requests = queries.map((vector) => ({ vector, k, params }));
+    const perShard = await Promise.all(
+      this.shards.map((_, i) =>
+        this.#call(
+          i,
+          (s) => {
+            const many = (s as Partial<ShardSearchMany<M>>).searchMany;
+            return typeof many === "function" ? many.call(s, requests) : Promise.all(requests.map((r) => s.search(r)));
+          },
+          // A batch of searches is not one read: `timeoutMs` is meant for single ones.
+          false,
+        ),
+      ),
+    );
+    return requests.map((_, q) => mergeTopK(perShard.map((lists) => lists[q] ?? []), k, this.metric));
+  }
+
+  /** The merged exact top-k ids of each query. */
+  async #exactTruth(queries: readonly VectorInput[], k: number, signal: AbortSignal | undefined): Promise<Set<string>[]> {
+    const merged = await this.#scatterMany(queries, k, { exact: true }, signal);
+    return merged.map((hits) => new Set(hits.map((h) => h.id)));
+  }
+
+  /** Recall of the merged search at `params` against `truth`, found over expected. */
+  async #recallAt(queries: readonly VectorInput[], k: number, params: SearchParams, truth: readonly Set<string>[], signal: AbortSignal | undefined): Promise<number> {
+    const merged = await this.#scatterMany(queries, k, params, signal);
+    let found = 0;
+    let expected = 0;
+    merged.forEach((hits, q) => {
+      const want = truth[q] ?? new Set<string>();
+      expected += want.size;
+      for (const h of hits) if (want.has(h.id)) found++;
+    });
+    return expected === 0 ? 1 : found / expected;
+  }
+
+  /** Sums of the shards' stats; `shards` lists each shard's own. */
   stats(): Promise<StoreStats & { shards: StoreStats[] }> {
     return this.#read(async () => {
       const all = await Promise.all(this.shards.map((_, i) => this.#call(i, (s) => s.stats(), true)));
@@ -515,6 +660,36 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
       if (timer !== undefined) clearTimeout(timer);
     }
   }
+}
+
+/** Checks the options shared by `measureRecall` and `tune` on a sharded store. */
+function checkRecallOptions(options: MeasureRecallOptions | TuneOptions): { k: number; queries: readonly VectorInput[]; signal: AbortSignal | undefined } {
+  if (typeof options !== "object" || options === null) throw quiverError("invalid_argument", "options must be an object");
+  const { k, queries, signal } = options;
+  if (k === undefined) throw quiverError("invalid_k", "k is required");
+  if (typeof k !== "number" || !Number.isInteger(k) || k < 1 || k > 10_000) throw quiverError("invalid_k", `k must be an integer from 1 to 10000, got ${String(k)}`);
+  if (!Array.isArray(queries) || queries.length === 0) {
+    throw quiverError("invalid_argument", "a sharded store needs queries: it cannot sample its own stored vectors");
+  }
+  if (signal !== undefined && typeof signal?.throwIfAborted !== "function") throw quiverError("invalid_argument", "options.signal must be an AbortSignal");
+  return { k, queries, signal };
+}
+
+/** The knob of an index spec and its tuning range (as the core's `tune`), or `undefined` for exact ones. */
+function tuneRange(index: string, k: number): { knob: "efSearch" | "nprobe"; low: number; high: number } | undefined {
+  if (/^HNSW/i.test(index)) return { knob: "efSearch", low: k, high: Math.max(4096, k) };
+  const ivf = /^IVF(\d+)/i.exec(index);
+  if (ivf) return { knob: "nprobe", low: 1, high: Number(ivf[1]) };
+  return undefined;
+}
+
+/** The knobs of `params` that are set. */
+function definedKnobs(params: SearchParams | undefined): SearchParams {
+  const out: SearchParams = {};
+  if (params?.efSearch !== undefined) out.efSearch = params.efSearch;
+  if (params?.nprobe !== undefined) out.nprobe = params.nprobe;
+  if (params?.rerank !== undefined) out.rerank = params.rerank;
+  return out;
 }
 
 /**

@@ -305,12 +305,14 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * docs/filters.md: with a filter, the `k` best among the matching items).
    */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
-    const { query, k, efSearch, nprobe, rerank, filterJson } = checkSearch(request, this.dimension);
+    const { query, k, efSearch, nprobe, rerank, exact, filterJson } = checkSearch(request, this.dimension);
     const metrics = this.#metrics;
     return this.#run((c) => {
       // Read the clock only when something is measured (metrics: false and no onMetric).
       const started = metrics.enabled ? performance.now() : 0;
-      const raw = c.search(query, k, efSearch, nprobe, rerank, filterJson) as { id: string; score: number; metadata: M | null }[];
+      const raw = (
+        exact ? core(() => c.searchExact(query, k)) : c.search(query, k, efSearch, nprobe, rerank, filterJson)
+      ) as { id: string; score: number; metadata: M | null }[];
       if (metrics.enabled) metrics.search(performance.now() - started);
       return raw.map((h) => (h.metadata === null ? { id: h.id, score: h.score } : h) as SearchHit<M>);
     });
@@ -417,6 +419,21 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       const report = core(() => c.tune(queries, target, k));
       this.#metrics.recall(report.recall, k);
       return { ...report, params: definedParams(c.searchDefaults()) };
+    });
+  }
+
+  /**
+   * Sets the knob values searches use when they leave them unset (as {@link VectorStore.tune}
+   * does): each knob given replaces the default, knobs left out keep theirs. Persisted with the
+   * store's settings on the next {@link VectorStore.save}. Resolves to the new defaults.
+   * Rejects with `invalid_argument` for a knob that is not a positive integer (`rerank`: ≥ 0).
+   */
+  async setSearchDefaults(params: SearchParams): Promise<SearchParams> {
+    const given = definedParams(requireParams(requireOptions(params, "params")));
+    return this.#run((c) => {
+      const next = { ...definedParams(c.searchDefaults()), ...given };
+      c.setSearchDefaults(next.efSearch, next.nprobe, next.rerank);
+      return definedParams(c.searchDefaults());
     });
   }
 

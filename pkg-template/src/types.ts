@@ -114,6 +114,13 @@ export interface SearchParams {
   nprobe?: number | undefined;
   /** Quantized indexes: how many candidates to re-score with full vectors. */
   rerank?: number | undefined;
+  /**
+   * Search by brute force over the stored full vectors instead of the index (the other knobs
+   * are ignored): the exact top-k, the ground truth of {@link QuiverStore.measureRecall}. Cost
+   * is linear in the number of items. Not combinable with a `filter` (`unsupported`), nor
+   * available for indexes that keep no full vectors (`unsupported`).
+   */
+  exact?: boolean | undefined;
 }
 
 /** A search request. */
@@ -341,6 +348,12 @@ export interface QuiverStore<M extends object = Metadata> {
    * for `Flat` (exact: nothing to tune) and `not_trained` for an IVF that has not trained.
    */
   tune(options: TuneOptions): Promise<TuneResult>;
+  /**
+   * Sets the knob values searches use when they leave them unset (what {@link QuiverStore.tune}
+   * sets): each knob given as a number replaces the default, knobs left out keep theirs.
+   * Persisted with the store's settings on the next save. Resolves to the new defaults.
+   */
+  setSearchDefaults(params: SearchParams): Promise<SearchParams>;
   /**
    * Releases the store's memory. Calls already made finish first; later calls reject with
    * `closed`. Unsaved changes are lost. Idempotent.

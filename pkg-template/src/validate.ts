@@ -220,6 +220,8 @@ export interface CheckedSearch {
   efSearch: number | undefined;
   nprobe: number | undefined;
   rerank: number | undefined;
+  /** Brute force over the stored vectors instead of the index. */
+  exact: boolean;
   /** The filter as JSON text for the core, or `undefined` for none. */
   filterJson: string | undefined;
 }
@@ -241,12 +243,18 @@ export function checkSearch(request: unknown, dimension: number): CheckedSearch 
     filterJson = JSON.stringify(request.filter);
   }
   const params = checkOptions(request.params, "params");
+  if (params.exact !== undefined && typeof params.exact !== "boolean") {
+    throw quiverError("invalid_argument", `params.exact must be a boolean, got ${describe(params.exact)}`);
+  }
+  const exact = params.exact === true;
+  if (exact && filterJson !== undefined) throw quiverError("unsupported", "params.exact cannot be combined with a filter yet");
   return {
     query,
     k,
     efSearch: checkInteger(params.efSearch, "params.efSearch", 1, U32_MAX),
     nprobe: checkInteger(params.nprobe, "params.nprobe", 1, U32_MAX),
     rerank: checkInteger(params.rerank, "params.rerank", 0, U32_MAX),
+    exact,
     filterJson,
   };
 }

@@ -1,6 +1,9 @@
 // The Cloudflare template (quiver-vectors/cloudflare) in workerd via Miniflare: a router Worker
-// plus 4 Durable Object shards. Add, search (equal to one in-process store), restart Miniflare
-// on the same persisted storage, search again: the same results.
+// plus 4 Durable Object shards, each keeping its store in Durable Object storage through
+// DurableObjectStorageAdapter. Add, search (equal to one in-process store), tune the merged
+// HNSW search through the router, restart Miniflare on the same persisted storage (every object
+// evicted), search again: the same results, HNSW graphs and tuned defaults included. A shard
+// written in the interim one-key-per-item layout is migrated on open.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -19,7 +22,7 @@ function readVecs(name) {
   return Array.from({ length: rows }, (_, r) => Float32Array.from({ length: dim }, (_, j) => view.getFloat32(4 * (r * (dim + 1) + 1 + j), true)));
 }
 
-test("router + 4 Durable Object shards in Miniflare: add, search, restart, same results", { timeout: 240_000 }, async (t) => {
+test("router + 4 Durable Object shards in Miniflare: add, search, tune, restart, same results", { timeout: 240_000 }, async (t) => {
   let Miniflare, esbuild;
   try {
     ({ Miniflare } = await import("miniflare"));
@@ -34,7 +37,38 @@ test("router + 4 Durable Object shards in Miniflare: add, search, restart, same 
       join(dir, "worker.js"),
       `import { QuiverShard, createRouter } from ${JSON.stringify(join(root, "pkg/dist/cloudflare.js"))};
 export { QuiverShard };
-export default createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name: "docs" });
+const docs = createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name: "docs" });
+// A second logical store on the same namespace: 4 HNSW shards (objects ann-0..ann-3).
+const ann = createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name: "ann", index: "HNSW16", seed: 7 });
+// A shard object that can also write the interim layout (one "i:<id>" key per item) and list
+// its raw keys, to test the migration and the storage layout.
+export class LegacyShard extends QuiverShard {
+  constructor(state, env) {
+    super(state, env);
+    this.raw = state.storage;
+  }
+  async fetch(request) {
+    const path = new URL(request.url).pathname;
+    if (path === "/seed-legacy") {
+      const { config, records } = await request.json();
+      await this.raw.put("config", config);
+      await this.raw.put(records);
+      return Response.json({ ok: true });
+    }
+    if (path === "/keys") return Response.json([...(await this.raw.list()).keys()]);
+    return super.fetch(request);
+  }
+}
+export default {
+  fetch(request, env) {
+    const url = new URL(request.url);
+    if (url.pathname.startsWith("/legacy/")) {
+      return env.LEGACY.get(env.LEGACY.idFromName("old")).fetch(new Request(new URL(url.pathname.slice(7), url), request));
+    }
+    if (!url.pathname.startsWith("/ann/")) return docs.fetch(request, env);
+    return ann.fetch(new Request(new URL(url.pathname.slice(4), url), request), env);
+  },
+};
 `,
     );
     const wasm = [];
@@ -65,7 +99,7 @@ export default createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name
         modulesRoot: join(dir, "dist"),
         modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
         compatibilityDate: "2025-01-01",
-        durableObjects: { SHARDS: "QuiverShard" },
+        durableObjects: { SHARDS: "QuiverShard", LEGACY: "LegacyShard" },
         durableObjectsPersist: join(dir, "do"),
       });
     const post = async (mf, op, body) => {
@@ -107,6 +141,30 @@ export default createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name
     await single.delete("doc-5");
     const afterDelete = await search();
 
+    // HNSW shards: tune the merged search through the router, then restart.
+    for (let i = 0; i < items.length; i += 300) {
+      const r = await post(mf, "ann/add", { items: items.slice(i, i + 300) });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+    }
+    assert.equal((await post(mf, "ann/delete", { ids: ["doc-9"] })).json.deleted, 1);
+    const plainQueries = queries.map((q) => Array.from(q));
+    const tuned = await post(mf, "ann/tune", { targetRecall: 0.995, k: 10, queries: plainQueries });
+    assert.equal(tuned.status, 200, JSON.stringify(tuned.json));
+    assert.equal(tuned.json.knob, "efSearch");
+    assert.equal(tuned.json.reached, true);
+    assert.ok(tuned.json.recall >= 0.995);
+    console.log(`Durable Object HNSW16 x4, 1199 items: tune(0.995) -> efSearch ${tuned.json.value}, merged recall@10 ${tuned.json.recall}`);
+    const measured = await post(mf, "ann/measureRecall", { k: 10, queries: plainQueries });
+    assert.equal(measured.status, 200, JSON.stringify(measured.json));
+    assert.equal(measured.json.recall, tuned.json.recall);
+    const ann = async (params) => Promise.all(queries.map(async (q) => (await post(mf, "ann/search", { vector: Array.from(q), k: 10, params })).json));
+    const annBefore = await ann(undefined);
+    // The merged exact search through the router equals one in-process Flat store.
+    const annFlat = await VectorStore.create({ dimension: 384 });
+    await annFlat.add(items.filter((it) => it.id !== "doc-9"));
+    const exact = await ann({ exact: true });
+    for (const [q, vector] of queries.entries()) assert.deepEqual(exact[q].hits, await annFlat.search({ vector, k: 10 }), `exact, query ${q}`);
+
     await mf.dispose();
     mf = start();
     const after = await search();
@@ -114,6 +172,37 @@ export default createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name
     assert.equal((await post(mf, "stats")).json.count, 1199);
     assert.equal((await post(mf, "get", { id: "doc-5" })).json.item, null);
     assert.deepEqual((await post(mf, "get", { id: "doc-7" })).json.item.vector, Array.from(await single.get("doc-7").then((it) => it.vector)));
+    // HNSW shards reopen their saved graphs: identical answers, and the tuned default survives.
+    assert.deepEqual(await ann(undefined), annBefore, "HNSW shards answer identically after a restart");
+    assert.deepEqual(await ann({ exact: true }), exact);
+    const annStats = (await post(mf, "ann/stats")).json;
+    assert.equal(annStats.count, 1199);
+    assert.deepEqual(annStats.shards.map((s) => s.searchDefaults.efSearch), [1, 2, 3, 4].map(() => tuned.json.value));
+    assert.equal((await post(mf, "ann/measureRecall", { k: 10, queries: plainQueries })).json.recall, tuned.json.recall);
+
+    // A shard written by the interim template (one key per item) is migrated on open.
+    const legacyItems = items.slice(0, 50);
+    const records = Object.fromEntries(legacyItems.map((it) => [`i:${it.id}`, { v: it.vector, m: it.metadata }]));
+    assert.equal((await post(mf, "legacy/seed-legacy", { config: { name: "old", dimension: 384 }, records })).status, 200);
+    const legacyFlat = await VectorStore.create({ dimension: 384 });
+    await legacyFlat.add(legacyItems);
+    const migrated = await post(mf, "legacy/search", { vector: Array.from(queries[0]), k: 5 });
+    assert.equal(migrated.status, 200, JSON.stringify(migrated.json));
+    assert.deepEqual(migrated.json.hits, await legacyFlat.search({ vector: queries[0], k: 5 }));
+    // The shard object's own recall and tuning routes (what DurableObjectShard calls).
+    const own = await post(mf, "legacy/measureRecall", { k: 5, queries: plainQueries.slice(0, 3) });
+    assert.deepEqual([own.status, own.json.recall, own.json.queries], [200, 1, 3]);
+    const flatTune = await post(mf, "legacy/tune", { targetRecall: 0.9, k: 5, queries: plainQueries.slice(0, 3) });
+    assert.deepEqual([flatTune.status, flatTune.json.code], [400, "unsupported"]);
+    assert.deepEqual((await post(mf, "legacy/setSearchDefaults", { rerank: 4 })).json, { rerank: 4 });
+    const keys = (await post(mf, "legacy/keys")).json;
+    assert.ok(keys.includes("config") && keys.some((k) => k.startsWith("old/")), JSON.stringify(keys));
+    assert.ok(!keys.some((k) => k.startsWith("i:")), "legacy keys are deleted after the migration");
+    await mf.dispose();
+    mf = start();
+    const reopened = await post(mf, "legacy/search", { vector: Array.from(queries[0]), k: 5 });
+    assert.deepEqual(reopened.json.hits, migrated.json.hits);
+    assert.deepEqual((await post(mf, "legacy/stats")).json.searchDefaults, { rerank: 4 }, "saved by setSearchDefaults");
     await mf.dispose();
   } finally {
     rmSync(dir, { recursive: true, force: true });

@@ -21,6 +21,7 @@ import type {
   QuiverStore,
   RecallReport,
   SearchHit,
+  SearchParams,
   SearchRequest,
   StoredItem,
   StoreStats,
@@ -241,10 +242,10 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
   /** The `k` best items for the query, best first (see {@link VectorStore.search}). */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
     this.#checkOpen();
-    const { query, k, efSearch, nprobe, rerank, filterJson } = checkSearch(request, this.dimension);
+    const { query, k, efSearch, nprobe, rerank, exact, filterJson } = checkSearch(request, this.dimension);
     // Never detach the caller's array: send a copy, transferred.
     const vector = query === request.vector ? query.slice() : query;
-    const params = { efSearch, nprobe, rerank };
+    const params = { efSearch, nprobe, rerank, exact };
     // The filter crosses as its JSON round trip, so what the worker evaluates is exactly what an
     // in-thread store would (and nothing uncloneable rides along).
     const filter = filterJson === undefined ? undefined : (JSON.parse(filterJson) as SearchRequest["filter"]);
@@ -279,6 +280,12 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
   /** Tunes `efSearch` / `nprobe` in the worker (see {@link VectorStore.tune}). */
   async tune(options: TuneOptions): Promise<TuneResult> {
     return (await this.#longCall("tune", options)) as TuneResult;
+  }
+
+  /** Sets the worker store's search defaults (see {@link VectorStore.setSearchDefaults}). */
+  async setSearchDefaults(params: SearchParams): Promise<SearchParams> {
+    this.#checkOpen();
+    return (await this.#call("setSearchDefaults", [params])) as SearchParams;
   }
 
   async #longCall(op: "measureRecall" | "tune", options: MeasureRecallOptions | TuneOptions): Promise<unknown> {

@@ -8,7 +8,7 @@ import { quiverError } from "../errors.js";
 import type { MetricEvent } from "../metrics.js";
 import type { StorageAdapter } from "../storage/adapter.js";
 import { VectorStore, writePackedBatch } from "../store.js";
-import type { SearchRequest, TaskOptions } from "../types.js";
+import type { SearchParams, SearchRequest, TaskOptions } from "../types.js";
 import { TAG, toWire, type MessageEndpoint, type Reply, type Request } from "./protocol.js";
 
 /** Options of {@link serveWorker}. */
@@ -96,6 +96,8 @@ export function serveWorker(options: ServeWorkerOptions = {}): () => void {
         return storeOf(request.store).save(task).then(() => [undefined]);
       case "stats":
         return storeOf(request.store).stats().then((stats) => [stats]);
+      case "setSearchDefaults":
+        return storeOf(request.store).setSearchDefaults(args[0] as SearchParams).then((params) => [params]);
       case "measureRecall":
       case "tune": {
         const o: Record<string, unknown> = { ...(args[0] as Record<string, unknown>), ...task };
