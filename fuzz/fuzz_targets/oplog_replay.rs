@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use quiver::snapshot::{crc32, MANIFEST_KEY};
+use quiver::snapshot::{crc32, UpdatePlan, MANIFEST_KEY};
 use quiver::{Collection, Item};
 
 const DIM: usize = 4;
@@ -342,11 +342,25 @@ fuzz_target!(|data: &[u8]| {
     records.insert(MANIFEST_KEY.to_string(), manifest.clone());
     let untouched = records == *original;
 
-    if follower {
-        // A follower holds the previous version and replays only the new records.
+    let mut follower = follower.then(|| {
         let mut base = saved.base.clone();
         let base_manifest = base[MANIFEST_KEY].clone();
-        let mut c = Collection::open(&base_manifest, &mut base).expect("base opens");
+        Collection::open(&base_manifest, &mut base).expect("base opens")
+    });
+    // A follower holds the previous version and replays only the new records, unless the
+    // manifest says the history changed: then it reopens, as the package does.
+    if let Some(c) = &follower {
+        match c.update_plan(&manifest) {
+            Ok(UpdatePlan::Incremental(_)) => {}
+            Ok(UpdatePlan::Reopen) => follower = None,
+            Ok(UpdatePlan::UpToDate) => panic!("a newer manifest is up to date"),
+            Err(e) => {
+                expect_typed(&e);
+                return;
+            }
+        }
+    }
+    if let Some(mut c) = follower {
         match c.apply_update(&manifest, &mut records) {
             Ok(()) => {
                 let manifest_items = quiver::Collection::manifest_info(&manifest)
