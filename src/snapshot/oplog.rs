@@ -500,6 +500,9 @@ pub(crate) fn replay_log(
     if replayer.in_batch() {
         return Err(corrupt("op log ends inside a batch"));
     }
+    if !target.ids_are_unique() {
+        return Err(corrupt("op log leaves an id stored twice"));
+    }
     Ok(tail)
 }
 
