@@ -8,7 +8,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/../fuzz"
 seconds=${1:-60}
-targets=${FUZZ_TARGETS:-"filter_parse collection_ops snapshot_open"}
+targets=${FUZZ_TARGETS:-"filter_parse collection_ops snapshot_open oplog_replay"}
 export RUSTC_BOOTSTRAP=1
 cargo fuzz build -O
 for target in $targets; do

@@ -249,6 +249,13 @@ impl Collection {
         self.entries.len()
     }
 
+    /// Whether every stored item has its own external id. Log replay checks it at the end: an
+    /// upsert is logged as adds then removals, so a log cut or altered between the two would
+    /// otherwise leave two items under one id.
+    pub(crate) fn ids_are_unique(&self) -> bool {
+        self.entries.len() == self.internal_of.len()
+    }
+
     pub fn is_empty(&self) -> bool {
         self.entries.is_empty()
     }

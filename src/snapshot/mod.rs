@@ -601,7 +601,7 @@ impl Collection {
             m.defaults,
             &m.indexed_fields,
         )?;
-        let tail = oplog::replay_log(&m.log, 0, source, &mut collection)?;
+        let tail = oplog::replay_log(&m.log, 0, source, &mut collection, None)?;
         if collection.len() as u64 != m.items {
             return Err(corrupt("item count after replay differs from the manifest"));
         }
@@ -622,7 +622,19 @@ impl Collection {
             return Ok(UpdatePlan::UpToDate);
         }
         let applied = mine.log_ops();
-        let same_history = m.generation == mine.generation
+        // Our last log chunk is unchanged, or (if it was still open) rewritten with records
+        // appended; replay checks that the rewrite begins with the records we applied.
+        let last_kept = match mine.log.last() {
+            None => true,
+            Some(ours) => m.log.get(mine.log.len() - 1).is_some_and(|theirs| {
+                theirs == ours
+                    || (c.tail.is_some()
+                        && theirs.first_op == ours.first_op
+                        && theirs.first_op + theirs.ops as u64 > applied)
+            }),
+        };
+        let same_history = last_kept
+            && m.generation == mine.generation
             && m.meta == mine.meta
             && m.index == mine.index
             && m.log_ops() >= applied
@@ -660,14 +672,12 @@ impl Collection {
             UpdatePlan::Incremental(_) => {}
         }
         let m = Manifest::decode(manifest)?;
-        let applied = self
-            .persist
-            .committed
-            .as_ref()
-            .map_or(0, |c| c.manifest.log_ops());
+        let committed = self.persist.committed.as_ref();
+        let applied = committed.map_or(0, |c| c.manifest.log_ops());
+        let applied_tail = committed.and_then(|c| c.tail.clone());
         check_present(&m, source, applied)?;
         self.persist.recording = false;
-        let replayed = oplog::replay_log(&m.log, applied, source, self);
+        let replayed = oplog::replay_log(&m.log, applied, source, self, applied_tail.as_ref());
         self.persist.recording = true;
         let tail = replayed?;
         if self.len() as u64 != m.items {

@@ -453,11 +453,17 @@ pub(crate) fn replay_chunk(
 
 /// Loads and replays `log` (ops from `skip_below` on); returns the open tail, if the last
 /// chunk is small enough to be appended to.
+///
+/// `applied_tail` is the open tail whose records the target already holds (a follower
+/// catching up): the chunk that rewrites it must begin with exactly those records, since they
+/// are skipped, not replayed. Otherwise the target would keep records the store no longer
+/// says, and a later save appending to this chunk would store a history it never ran.
 pub(crate) fn replay_log(
     log: &[LogRef],
     skip_below: u64,
     source: &mut dyn ChunkSource,
     target: &mut Collection,
+    applied_tail: Option<&Tail>,
 ) -> Result<Option<Tail>> {
     let mut replayer = Replayer::default();
     let mut tail = None;
@@ -468,6 +474,20 @@ pub(crate) fn replay_log(
         let bytes = source
             .read(&segment.chunk.key)
             .ok_or_else(|| corrupt_at(&segment.chunk.key, "chunk is missing"))?;
+        if segment.first_op < skip_below {
+            let rewrites_tail = applied_tail.is_some_and(|t| {
+                t.first_op == segment.first_op
+                    && bytes
+                        .get(HEADER_LEN + LOG_PREFIX..)
+                        .is_some_and(|records| records.starts_with(&t.records))
+            });
+            if !rewrites_tail {
+                return Err(corrupt_at(
+                    &segment.chunk.key,
+                    "log chunk rewrites operations already applied",
+                ));
+            }
+        }
         replay_chunk(&bytes, segment, skip_below, target, &mut replayer)?;
         if i + 1 == log.len() && bytes.len() < HEADER_LEN + SEAL_BYTES {
             tail = Some(Tail {
@@ -479,6 +499,9 @@ pub(crate) fn replay_log(
     }
     if replayer.in_batch() {
         return Err(corrupt("op log ends inside a batch"));
+    }
+    if !target.ids_are_unique() {
+        return Err(corrupt("op log leaves an id stored twice"));
     }
     Ok(tail)
 }

@@ -157,3 +157,113 @@ fn manifest_round_trips() {
     let (bytes, _) = chunk::seal(kind::MANIFEST, &twice.encode());
     assert_eq!(Manifest::decode(&bytes).unwrap_err().code(), "corrupt");
 }
+
+/// Found by the `oplog_replay` fuzzer: a follower skips the log records it already applied,
+/// so a rewritten open chunk whose first records differ from them (a buggy or hostile writer;
+/// the checksums are valid) must be refused, not half-applied. Before the check the follower
+/// kept `a1` while the store said `zz`, and its next save appended to a history it never ran.
+#[test]
+fn a_follower_refuses_a_log_chunk_that_rewrites_applied_records() {
+    use std::collections::HashMap;
+    let mut writer = Collection::new(CollectionConfig::new(
+        2,
+        Metric::L2,
+        "Flat".parse().unwrap(),
+    ))
+    .unwrap();
+    let mut store: HashMap<String, Vec<u8>> = HashMap::new();
+    let save = |c: &mut Collection, store: &mut HashMap<String, Vec<u8>>| {
+        let plan = c.begin_save().unwrap();
+        store.extend(plan.puts);
+        for key in plan.deletes {
+            store.remove(&key);
+        }
+        c.ack_save(plan.token).unwrap();
+    };
+    let add = |c: &mut Collection, id: &str| {
+        c.add(&[Item {
+            id,
+            vector: &[1.0, 2.0],
+            metadata: None,
+        }])
+        .unwrap()
+    };
+    add(&mut writer, "a0");
+    save(&mut writer, &mut store);
+    add(&mut writer, "a1");
+    save(&mut writer, &mut store);
+    let mut follower = Collection::open(&store[MANIFEST_KEY].clone(), &mut store.clone()).unwrap();
+    add(&mut writer, "a2");
+    save(&mut writer, &mut store);
+
+    // The writer's new manifest rewrote the open chunk: records of a1 and a2.
+    let mut manifest = Manifest::decode(&store[MANIFEST_KEY]).unwrap();
+    let log = manifest.log.last_mut().unwrap();
+    assert_eq!((log.first_op, log.ops), (0, 2));
+    let chunk = store[&log.chunk.key].clone();
+    let at = chunk.windows(2).position(|w| w == b"a1").unwrap();
+    let mut payload = chunk[HEADER_LEN..].to_vec();
+    payload[at - HEADER_LEN..at - HEADER_LEN + 2].copy_from_slice(b"zz");
+    let (bytes, crc) = chunk::seal(kind::OPLOG, &payload);
+    log.chunk.crc = crc;
+    store.insert(log.chunk.key.clone(), bytes);
+    let (tampered, _) = chunk::seal(kind::MANIFEST, &manifest.encode());
+    store.insert(MANIFEST_KEY.into(), tampered.clone());
+
+    // Whole, the tampered store is consistent and opens with zz.
+    let reopened = Collection::open(&tampered, &mut store.clone()).unwrap();
+    assert!(reopened.contains("zz") && !reopened.contains("a1"));
+    // The follower cannot take it incrementally.
+    let err = follower
+        .apply_update(&tampered, &mut store.clone())
+        .unwrap_err();
+    assert_eq!(err.code(), "corrupt", "{err}");
+    assert!(err.to_string().contains("rewrites operations"), "{err}");
+}
+
+/// Found by the `oplog_replay` fuzzer: an upsert is logged as adds then removals, so a log
+/// without the removal (its manifest adjusted to match) left two items under one id: `len` 2,
+/// `get` reaching one, search returning both. Replay now refuses it.
+#[test]
+fn a_log_that_leaves_an_id_stored_twice_is_corrupt() {
+    use std::collections::HashMap;
+    let mut c = Collection::new(CollectionConfig::new(
+        2,
+        Metric::L2,
+        "Flat".parse().unwrap(),
+    ))
+    .unwrap();
+    let mut store: HashMap<String, Vec<u8>> = HashMap::new();
+    let save = |c: &mut Collection, store: &mut HashMap<String, Vec<u8>>| {
+        let plan = c.begin_save().unwrap();
+        store.extend(plan.puts);
+        c.ack_save(plan.token).unwrap();
+    };
+    let item = |vector: &'static [f32]| Item {
+        id: "x",
+        vector,
+        metadata: None,
+    };
+    c.add(&[item(&[1.0, 1.0])]).unwrap();
+    save(&mut c, &mut store);
+    c.upsert(&[item(&[2.0, 2.0])]).unwrap();
+    save(&mut c, &mut store);
+
+    let mut manifest = Manifest::decode(&store[MANIFEST_KEY]).unwrap();
+    let log = manifest.log.last_mut().unwrap();
+    assert_eq!(log.ops, 2, "the upsert's add and removal");
+    let chunk = &store[&log.chunk.key];
+    // Drop the removal record (kind, internal id, "x") and fix the counts.
+    let mut payload = chunk[HEADER_LEN..chunk.len() - (1 + 4 + 4 + 1)].to_vec();
+    payload[8..12].copy_from_slice(&1u32.to_le_bytes());
+    let (bytes, crc) = chunk::seal(kind::OPLOG, &payload);
+    log.ops = 1;
+    log.chunk.len = payload.len() as u32;
+    log.chunk.crc = crc;
+    store.insert(log.chunk.key.clone(), bytes);
+    manifest.items = 2;
+    let (tampered, _) = chunk::seal(kind::MANIFEST, &manifest.encode());
+    let err = Collection::open(&tampered, &mut store).unwrap_err();
+    assert_eq!(err.code(), "corrupt", "{err}");
+    assert!(err.to_string().contains("stored twice"), "{err}");
+}
