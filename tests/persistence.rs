@@ -1205,3 +1205,28 @@ fn every_family_round_trips_trained_and_mid_log() {
         }
     }
 }
+
+/// Settings changed by a writer that then rebases (another writer saved first) are kept.
+#[test]
+fn rebased_settings_follow_the_later_writer() {
+    let mut rng = Rng(3);
+    let mut base = new_collection(Metric::L2, 4);
+    add_batch(&mut base, &mut Model::new(), &mut rng, &["a".into()], false);
+    let mut store = MemStore::default();
+    store.save(&mut base);
+    let mut first = store.open().unwrap();
+    let second = store.open().unwrap();
+    first.create_field_index("tag").unwrap();
+    store.save(&mut first);
+    let mut second = second;
+    second.create_field_index("n").unwrap();
+    let mut defaults = second.search_defaults();
+    defaults.ef_search = Some(99);
+    second.set_search_defaults(defaults);
+    let mut fresh = store.open().unwrap();
+    second.rebase_onto(&mut fresh).unwrap();
+    store.save(&mut fresh);
+    let last = store.open().unwrap();
+    assert_eq!(last.indexed_fields(), vec!["n".to_string()]);
+    assert_eq!(last.search_defaults().ef_search, Some(99));
+}

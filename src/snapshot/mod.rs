@@ -713,7 +713,21 @@ impl Collection {
                 what: "rebasing changes made to the index directly (training, compaction); save them first".into(),
             });
         }
-        oplog::rebase(&p.journal, self.dimension(), target)
+        oplog::rebase(&p.journal, self.dimension(), target)?;
+        // Unsaved settings (search defaults, field indexes) win too.
+        if p.settings_version > p.settings_saved {
+            target.set_search_defaults(self.search_defaults());
+            let mine = self.indexed_fields();
+            for field in target.indexed_fields() {
+                if !mine.contains(&field) {
+                    target.drop_field_index(&field)?;
+                }
+            }
+            for field in &mine {
+                target.create_field_index(field)?;
+            }
+        }
+        Ok(())
     }
 }
 
