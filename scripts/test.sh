@@ -49,5 +49,7 @@ bash scripts/build-demo.sh
 step "package tests: API, bad input, worker front end, size budget, packed-tarball consumers (Node, Deno, workerd, Vite + Chromium, Web Worker), types, README, demo"
 node --test tests/package/
 
+step "quick benchmark (bench/run.sh --quick: flat SIMD vs scalar vs JS vs bandwidth floor)" && bash bench/run.sh --quick
+
 echo
 echo "all tests passed in $(( $(date +%s) - started )) s"

@@ -161,3 +161,32 @@ fn batched_distances_match_scalar() {
         }
     }
 }
+
+#[wasm_bindgen_test]
+fn query_block_kernels_are_bit_identical_to_single_query_kernels() {
+    // Batched search must return exactly what one-query search returns, scores included.
+    let mut rng = Rng(11);
+    for n in 1..=1030usize {
+        let row = rng.vector(n, n as u64 % 6);
+        let queries: Vec<Vec<f32>> = (0..4).map(|k| rng.vector(n, (k + n as u64) % 6)).collect();
+        let q4 = [
+            &queries[0][..],
+            &queries[1][..],
+            &queries[2][..],
+            &queries[3][..],
+        ];
+        let dots = simd128::dot_queries4(&row, q4);
+        let l2s = simd128::l2_squared_queries4(&row, q4);
+        for k in 0..4 {
+            let (d, l) = (simd128::dot(q4[k], &row), simd128::l2_squared(q4[k], &row));
+            assert!(
+                dots[k].to_bits() == d.to_bits() || (dots[k].is_nan() && d.is_nan()),
+                "dot dim {n} query {k}"
+            );
+            assert!(
+                l2s[k].to_bits() == l.to_bits() || (l2s[k].is_nan() && l.is_nan()),
+                "l2 dim {n} query {k}"
+            );
+        }
+    }
+}

@@ -112,7 +112,8 @@ impl Metric {
         }
     }
 
-    /// Distances of one query to four rows at once, each row with identical arithmetic.
+    /// Distances of one query to four rows at once, each bit-identical to
+    /// [`Metric::distance`] (so to the flat scan's scores), sharing each query load.
     #[inline]
     pub fn distance4(self, query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
         match self {
@@ -124,6 +125,14 @@ impl Metric {
     /// The batched form: distances of one query to every row of a row-major block
     /// (`rows.len() == out.len() * query.len()`), written to `out`. This is where exact search
     /// spends its time.
+    ///
+    /// Rows are scored one after another, so memory is read as one sequential stream that the
+    /// hardware prefetcher follows at full bandwidth. Scoring four consecutive rows at once
+    /// (sharing each query load) executes fewer instructions, but reads four streams `dim`
+    /// floats apart; on 20k × 384 rows (30 MB, beyond the caches) that was
+    /// 2.8× slower per query in WebAssembly under Node and no faster on cache-resident data
+    /// (measured with `bench/run.sh`; see docs/benchmarks.md). Every row gets the same
+    /// arithmetic, so equal rows get bit-identical distances.
     pub fn distance_batch(self, query: &[f32], rows: &[f32], out: &mut [f32]) {
         let dim = query.len();
         debug_assert_eq!(rows.len(), out.len() * dim);
@@ -131,29 +140,26 @@ impl Metric {
             out.fill(0.0);
             return;
         }
-        let mut row_groups = rows.chunks_exact(4 * dim);
-        let mut out_groups = out.chunks_exact_mut(4);
-        for (group, out4) in (&mut row_groups).zip(&mut out_groups) {
-            let (r0, rest) = group.split_at(dim);
-            let (r1, rest) = rest.split_at(dim);
-            let (r2, r3) = rest.split_at(dim);
-            out4.copy_from_slice(&self.distance4(query, [r0, r1, r2, r3]));
+        for (row, distance) in rows.chunks_exact(dim).zip(out.iter_mut()) {
+            *distance = self.distance(query, row);
         }
-        // The last 1–3 rows go through the same four-row kernel (padded by repeating a row) so
-        // that every row is scored with identical arithmetic wherever it sits.
-        let tail_rows = row_groups.remainder();
-        let tail_out = out_groups.into_remainder();
-        if !tail_out.is_empty() {
-            let row = |i: usize| &tail_rows[(i.min(tail_out.len() - 1)) * dim..][..dim];
-            let d = self.distance4(query, [row(0), row(1), row(2), row(3)]);
-            tail_out.copy_from_slice(&d[..tail_out.len()]);
+    }
+
+    /// Distances of four queries to one row, each bit-identical to [`Metric::distance`].
+    #[inline]
+    pub fn distance_queries4(self, row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
+        match self {
+            Metric::L2 => kernels::l2_squared_queries4(row, queries),
+            Metric::Cosine | Metric::Dot => kernels::dot_queries4(row, queries).map(|d| -d),
         }
     }
 
     /// The block form: distances of `queries.len() / dim` queries to every row, written
-    /// query-major into `out` (`out[q * n_rows + r]`). Each row is read from memory once per
-    /// block of queries instead of once per query, which is what lets batched exact search run
-    /// faster than the memory-bandwidth floor of one-query-at-a-time scanning.
+    /// query-major into `out` (`out[q * n_rows + r]`), each bit-identical to
+    /// [`Metric::distance_batch`]. Rows are read once, in order (one sequential stream), and
+    /// each row vector load serves four queries, which are small enough to stay in L1. That is
+    /// what lets batched exact search run faster than the memory-bandwidth floor of
+    /// one-query-at-a-time scanning.
     pub fn distance_block(self, queries: &[f32], dim: usize, rows: &[f32], out: &mut [f32]) {
         if dim == 0 {
             out.fill(0.0);
@@ -162,17 +168,26 @@ impl Metric {
         let n_queries = queries.len() / dim;
         let n_rows = rows.len() / dim;
         debug_assert_eq!(out.len(), n_queries * n_rows);
-        // Tile rows so a tile stays in L1 while every query of the block passes over it.
-        const TILE_ROWS: usize = 32;
-        let mut start = 0;
-        while start < n_rows {
-            let end = (start + TILE_ROWS).min(n_rows);
-            let tile = &rows[start * dim..end * dim];
-            for (q, query) in queries.chunks_exact(dim).enumerate() {
-                let out_row = &mut out[q * n_rows + start..q * n_rows + end];
-                self.distance_batch(query, tile, out_row);
+        if n_queries == 0 {
+            return;
+        }
+        // Query `k`, clamped so that a last group of 1-3 queries is padded by repeating one.
+        let query = |k: usize| &queries[k.min(n_queries - 1) * dim..][..dim];
+        for (r, row) in rows.chunks_exact(dim).enumerate() {
+            for first in (0..n_queries).step_by(4) {
+                let d = self.distance_queries4(
+                    row,
+                    [
+                        query(first),
+                        query(first + 1),
+                        query(first + 2),
+                        query(first + 3),
+                    ],
+                );
+                for (k, &distance) in d.iter().enumerate().take(n_queries - first) {
+                    out[(first + k) * n_rows + r] = distance;
+                }
             }
-            start = end;
         }
     }
 

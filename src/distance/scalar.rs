@@ -118,6 +118,20 @@ pub fn l2_squared4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
     out
 }
 
+/// Inner products of four queries against one row (the batched scan's unit of work); each is
+/// exactly `dot(query, row)`.
+#[inline]
+pub fn dot_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
+    queries.map(|q| dot(q, row))
+}
+
+/// Squared Euclidean distances of four queries to one row; each is exactly
+/// `l2_squared(query, row)`.
+#[inline]
+pub fn l2_squared_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
+    queries.map(|q| l2_squared(q, row))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -92,7 +92,7 @@ impl FullVectors {
                 let vector = kept.vector(c.id).ok_or_else(|| Error::Corrupt {
                     what: format!("full vector of internal id {} is missing", c.id),
                 })?;
-                // The four-row kernel, as `distance_batch` uses: the same score as flat search.
+                // The four-row kernel is bit-identical to `distance_batch`: the same score as flat search.
                 top.push(c.id, metric.distance4(query, [vector; 4])[0]);
             }
         } else if let Some(source) = &self.source {
