@@ -11,7 +11,7 @@ mkdir -p www/dist/node_modules/quiver-vectors www/dist/data
 tarball=$(cd pkg && npm pack --silent --pack-destination ../www/dist)
 tar -xzf "www/dist/$tarball" -C www/dist/node_modules/quiver-vectors --strip-components=1
 rm "www/dist/$tarball"
-cp www/index.html www/app.js www/style.css www/dist/
+cp www/index.html www/app.js www/worker.js www/style.css www/dist/
 for f in base.fvecs query.fvecs texts.jsonl metadata.jsonl query-texts.jsonl; do
   cp "tests/fixtures/minilm-3k/$f" www/dist/data/
 done

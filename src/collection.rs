@@ -106,6 +106,8 @@ pub struct Collection {
     defaults: SearchDefaults,
     /// Live ids and the declared field indexes, updated on every add, upsert and delete.
     fields: FieldIndexes,
+    /// The most bytes ([`Collection::memory_bytes`]) an add or upsert may grow the store to.
+    memory_budget: Option<usize>,
     /// Save bookkeeping and the log of operations since the last save (see [`crate::snapshot`]).
     pub(crate) persist: PersistState,
 }
@@ -143,6 +145,7 @@ impl Collection {
             scratch: RefCell::new(Scratch::default()),
             defaults: SearchDefaults::default(),
             fields: FieldIndexes::new(),
+            memory_budget: None,
             persist: PersistState::default(),
         })
     }
@@ -222,6 +225,18 @@ impl Collection {
         Ok(report)
     }
 
+    /// Recall@k of this collection's own search (with `params`, unset knobs taken from the
+    /// defaults) against exact search over the stored vectors (see [`tune::measure_recall`]).
+    pub fn measure_recall(
+        &self,
+        queries: Option<&[f32]>,
+        k: usize,
+        sample: usize,
+        params: &SearchParams,
+    ) -> Result<tune::RecallReport> {
+        tune::measure_recall(self, queries, k, sample, &self.defaults.merge(params))
+    }
+
     /// Every stored internal id, ascending.
     pub fn internal_ids(&self) -> Vec<u32> {
         let mut ids: Vec<u32> = self.entries.keys().copied().collect();
@@ -244,6 +259,11 @@ impl Collection {
 
     /// Every byte held: the index plus ids and metadata (map overhead included).
     pub fn memory_bytes(&self) -> usize {
+        self.index.memory_bytes() + self.metadata_memory_bytes()
+    }
+
+    /// Bytes held outside the index: string ids, JSON metadata, their maps, field indexes.
+    pub fn metadata_memory_bytes(&self) -> usize {
         let ids: usize = self
             .entries
             .values()
@@ -251,7 +271,52 @@ impl Collection {
             .sum();
         let maps = self.internal_of.capacity() * (std::mem::size_of::<(String, u32)>() + 1)
             + self.entries.capacity() * (std::mem::size_of::<(u32, Entry)>() + 1);
-        self.index.memory_bytes() + ids + maps + self.fields.memory_bytes()
+        ids + maps + self.fields.memory_bytes()
+    }
+
+    /// Sets (or with `None` removes) the memory budget: an `add` or `upsert` whose estimated
+    /// footprint would take [`Collection::memory_bytes`] above `bytes` fails with
+    /// [`Error::MemoryBudgetExceeded`] before anything grows, and leaves the store unchanged.
+    /// Searches and deletes are never refused. The estimate prices each new item at the
+    /// index's current bytes per vector (its raw size when empty) plus its id, metadata and
+    /// map entries; a buffer's capacity doubling can still overshoot by one growth step
+    /// (docs/reliability.md).
+    pub fn set_memory_budget(&mut self, bytes: Option<usize>) {
+        self.memory_budget = bytes;
+    }
+
+    /// The memory budget, if one is set.
+    pub fn memory_budget(&self) -> Option<usize> {
+        self.memory_budget
+    }
+
+    /// Refuses a batch whose estimated footprint would exceed the memory budget.
+    fn check_budget(&self, items: &[Item<'_>], metadata_bytes: &[usize]) -> Result<()> {
+        let Some(budget) = self.memory_budget else {
+            return Ok(());
+        };
+        // Small stores are dominated by fixed allocations (HNSW's visited set, IVF's lists),
+        // so their bytes per vector say little: a prior of two raw copies plus 512 bytes of
+        // links and bookkeeping stands in until the store holds 1024 vectors.
+        let live = self.index.len();
+        let per_vector = if live >= 1024 {
+            self.index.memory_bytes().div_ceil(live)
+        } else {
+            2 * 4 * self.config.dimension + 512
+        };
+        let entry =
+            2 * (std::mem::size_of::<(String, u32)>() + std::mem::size_of::<(u32, Entry)>() + 2);
+        // Upserted items count in full: the new version is inserted before the old is removed.
+        let added: usize = items
+            .iter()
+            .zip(metadata_bytes)
+            .map(|(item, &meta)| per_vector + entry + 2 * item.id.len() + meta)
+            .sum();
+        let needed = self.memory_bytes().saturating_add(added);
+        if needed > budget {
+            return Err(Error::MemoryBudgetExceeded { needed, budget });
+        }
+        Ok(())
     }
 
     /// Checks one vector and returns it prepared for the index (normalized for cosine).
@@ -387,12 +452,14 @@ impl Collection {
     /// twice, or any vector or metadata is invalid.
     pub fn add(&mut self, items: &[Item<'_>]) -> Result<()> {
         let (vectors, metadata_bytes) = self.prepare_batch(items, false)?;
+        self.check_budget(items, &metadata_bytes)?;
         self.insert_prepared(items, &vectors, metadata_bytes)
     }
 
     /// Adds new items and replaces existing ones (vector and metadata), all or nothing.
     pub fn upsert(&mut self, items: &[Item<'_>]) -> Result<()> {
         let (vectors, metadata_bytes) = self.prepare_batch(items, true)?;
+        self.check_budget(items, &metadata_bytes)?;
         self.upsert_prepared(items, &vectors, metadata_bytes)
     }
 
@@ -598,6 +665,25 @@ impl Collection {
         Ok(())
     }
 
+    /// Checks the search knobs against [`limits::MAX_EF_SEARCH`], [`limits::MAX_NPROBE`] and
+    /// [`limits::MAX_RERANK`], so a hostile value cannot size a per-query allocation.
+    fn check_params(params: &SearchParams) -> Result<()> {
+        let knobs = [
+            ("ef_search", params.ef_search, limits::MAX_EF_SEARCH),
+            ("nprobe", params.nprobe, limits::MAX_NPROBE),
+            ("rerank", params.rerank, limits::MAX_RERANK),
+        ];
+        for (name, value, max) in knobs {
+            if let Some(value) = value.filter(|&v| v > max) {
+                return Err(Error::InvalidArgument {
+                    name,
+                    reason: format!("{value} is above the limit of {max}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
     /// The `k` best items for `query`, best first: `(id, score, metadata)`.
     pub fn search(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
         self.search_with(query, k, &SearchParams::default())
@@ -623,8 +709,9 @@ impl Collection {
     ) -> Result<Vec<Neighbor>> {
         Self::check_k(k)?;
         let prepared = self.prepare_vector(query, 0)?;
-        let mut scratch = self.scratch.borrow_mut();
         let params = self.defaults.merge(params);
+        Self::check_params(&params)?;
+        let mut scratch = self.scratch.borrow_mut();
         self.index.search(&prepared, k, &params, &mut scratch)
     }
 
@@ -643,6 +730,17 @@ impl Collection {
                 received: queries.len() % dim,
             });
         }
+        if queries.len() / dim > limits::MAX_BATCH {
+            return Err(Error::InvalidArgument {
+                name: "queries",
+                reason: format!(
+                    "{} queries; a batch holds at most {}",
+                    queries.len() / dim,
+                    limits::MAX_BATCH
+                ),
+            });
+        }
+        Self::check_params(&self.defaults.merge(params))?;
         let mut prepared = queries.to_vec();
         for (i, row) in prepared.chunks_exact_mut(dim).enumerate() {
             self.prepare_in_place(row, i)?;
@@ -732,6 +830,7 @@ impl Collection {
         Self::check_k(k)?;
         let prepared = self.prepare_vector(query, 0)?;
         let params = self.defaults.merge(params);
+        Self::check_params(&params)?;
         let mut scratch = self.scratch.borrow_mut();
         self.with_filter_context(|context| {
             context.search(&prepared, k, filter, &params, strategy, &mut scratch)

@@ -174,5 +174,8 @@ impl Error {
         "closed",
         "quota_exceeded",
         "storage_error",
+        // Raised only by the TypeScript `ShardedStore` (a shard failed or timed out); listed
+        // here so the code list stays in one place.
+        "shard_failed",
     ];
 }

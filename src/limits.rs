@@ -27,3 +27,13 @@ pub const MAX_FILTER_NODES: usize = 1_024;
 
 /// Longest metadata filter given as JSON text, in bytes.
 pub const MAX_FILTER_BYTES: usize = 64 * 1024;
+
+/// Largest `ef_search` (HNSW beam width) a search may ask for: the beam is a heap of this many
+/// candidates per query.
+pub const MAX_EF_SEARCH: usize = 100_000;
+
+/// Largest `nprobe` (IVF lists scanned) a search may ask for; equals the largest `nlist`.
+pub const MAX_NPROBE: usize = 1 << 20;
+
+/// Largest `rerank` depth (candidates rescored exactly) a search may ask for.
+pub const MAX_RERANK: usize = 100_000;

@@ -14,6 +14,9 @@
 //!   codes recall is monotone in expectation, not strictly; the binary search then returns a
 //!   value that reaches the target, though possibly not the very smallest.
 //!
+//! [`measure_recall`] reuses the same ground truth (and the same leave-one-out sampling) to
+//! report the recall@k of the collection's search at its current settings, for any family.
+//!
 //! When even the largest value misses the target (lossy codes without rerank), the report says
 //! so (`reached: false`) and carries the largest value.
 
@@ -78,6 +81,54 @@ pub struct TuneReport {
     pub evaluations: Vec<(usize, f64)>,
 }
 
+/// What [`measure_recall`] found.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecallReport {
+    /// Recall@k: the fraction of the exact top-k found by the collection's search.
+    pub recall: f64,
+    /// Queries evaluated.
+    pub queries: usize,
+}
+
+/// Recall@k of `collection`'s search with `params` (already merged with its defaults) against
+/// exact search over its stored vectors, on `queries` (row-major) or, when `None`, on a seeded
+/// sample of `sample` stored vectors searched leave-one-out.
+pub fn measure_recall(
+    collection: &Collection,
+    queries: Option<&[f32]>,
+    k: usize,
+    sample: usize,
+    params: &SearchParams,
+) -> Result<RecallReport> {
+    if k == 0 || k > limits::MAX_K {
+        return Err(Error::InvalidK {
+            k,
+            max: limits::MAX_K,
+        });
+    }
+    if sample == 0 {
+        return Err(Error::InvalidArgument {
+            name: "sample",
+            reason: "must be at least 1".into(),
+        });
+    }
+    let index = collection.index();
+    let stored = collection.internal_ids();
+    if stored.is_empty() {
+        return Err(Error::InvalidArgument {
+            name: "collection",
+            reason: "measuring recall needs stored vectors".into(),
+        });
+    }
+    let queries = tune_queries(collection, index, &stored, queries, sample)?;
+    let truth = exact_top_k(index, collection.metric(), &stored, &queries, k)?;
+    let recall = recall(index, params, &queries, &truth, k, &mut Scratch::default())?;
+    Ok(RecallReport {
+        recall,
+        queries: queries.len(),
+    })
+}
+
 /// One tuning query: prepared vector, and the id to leave out when it is a stored vector.
 struct TuneQuery {
     vector: Vec<f32>,
@@ -133,7 +184,7 @@ pub fn tune(
             reason: "tuning needs stored vectors".into(),
         });
     }
-    let queries = tune_queries(collection, index, &stored, queries)?;
+    let queries = tune_queries(collection, index, &stored, queries, DEFAULT_TUNE_QUERIES)?;
     let truth = exact_top_k(index, collection.metric(), &stored, &queries, k)?;
 
     let mut scratch = Scratch::default();
@@ -142,7 +193,8 @@ pub fn tune(
         if let Some(&(_, r)) = evaluations.iter().find(|(v, _)| *v == value) {
             return Ok(r);
         }
-        let r = recall(index, knob, value, &queries, &truth, k, &mut scratch)?;
+        let params = knob.apply(SearchParams::default(), value);
+        let r = recall(index, &params, &queries, &truth, k, &mut scratch)?;
         evaluations.push((value, r));
         Ok(r)
     };
@@ -177,6 +229,7 @@ fn tune_queries(
     index: &dyn Index,
     stored: &[u32],
     queries: Option<&[f32]>,
+    sample: usize,
 ) -> Result<Vec<TuneQuery>> {
     let dim = collection.dimension();
     match queries {
@@ -201,7 +254,7 @@ fn tune_queries(
                 .collect()
         }
         None => {
-            let count = DEFAULT_TUNE_QUERIES.min(stored.len());
+            let count = sample.min(stored.len());
             let mut order = stored.to_vec();
             let mut rng = SplitMix64::new(collection.config().options.seed ^ 0x7E57_7E57);
             for i in 0..count {
@@ -280,8 +333,7 @@ fn exact_top_k(
 
 fn recall(
     index: &dyn Index,
-    knob: Knob,
-    value: usize,
+    params: &SearchParams,
     queries: &[TuneQuery],
     truth: &[Vec<u32>],
     k: usize,
@@ -291,11 +343,12 @@ fn recall(
     for (q, expected) in queries.iter().zip(truth) {
         let exclude = q.exclude;
         let not_self = move |id: u32| Some(id) != exclude;
-        let base = SearchParams {
+        let params = SearchParams {
+            ef_search: params.ef_search,
+            nprobe: params.nprobe,
+            rerank: params.rerank,
             filter: exclude.map(|_| &not_self as &dyn Fn(u32) -> bool),
-            ..SearchParams::default()
         };
-        let params = knob.apply(base, value);
         let hits = index.search(&q.vector, k, &params, scratch)?;
         found += hits.iter().filter(|h| expected.contains(&h.id)).count();
         total += expected.len();

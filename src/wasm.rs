@@ -294,6 +294,72 @@ impl WasmCollection {
         Ok(object.into())
     }
 
+    /// Recall@k of this collection's search (knobs left unset take the defaults, e.g. the
+    /// tuned ones) against exact search over the stored vectors, on `queries` (`m × dim`
+    /// floats) or, when omitted, on `sample` stored vectors searched leave-one-out. Returns
+    /// `{ recall, queries }`.
+    #[wasm_bindgen(js_name = measureRecall)]
+    pub fn measure_recall(
+        &self,
+        queries: Option<Vec<f32>>,
+        k: u32,
+        sample: u32,
+        ef_search: Option<u32>,
+        nprobe: Option<u32>,
+        rerank: Option<u32>,
+    ) -> Result<JsValue, JsValue> {
+        let params = SearchParams {
+            ef_search: usize_param(ef_search),
+            nprobe: usize_param(nprobe),
+            rerank: usize_param(rerank),
+            filter: None,
+        };
+        let report = self
+            .inner
+            .measure_recall(queries.as_deref(), k as usize, sample as usize, &params)
+            .map_err(to_js)?;
+        let object = Object::new();
+        set(&object, "recall", &report.recall.into());
+        set(&object, "queries", &(report.queries as f64).into());
+        Ok(object.into())
+    }
+
+    /// The knob values used when a search leaves them unset: `{ efSearch, nprobe, rerank }`,
+    /// each a number or `undefined` (the family's own default).
+    #[wasm_bindgen(js_name = searchDefaults)]
+    pub fn search_defaults(&self) -> JsValue {
+        let d = self.inner.search_defaults();
+        let object = Object::new();
+        let value = |v: Option<usize>| v.map_or(JsValue::UNDEFINED, |v| (v as f64).into());
+        set(&object, "efSearch", &value(d.ef_search));
+        set(&object, "nprobe", &value(d.nprobe));
+        set(&object, "rerank", &value(d.rerank));
+        object.into()
+    }
+
+    /// Heap bytes by component: `{ vectors, codes, graph, metadata, other, total }` (see
+    /// `Index::memory_breakdown`; `metadata` is string ids, JSON metadata and their maps).
+    #[wasm_bindgen(js_name = memoryBreakdown)]
+    pub fn memory_breakdown(&self) -> JsValue {
+        let b = self.inner.index().memory_breakdown();
+        let metadata = self.inner.metadata_memory_bytes();
+        let object = Object::new();
+        set(&object, "vectors", &(b.vectors as f64).into());
+        set(&object, "codes", &(b.codes as f64).into());
+        set(&object, "graph", &(b.graph as f64).into());
+        set(&object, "metadata", &(metadata as f64).into());
+        set(&object, "other", &(b.other as f64).into());
+        set(&object, "total", &((b.total() + metadata) as f64).into());
+        object.into()
+    }
+
+    /// Deleted vectors the index still holds (HNSW tombstones awaiting consolidation; 0 for
+    /// families that free deleted vectors at once).
+    #[wasm_bindgen(getter)]
+    pub fn tombstones(&self) -> u32 {
+        self.inner.index().tombstones() as u32
+    }
+
     /// Number of stored items.
     #[wasm_bindgen(getter)]
     pub fn length(&self) -> u32 {
@@ -320,6 +386,28 @@ impl WasmCollection {
     #[wasm_bindgen(js_name = memoryBytes)]
     pub fn memory_bytes(&self) -> f64 {
         self.inner.memory_bytes() as f64
+    }
+
+    /// Sets the memory budget in bytes (`undefined` removes it): an `add` or `upsert` that
+    /// would grow `memoryBytes` past it fails with `memory_budget_exceeded` and changes nothing.
+    #[wasm_bindgen(js_name = setMemoryBudget)]
+    pub fn set_memory_budget(&mut self, bytes: Option<f64>) -> Result<(), JsValue> {
+        match bytes {
+            Some(b) if !(b.is_finite() && b >= 0.0) => Err(to_js(Error::InvalidArgument {
+                name: "bytes",
+                reason: "the memory budget must be a finite number of bytes >= 0".into(),
+            })),
+            _ => {
+                self.inner.set_memory_budget(bytes.map(|b| b as usize));
+                Ok(())
+            }
+        }
+    }
+
+    /// The memory budget in bytes, or `undefined` when none is set.
+    #[wasm_bindgen(js_name = memoryBudget)]
+    pub fn memory_budget(&self) -> Option<f64> {
+        self.inner.memory_budget().map(|b| b as f64)
     }
 
     /// Starts a save: `{ token, puts: [{ key, bytes }], deletes, full, bytes }`. Each `bytes`

@@ -9,6 +9,17 @@ export { VectorStore } from "./store.js";
 export { WorkerVectorStore, type WorkerCreateOptions, type WorkerOpenOptions } from "./worker/client.js";
 export { serveWorker, type ServeWorkerOptions } from "./worker/serve.js";
 export type { MessageEndpoint } from "./worker/protocol.js";
+export {
+  ShardedStore,
+  ShardError,
+  fnv1a32,
+  shardOf,
+  mergeTopK,
+  reshard,
+  type ShardedOptions,
+  type ShardedSearchResult,
+  type ShardedWorkersOptions,
+} from "./sharded.js";
 export { QuiverError, isQuiverError, type QuiverErrorCode } from "./errors.js";
 export { MemoryStorage, storeKeyPrefix, type StorageAdapter, type StorageEntry } from "./storage/adapter.js";
 export type {
@@ -19,19 +30,25 @@ export type {
   IndexSpec,
   Item,
   JsonValue,
+  MeasureRecallOptions,
+  MemoryBreakdown,
   Metadata,
   Metric,
   OpenOptions,
   Progress,
   QuiverStore,
+  RecallReport,
   SearchHit,
   SearchParams,
   SearchRequest,
   StoredItem,
   StoreStats,
   TaskOptions,
+  TuneOptions,
+  TuneResult,
   VectorInput,
 } from "./types.js";
+export { LatencyHistogram, RateWindow, RATE_WINDOW_SECONDS, type LatencySummary, type MetricEvent, type MetricName, type MetricsOptions, type OperationStats } from "./metrics.js";
 export {
   Collection,
   simdEnabled,

@@ -31,7 +31,8 @@ export type QuiverErrorCode =
   | "memory_budget_exceeded"
   | "closed"
   | "quota_exceeded"
-  | "storage_error";
+  | "storage_error"
+  | "shard_failed";
 
 /**
  * An error raised by Quiver, with a stable machine-readable {@link QuiverError.code} to

@@ -34,8 +34,8 @@ export interface Collection {
   get(id: string): { id: string; vector: Float32Array; metadata: object | null };
   /** Whether an id is stored. */
   has(id: string): boolean;
-  /** The `k` best items for `query`, best first. */
-  search(query: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): RawHit[];
+  /** The `k` best items for `query`, best first; `filterJson` keeps only matching items. */
+  search(query: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null, filterJson?: string | null, strategy?: string | null): RawHit[];
   /** Searches `queries.length / dimension` queries at once. */
   searchBatch(queries: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): RawHit[][];
   /** Number of stored items. */
@@ -58,6 +58,17 @@ export interface Collection {
    * the default.
    */
   tune(queries: Float32Array | null | undefined, targetRecall: number, k: number): TuneReport;
+  /**
+   * Recall@k against exact search over the stored vectors, on `queries` or on `sample` stored
+   * vectors (leave-one-out); unset knobs take the defaults.
+   */
+  measureRecall(queries: Float32Array | null | undefined, k: number, sample: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): { recall: number; queries: number };
+  /** The knob values used when a search leaves them unset. */
+  searchDefaults(): { efSearch?: number; nprobe?: number; rerank?: number };
+  /** Heap bytes by component. */
+  memoryBreakdown(): { vectors: number; codes: number; graph: number; metadata: number; other: number; total: number };
+  /** Deleted vectors the index still holds (HNSW tombstones). */
+  readonly tombstones: number;
   /** Frees the WebAssembly memory now instead of at garbage collection. */
   free(): void;
 

@@ -10,21 +10,27 @@
  */
 import { Collection, simdEnabled, version } from "../wasm/quiver.js";
 import { QuiverError, quiverError, toQuiverError } from "./errors.js";
+import { StoreMetrics, type MetricsOptions } from "./metrics.js";
 import { wasmReady, yieldToEventLoop } from "./runtime.js";
 import type { StorageAdapter } from "./storage/adapter.js";
 import { loadCollection, loadManifest, refreshCollection, saveCollection, storeChannel } from "./storage/persist.js";
 import type {
   CreateOptions,
+  MeasureRecallOptions,
   Metadata,
   Metric,
   OpenOptions,
   QuiverStore,
+  RecallReport,
   SearchHit,
+  SearchParams,
   SearchRequest,
   StoredItem,
   StoreStats,
   Item,
   TaskOptions,
+  TuneOptions,
+  TuneResult,
 } from "./types.js";
 import {
   checkId,
@@ -32,6 +38,7 @@ import {
   checkInteger,
   checkOptions,
   checkPacked,
+  packQueries,
   requireOptions,
   checkSearch,
   checkTask,
@@ -132,18 +139,20 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   /** Where other instances of this store announce saves (see `storage/persist.ts`). */
   readonly #channel: BroadcastChannel | undefined;
   #refreshQueued = false;
+  readonly #metrics: StoreMetrics;
 
   static {
     writePackedBatch = (store, mode, batch, options) => store.#writeChecked(mode, () => checkPacked(batch, store.dimension), options);
   }
 
-  private constructor(name: string, collection: Collection, storage: StorageAdapter | undefined) {
+  private constructor(name: string, collection: Collection, storage: StorageAdapter | undefined, metrics: MetricsOptions) {
     this.name = name;
     this.#collection = collection;
     this.#storage = storage;
     this.dimension = collection.dimension;
     this.metric = collection.metric as Metric;
     this.index = collection.spec;
+    this.#metrics = new StoreMetrics(name, this.index, metrics);
     this.#channel = storage && storeChannel(storage, name);
     if (this.#channel) this.#channel.onmessage = () => this.#queueRefresh();
   }
@@ -213,7 +222,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
         loaded.free();
         throw mismatch;
       }
-      return new VectorStore<M>(name, loaded, storage);
+      return new VectorStore<M>(name, loaded, storage, { metrics: o.metrics as boolean | undefined, onMetric: o.onMetric as MetricsOptions["onMetric"] });
     }
     if (o.dimension === undefined) {
       throw quiverError("not_found", `no store named ${JSON.stringify(name)} in this storage; pass dimension (and metric, index) to create it`);
@@ -229,11 +238,13 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     const index = o.index ?? "Flat";
     if (typeof index !== "string") throw quiverError("invalid_spec", `index must be a spec string such as "Flat"`);
     const seed = checkInteger(o.seed, "seed", 0, Number.MAX_SAFE_INTEGER);
+    if (o.metrics !== undefined && typeof o.metrics !== "boolean") throw quiverError("invalid_argument", "metrics must be a boolean");
+    if (o.onMetric !== undefined && typeof o.onMetric !== "function") throw quiverError("invalid_argument", "onMetric must be a function");
     const collection = core(() => new Collection(dimension, metric, index, seed));
     // A store with storage journals from the start, so that if another tab saves the same
     // store first, this one's changes can be replayed onto that version.
     if (storage) collection.enableJournal();
-    return new VectorStore<M>(name, collection, storage);
+    return new VectorStore<M>(name, collection, storage, { metrics: o.metrics as boolean | undefined, onMetric: o.onMetric as MetricsOptions["onMetric"] });
   }
 
   /** Whether `close()` was called. */
@@ -269,7 +280,11 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    */
   async delete(ids: string | readonly string[]): Promise<number> {
     const list = checkIds(ids);
-    return this.#run((c) => c.delete(list));
+    return this.#run((c) => {
+      const deleted = c.delete(list);
+      this.#metrics.delete(deleted);
+      return deleted;
+    });
   }
 
   /** The stored item `{ id, vector, metadata? }`, or `undefined` if the id is not stored. */
@@ -286,13 +301,17 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * The `k` best items for the query, best first: `{ id, score, metadata? }`.
    *
    * Rejects with `dimension_mismatch` or `invalid_vector` for a bad query, `invalid_k` unless
-   * `k` is an integer from 1 to 10,000, and `unsupported` when a `filter` is given (filters are
-   * not evaluated yet).
+   * `k` is an integer from 1 to 10,000, and `invalid_filter` for a malformed `filter` (see
+   * docs/filters.md: with a filter, the `k` best among the matching items).
    */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
-    const { query, k, efSearch, nprobe, rerank } = checkSearch(request, this.dimension);
+    const { query, k, efSearch, nprobe, rerank, filterJson } = checkSearch(request, this.dimension);
+    const metrics = this.#metrics;
     return this.#run((c) => {
-      const raw = c.search(query, k, efSearch, nprobe, rerank) as { id: string; score: number; metadata: M | null }[];
+      // Read the clock only when something is measured (metrics: false and no onMetric).
+      const started = metrics.enabled ? performance.now() : 0;
+      const raw = c.search(query, k, efSearch, nprobe, rerank, filterJson) as { id: string; score: number; metadata: M | null }[];
+      if (metrics.enabled) metrics.search(performance.now() - started);
       return raw.map((h) => (h.metadata === null ? { id: h.id, score: h.score } : h) as SearchHit<M>);
     });
   }
@@ -325,20 +344,80 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   }
 
   /**
-   * Counts, sizes and configuration: `{ name, count, dimension, metric, index, memoryBytes, simd,
-   * version }`.
+   * Counts, sizes, configuration and operation metrics: `{ name, count, tombstones, dimension,
+   * metric, index, memoryBytes, memory, searchDefaults, simd, version, search, insert, deletes,
+   * windowSeconds }` (see {@link StoreStats}).
    */
   async stats(): Promise<StoreStats> {
     return this.#run((c) => ({
       name: this.name,
       count: c.length,
+      tombstones: c.tombstones,
       dimension: this.dimension,
       metric: this.metric,
       index: this.index,
       memoryBytes: c.memoryBytes(),
+      memory: c.memoryBreakdown(),
+      searchDefaults: definedParams(c.searchDefaults()),
       simd: simdEnabled(),
       version: version(),
+      ...this.#metrics.snapshot(),
     }));
+  }
+
+  /**
+   * Recall@k of this store's search against exact search (brute force in the core over the
+   * same stored vectors). With no `queries`, samples `sample` (default 100) stored vectors and
+   * searches each leave-one-out, so a vector finding itself does not count. Knobs in `params`
+   * override the store's defaults (e.g. the tuned ones). Emits `quiver.recall`.
+   *
+   * Rejects with `invalid_k`, `invalid_argument` (empty store, bad `sample`), `dimension_mismatch`
+   * or `invalid_vector` (bad query), and `unsupported` for an index that keeps no full vectors.
+   * The work is one call into the core: `signal` is checked before it starts.
+   */
+  async measureRecall(options: MeasureRecallOptions): Promise<RecallReport> {
+    const o = requireOptions(options, "options");
+    if (o.k === undefined) throw quiverError("invalid_k", "k is required");
+    const k = checkInteger(o.k, "k", 1, 0xffff_ffff, "invalid_k") as number;
+    const sample = checkInteger(o.sample, "sample", 1, 0xffff_ffff) ?? 100;
+    const queries = packQueries(o.queries, this.dimension);
+    const p = requireParams(o.params);
+    const { signal } = checkTask({ signal: o.signal, onProgress: o.onProgress });
+    return this.#run((c) => {
+      signal?.throwIfAborted();
+      const report = core(() => c.measureRecall(queries, k, sample, p.efSearch, p.nprobe, p.rerank));
+      this.#metrics.recall(report.recall, k);
+      const params = { ...definedParams(c.searchDefaults()), ...definedParams(p) };
+      return { recall: report.recall, k, queries: report.queries, params };
+    });
+  }
+
+  /**
+   * Finds the smallest `efSearch` (HNSW) or `nprobe` (IVF) whose recall@k against exact search
+   * reaches `targetRecall` (binary search; with no `queries`, on 100 stored vectors searched
+   * leave-one-out), sets it as the store's default for searches that leave it unset, and
+   * returns the operating point. Emits `quiver.recall`.
+   *
+   * Rejects with `unsupported` for exact indexes (`Flat`: nothing to tune) and indexes keeping
+   * no full vectors, `not_trained` for an IVF that has not trained yet, `invalid_argument` for
+   * a target outside (0, 1] or an empty store. `signal` is checked before the work starts.
+   */
+  async tune(options: TuneOptions): Promise<TuneResult> {
+    const o = requireOptions(options, "options");
+    if (o.k === undefined) throw quiverError("invalid_k", "k is required");
+    const k = checkInteger(o.k, "k", 1, 0xffff_ffff, "invalid_k") as number;
+    const target = o.targetRecall;
+    if (typeof target !== "number" || !(target > 0 && target <= 1)) {
+      throw quiverError("invalid_argument", `targetRecall must be a number in (0, 1], got ${String(target)}`);
+    }
+    const queries = packQueries(o.queries, this.dimension);
+    const { signal } = checkTask({ signal: o.signal, onProgress: o.onProgress });
+    return this.#run((c) => {
+      signal?.throwIfAborted();
+      const report = core(() => c.tune(queries, target, k));
+      this.#metrics.recall(report.recall, k);
+      return { ...report, params: definedParams(c.searchDefaults()) };
+    });
   }
 
   /**
@@ -379,7 +458,12 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     if (this.#closing) throw this.#closedError();
     const batch = pack();
     const task = checkTask(options);
-    return this.#run((c) => this.#write(c, mode, batch, task));
+    const metrics = this.#metrics;
+    return this.#run(async (c) => {
+      const started = metrics.enabled ? performance.now() : 0;
+      await this.#write(c, mode, batch, task);
+      if (metrics.enabled && batch.ids.length > 0) metrics.insert(batch.ids.length, performance.now() - started);
+    });
   }
 
   async #write(c: Collection, mode: WriteMode, batch: PackedBatch, { signal, onProgress }: CheckedTask): Promise<void> {
@@ -434,4 +518,23 @@ function canRestore(c: Collection, ids: readonly string[]): boolean {
   } catch {
     return false;
   }
+}
+
+/** `params` without its undefined members. */
+function definedParams(params: SearchParams): SearchParams {
+  const out: SearchParams = {};
+  if (params.efSearch !== undefined) out.efSearch = params.efSearch;
+  if (params.nprobe !== undefined) out.nprobe = params.nprobe;
+  if (params.rerank !== undefined) out.rerank = params.rerank;
+  return out;
+}
+
+/** Checks `measureRecall`'s params like a search's. */
+function requireParams(value: unknown): SearchParams {
+  const params = checkOptions(value, "params");
+  return {
+    efSearch: checkInteger(params.efSearch, "params.efSearch", 1, 0xffff_ffff),
+    nprobe: checkInteger(params.nprobe, "params.nprobe", 1, 0xffff_ffff),
+    rerank: checkInteger(params.rerank, "params.rerank", 0, 0xffff_ffff),
+  };
 }

@@ -4,6 +4,7 @@
  *
  * @packageDocumentation
  */
+import type { MetricsOptions, OperationStats } from "./metrics.js";
 import type { StorageAdapter } from "./storage/adapter.js";
 
 /**
@@ -152,7 +153,7 @@ export interface TaskOptions {
 }
 
 /** Options of {@link VectorStore.create}. */
-export interface CreateOptions {
+export interface CreateOptions extends MetricsOptions {
   /**
    * The store's name: the key under which it is saved (1 to 256 characters, no `/`).
    * Defaults to `"default"`.
@@ -187,12 +188,41 @@ export interface OpenOptions extends Omit<CreateOptions, "dimension" | "storage"
   dimension?: number | undefined;
 }
 
-/** What {@link QuiverStore.stats} reports. */
-export interface StoreStats {
+/** Heap bytes of a store by component (they sum to `total`). */
+export interface MemoryBreakdown {
+  /** Full f32 vectors: flat rows, HNSW storage, vectors kept for reranking, IVF's pre-training buffer. */
+  vectors: number;
+  /** Encoded vectors: quantized codes, IVF inverted lists (raw vectors for IVF-Flat), codebooks, centroids. */
+  codes: number;
+  /** Graph links (HNSW). */
+  graph: number;
+  /** String ids, JSON metadata and their maps. */
+  metadata: number;
+  /** Everything else: internal id maps, build buffers. */
+  other: number;
+  /** The sum; equals `memoryBytes`. */
+  total: number;
+}
+
+/**
+ * What {@link QuiverStore.stats} reports: configuration, counts, memory, and the operation
+ * metrics (`search`, `insert`, `deletes`, `windowSeconds`; zero when the store was created with
+ * `metrics: false`). Rates are over the last 60 seconds, or the store's age if younger.
+ */
+export interface StoreStats extends OperationStats {
   /** The store's name. */
   name: string;
   /** Number of stored items. */
   count: number;
+  /**
+   * Deleted vectors the index still holds: HNSW keeps deleted nodes as tombstones for
+   * traversal until it consolidates (at 10% of the graph); other families free them at once (0).
+   */
+  tombstones: number;
+  /** {@link StoreStats.memoryBytes} by component. */
+  memory: MemoryBreakdown;
+  /** The knob values searches use when they leave them unset (e.g. set by `tune`). */
+  searchDefaults: SearchParams;
   /** Components per vector. */
   dimension: number;
   /** The metric. */
@@ -205,6 +235,56 @@ export interface StoreStats {
   simd: boolean;
   /** The core's version. */
   version: string;
+}
+
+/** Options of {@link QuiverStore.measureRecall}. */
+export interface MeasureRecallOptions extends TaskOptions {
+  /** Results per query compared, 1 to 10,000. */
+  k: number;
+  /** Queries to measure on; when omitted, `sample` stored vectors, each searched leave-one-out. */
+  queries?: readonly VectorInput[] | undefined;
+  /** Stored vectors sampled when `queries` is omitted (seeded by the store's seed). Default 100. */
+  sample?: number | undefined;
+  /** Search knobs to measure at; unset ones take the store's defaults (e.g. tuned ones). */
+  params?: SearchParams | undefined;
+}
+
+/** What {@link QuiverStore.measureRecall} found. */
+export interface RecallReport {
+  /** Recall@k: the fraction of the exact top-k (brute force over the same store) found. */
+  recall: number;
+  /** The `k` measured. */
+  k: number;
+  /** Queries evaluated. */
+  queries: number;
+  /** The knobs the search ran with (the given ones over the store's defaults). */
+  params: SearchParams;
+}
+
+/** Options of {@link QuiverStore.tune}. */
+export interface TuneOptions extends TaskOptions {
+  /** The recall@k to reach, in (0, 1]. */
+  targetRecall: number;
+  /** Results per query, 1 to 10,000. */
+  k: number;
+  /** Queries to tune on; when omitted, 100 stored vectors sampled, searched leave-one-out. */
+  queries?: readonly VectorInput[] | undefined;
+}
+
+/** The operating point {@link QuiverStore.tune} chose and set. */
+export interface TuneResult {
+  /** The knob set: `nprobe` for IVF, `efSearch` for HNSW. */
+  knob: "nprobe" | "efSearch";
+  /** Its value, now the store's default. */
+  value: number;
+  /** Recall@k measured at that value. */
+  recall: number;
+  /** Whether `targetRecall` was reached (if not, `value` is the largest tried). */
+  reached: boolean;
+  /** Queries evaluated. */
+  queries: number;
+  /** The store's search defaults after tuning. */
+  params: SearchParams;
 }
 
 /**
@@ -248,8 +328,19 @@ export interface QuiverStore<M extends object = Metadata> {
    * stay unsaved).
    */
   save(options?: TaskOptions): Promise<void>;
-  /** Counts, sizes and configuration. */
+  /** Counts, sizes, configuration and operation metrics. */
   stats(): Promise<StoreStats>;
+  /**
+   * Recall@k of this store's search against exact search over the same items (see
+   * {@link MeasureRecallOptions}).
+   */
+  measureRecall(options: MeasureRecallOptions): Promise<RecallReport>;
+  /**
+   * Finds the smallest `efSearch` (HNSW) or `nprobe` (IVF) whose recall@k reaches
+   * `targetRecall`, makes it the store's default, and returns it. Rejects with `unsupported`
+   * for `Flat` (exact: nothing to tune) and `not_trained` for an IVF that has not trained.
+   */
+  tune(options: TuneOptions): Promise<TuneResult>;
   /**
    * Releases the store's memory. Calls already made finish first; later calls reject with
    * `closed`. Unsaved changes are lost. Idempotent.

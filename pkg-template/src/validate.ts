@@ -220,12 +220,14 @@ export interface CheckedSearch {
   efSearch: number | undefined;
   nprobe: number | undefined;
   rerank: number | undefined;
+  /** The filter as JSON text for the core, or `undefined` for none. */
+  filterJson: string | undefined;
 }
 
 /**
  * Checks a search request: `invalid_argument` unless it is an object, `invalid_k` unless `k` is
  * an integer ≥ 1 (the core caps it at 10,000), the query as {@link checkQuery}, integer params,
- * and `unsupported` for a filter, which the core cannot evaluate yet.
+ * and `invalid_filter` unless a filter is a plain object (the core checks its operators).
  */
 export function checkSearch(request: unknown, dimension: number): CheckedSearch {
   if (!isPlainObject(request)) throw quiverError("invalid_argument", `search takes { vector, k, filter?, params? }, got ${describe(request)}`);
@@ -233,9 +235,10 @@ export function checkSearch(request: unknown, dimension: number): CheckedSearch 
   const k = checkInteger(request.k, "k", 1, U32_MAX, "invalid_k") as number;
   if (!("vector" in request)) throw quiverError("invalid_vector", "vector is missing");
   const query = checkQuery(request.vector, dimension);
+  let filterJson: string | undefined;
   if (request.filter !== undefined) {
     if (!isPlainObject(request.filter)) throw quiverError("invalid_filter", `filter must be an object, got ${describe(request.filter)}`);
-    throw quiverError("unsupported", "metadata filters are not supported by this version of quiver-vectors yet");
+    filterJson = JSON.stringify(request.filter);
   }
   const params = checkOptions(request.params, "params");
   return {
@@ -244,5 +247,17 @@ export function checkSearch(request: unknown, dimension: number): CheckedSearch 
     efSearch: checkInteger(params.efSearch, "params.efSearch", 1, U32_MAX),
     nprobe: checkInteger(params.nprobe, "params.nprobe", 1, U32_MAX),
     rerank: checkInteger(params.rerank, "params.rerank", 0, U32_MAX),
+    filterJson,
   };
+}
+
+/** Packs optional query vectors row-major; `undefined` when none are given. */
+export function packQueries(queries: unknown, dimension: number): Float32Array | undefined {
+  if (queries === undefined) return undefined;
+  if (!Array.isArray(queries) || queries.length === 0) {
+    throw quiverError("invalid_argument", "queries must be a non-empty array of vectors");
+  }
+  const packed = new Float32Array(queries.length * dimension);
+  queries.forEach((q, i) => packed.set(checkQuery(q, dimension), i * dimension));
+  return packed;
 }

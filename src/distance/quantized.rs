@@ -1,7 +1,7 @@
 //! Kernels over quantized codes: SQ8 (u8 per dimension), binary (one bit per dimension) and PQ
 //! (one byte per sub-space, looked up in per-query tables).
 //!
-//! As for the f32 kernels, [`scalar`] is always compiled and is the oracle; [`simd128`] is used
+//! As for the f32 kernels, `scalar` is always compiled and is the oracle; `simd128` is used
 //! on wasm32 with `+simd128`; the choice is made at compile time. `tests/wasm_quant_kernels.rs`
 //! checks the twins against each other in Node and Chromium.
 //!

@@ -250,6 +250,15 @@ impl Index for FlatIndex {
         self.rows.capacity() * 4 + self.ids.capacity() * 4 + self.row_of.capacity() * (4 + 4 + 1)
     }
 
+    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+        let vectors = self.rows.capacity() * 4;
+        super::MemoryBreakdown {
+            vectors,
+            other: self.memory_bytes() - vectors,
+            ..Default::default()
+        }
+    }
+
     fn encode_state(&self, out: &mut dyn Write) -> Result<()> {
         out.family_header(STATE_TAG, STATE_VERSION);
         out.u64(self.ids.len() as u64);

@@ -796,6 +796,24 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
             + self.buffer.memory_bytes()
             + self.encoder.memory_bytes()
     }
+
+    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+        let codes = self
+            .lists
+            .iter()
+            .map(|l| l.codes.capacity() * std::mem::size_of::<E::Code>())
+            .sum::<usize>()
+            + self.centroids.as_ref().map_or(0, Centroids::memory_bytes)
+            + self.encoder.memory_bytes();
+        // Before training every vector waits, exact, in the buffer.
+        let vectors = self.buffer.memory_bytes();
+        super::MemoryBreakdown {
+            vectors,
+            codes,
+            graph: 0,
+            other: self.memory_bytes() - codes - vectors,
+        }
+    }
 }
 
 #[cfg(test)]

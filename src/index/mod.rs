@@ -262,6 +262,53 @@ pub trait Index {
             what: format!("saving a {} index", self.spec()),
         })
     }
+
+    /// [`Index::memory_bytes`] split by component, for monitoring. The default puts everything
+    /// under `other`; families override it where the split is cheap. The parts sum to
+    /// `memory_bytes()`.
+    fn memory_breakdown(&self) -> MemoryBreakdown {
+        MemoryBreakdown {
+            other: self.memory_bytes(),
+            ..MemoryBreakdown::default()
+        }
+    }
+
+    /// Deleted vectors still held (e.g. HNSW nodes kept for traversal until consolidation).
+    /// Families that free deleted vectors at once report 0 (the default).
+    fn tombstones(&self) -> usize {
+        0
+    }
+}
+
+/// An index's heap bytes by component (see [`Index::memory_breakdown`]).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct MemoryBreakdown {
+    /// Full f32 vectors (flat rows, HNSW storage, kept vectors for rerank).
+    pub vectors: usize,
+    /// Encoded vectors: quantized codes, IVF inverted lists (for IVF-Flat the lists hold the
+    /// raw vectors), codebooks and centroids.
+    pub codes: usize,
+    /// Graph links (HNSW).
+    pub graph: usize,
+    /// Everything else: id maps, build buffers, tables.
+    pub other: usize,
+}
+
+impl MemoryBreakdown {
+    /// The sum of the parts.
+    pub fn total(&self) -> usize {
+        self.vectors + self.codes + self.graph + self.other
+    }
+
+    /// Component-wise sum.
+    pub fn plus(self, o: MemoryBreakdown) -> MemoryBreakdown {
+        MemoryBreakdown {
+            vectors: self.vectors + o.vectors,
+            codes: self.codes + o.codes,
+            graph: self.graph + o.graph,
+            other: self.other + o.other,
+        }
+    }
 }
 
 /// Builds an empty index for `spec`.

@@ -409,4 +409,15 @@ impl<C: Codec> Index for QuantizedFlat<C> {
             + self.codec.memory_bytes()
             + self.full.memory_bytes()
     }
+
+    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+        let codes = self.codes.capacity() + self.codec.memory_bytes();
+        let vectors = self.full.memory_bytes();
+        super::MemoryBreakdown {
+            vectors,
+            codes,
+            graph: 0,
+            other: self.memory_bytes() - codes - vectors,
+        }
+    }
 }

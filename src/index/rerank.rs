@@ -232,6 +232,17 @@ impl<I: Index> Index for Reranked<I> {
         self.inner.memory_bytes() + self.full.memory_bytes()
     }
 
+    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+        self.inner.memory_breakdown().plus(super::MemoryBreakdown {
+            vectors: self.full.memory_bytes(),
+            ..Default::default()
+        })
+    }
+
+    fn tombstones(&self) -> usize {
+        self.inner.tombstones()
+    }
+
     /// Snapshot layout (`docs/format.md`): `RRNK` v1, `u32` default rerank per k, `u8 kept`
     /// and the kept full vectors (a flat section), then the inner index's section.
     fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {

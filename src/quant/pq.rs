@@ -4,7 +4,7 @@
 //! The `dim` dimensions are cut into `m` contiguous sub-spaces of `dsub = dim / m` dimensions
 //! (`dim` must be divisible by `m`: a typed `invalid_spec` error otherwise). Each sub-space has
 //! its own codebook of `ksub = 256` centroids, trained with seeded k-means (k-means++ then
-//! Lloyd, [`super::kmeans`]) on the sub-vectors; a vector is encoded as the index of the
+//! Lloyd, [`super::kmeans()`]) on the sub-vectors; a vector is encoded as the index of the
 //! nearest centroid in each sub-space: `m` bytes.
 //!
 //! Search is asymmetric (ADC): a query builds `m` lookup tables of 256 entries, the distance

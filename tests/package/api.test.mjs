@@ -221,12 +221,27 @@ test("chunked writes and rollback work the same over an IVF index", async () => 
   await store.close();
 });
 
-test("filters are refused with `unsupported` until the core evaluates them", async () => {
-  const store = await VectorStore.create({ dimension: 2 });
-  await store.add([{ id: "a", vector: [1, 0], metadata: { tag: "x" } }]);
-  await rejectsWith(store.search({ vector: [1, 0], k: 1, filter: { tag: "x" } }), "unsupported");
-  await rejectsWith(store.search({ vector: [1, 0], k: 1, filter: "tag = x" }), "invalid_filter");
-  await store.close();
+test("filters reach the core: the k best among matching items, in-thread and through HNSW", async () => {
+  for (const index of ["Flat", "HNSW16"]) {
+    const store = await VectorStore.create({ dimension: 2, index, seed: 7 });
+    const items = randomItems(300, 2, 11).map((item, i) => ({ ...item, metadata: { cat: i % 3 === 0 ? "a" : "b", n: i } }));
+    await store.add(items);
+    const query = [0.3, -0.2];
+    const hits = await store.search({ vector: query, k: 5, filter: { cat: "a" } });
+    assert.equal(hits.length, 5, index);
+    assert.ok(hits.every((h) => h.metadata.cat === "a"), `${index}: only matching items`);
+    // Exact answer among the matching items (cosine: higher dot of unit vectors is better).
+    const unit = (v) => { const n = Math.hypot(...v); return v.map((x) => x / n); };
+    const q = unit(query);
+    const expected = items.filter((it) => it.metadata.cat === "a")
+      .map((it) => ({ id: it.id, s: unit(Array.from(it.vector)).reduce((acc, x, d) => acc + x * q[d], 0) }))
+      .sort((x, y) => y.s - x.s).slice(0, 5).map((h) => h.id);
+    assert.deepEqual(hits.map((h) => h.id), expected, index);
+    assert.equal((await store.search({ vector: query, k: 5, filter: { n: { $lt: 2 } } })).length, 2);
+    await rejectsWith(store.search({ vector: query, k: 1, filter: "cat = a" }), "invalid_filter");
+    await rejectsWith(store.search({ vector: query, k: 1, filter: { n: { $bogus: 1 } } }), "invalid_filter");
+    await store.close();
+  }
 });
 
 test("save needs storage, and writes to it", async () => {

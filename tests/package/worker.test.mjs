@@ -54,6 +54,10 @@ test("a worker store answers exactly like an in-thread store", async () => {
     for (const q of [3, 77, 499]) {
       const request = { vector: data[q].vector, k: 10 };
       assert.deepEqual(await remote.search(request), await local.search(request));
+      const filtered = { ...request, filter: { i: { $gte: 100 } } };
+      const hits = await remote.search(filtered);
+      assert.ok(hits.length === 10 && hits.every((h) => h.metadata.i >= 100));
+      assert.deepEqual(hits, await local.search(filtered));
     }
     assert.deepEqual(await remote.get("i7"), await local.get("i7"));
     assert.equal(await remote.get("missing"), undefined);

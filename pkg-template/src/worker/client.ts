@@ -14,17 +14,21 @@ import { quiverError, type QuiverError } from "../errors.js";
 import type {
   CreateOptions,
   Item,
+  MeasureRecallOptions,
   Metadata,
   Metric,
   OpenOptions,
   QuiverStore,
+  RecallReport,
   SearchHit,
   SearchRequest,
   StoredItem,
   StoreStats,
   TaskOptions,
+  TuneOptions,
+  TuneResult,
 } from "../types.js";
-import { checkId, checkIds, checkOptions, checkSearch, checkTask, packItems, requireOptions, type CheckedTask } from "../validate.js";
+import { checkId, checkIds, checkOptions, checkSearch, checkTask, packItems, packQueries, requireOptions, type CheckedTask } from "../validate.js";
 import { TAG, fromWire, type MessageEndpoint, type Op, type Reply, type Request } from "./protocol.js";
 
 /** Options of {@link WorkerVectorStore.create}: as {@link CreateOptions}, storage aside. */
@@ -181,6 +185,7 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
   static async create<M extends object = Metadata>(worker: MessageEndpoint, options: WorkerCreateOptions): Promise<WorkerVectorStore<M>> {
     const o = requireOptions(options, "options");
     if (o.storage !== undefined) throw quiverError("invalid_argument", "storage lives in the worker: pass it to serveWorker({ storage })");
+    if (o.onMetric !== undefined) throw quiverError("invalid_argument", "onMetric runs in the worker: pass it to serveWorker({ onMetric })");
     const connection = connect(worker);
     const info = (await connection.call("create", 0, [o])) as StoreInfo;
     return new WorkerVectorStore<M>(connection, info);
@@ -193,6 +198,7 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
   static async open<M extends object = Metadata>(worker: MessageEndpoint, options: WorkerOpenOptions): Promise<WorkerVectorStore<M>> {
     const { signal, onProgress, ...rest } = requireOptions(options, "options");
     if (rest.storage !== undefined) throw quiverError("invalid_argument", "storage lives in the worker: pass it to serveWorker({ storage })");
+    if (rest.onMetric !== undefined) throw quiverError("invalid_argument", "onMetric runs in the worker: pass it to serveWorker({ onMetric })");
     const task = checkTask({ signal, onProgress });
     const connection = connect(worker);
     const info = (await connection.call("open", 0, [rest], [], task)) as StoreInfo;
@@ -235,11 +241,14 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
   /** The `k` best items for the query, best first (see {@link VectorStore.search}). */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
     this.#checkOpen();
-    const { query, k, efSearch, nprobe, rerank } = checkSearch(request, this.dimension);
+    const { query, k, efSearch, nprobe, rerank, filterJson } = checkSearch(request, this.dimension);
     // Never detach the caller's array: send a copy, transferred.
     const vector = query === request.vector ? query.slice() : query;
     const params = { efSearch, nprobe, rerank };
-    return (await this.#call("search", [{ vector, k, params }], [vector.buffer as ArrayBuffer])) as SearchHit<M>[];
+    // The filter crosses as its JSON round trip, so what the worker evaluates is exactly what an
+    // in-thread store would (and nothing uncloneable rides along).
+    const filter = filterJson === undefined ? undefined : (JSON.parse(filterJson) as SearchRequest["filter"]);
+    return (await this.#call("search", [{ vector, k, params, filter }], [vector.buffer as ArrayBuffer])) as SearchHit<M>[];
   }
 
   /**
@@ -257,6 +266,27 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
   async stats(): Promise<StoreStats> {
     this.#checkOpen();
     return (await this.#call("stats", [])) as StoreStats;
+  }
+
+  /**
+   * Recall@k against exact search in the worker (see {@link VectorStore.measureRecall}); the
+   * queries are checked and packed here and transferred.
+   */
+  async measureRecall(options: MeasureRecallOptions): Promise<RecallReport> {
+    return (await this.#longCall("measureRecall", options)) as RecallReport;
+  }
+
+  /** Tunes `efSearch` / `nprobe` in the worker (see {@link VectorStore.tune}). */
+  async tune(options: TuneOptions): Promise<TuneResult> {
+    return (await this.#longCall("tune", options)) as TuneResult;
+  }
+
+  async #longCall(op: "measureRecall" | "tune", options: MeasureRecallOptions | TuneOptions): Promise<unknown> {
+    this.#checkOpen();
+    const { signal, onProgress, queries, ...rest } = requireOptions(options, "options");
+    const task = checkTask({ signal, onProgress });
+    const packed = packQueries(queries, this.dimension);
+    return this.#call(op, [{ ...rest, queries: packed }], packed ? [packed.buffer as ArrayBuffer] : [], task);
   }
 
   /**

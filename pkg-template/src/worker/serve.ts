@@ -5,6 +5,7 @@
  * @packageDocumentation
  */
 import { quiverError } from "../errors.js";
+import type { MetricEvent } from "../metrics.js";
 import type { StorageAdapter } from "../storage/adapter.js";
 import { VectorStore, writePackedBatch } from "../store.js";
 import type { SearchRequest, TaskOptions } from "../types.js";
@@ -19,6 +20,12 @@ export interface ServeWorkerOptions {
    * (required). Storage lives in the worker because adapters cannot be sent in messages.
    */
   storage?: ((name: string) => StorageAdapter | Promise<StorageAdapter>) | undefined;
+  /**
+   * Receives the metric events of every store served here (functions cannot cross to the
+   * worker, so `onMetric` is given to the worker, not to `WorkerVectorStore.create`). The
+   * `store` attribute tells the stores apart.
+   */
+  onMetric?: ((event: MetricEvent) => void) | undefined;
 }
 
 /**
@@ -67,6 +74,7 @@ export function serveWorker(options: ServeWorkerOptions = {}): () => void {
         return (async () => {
           const opts = { ...(args[0] as Record<string, unknown>) };
           const name = typeof opts.name === "string" ? opts.name : "default";
+          if (options.onMetric) opts.onMetric = options.onMetric;
           if (storage) opts.storage = await storage(name);
           else if (op === "open") throw quiverError("invalid_argument", "open needs storage: pass serveWorker({ storage }) in the worker");
           const store = op === "create" ? await VectorStore.create(opts as never) : await VectorStore.open({ ...(opts as object), ...task } as never);
@@ -88,6 +96,18 @@ export function serveWorker(options: ServeWorkerOptions = {}): () => void {
         return storeOf(request.store).save(task).then(() => [undefined]);
       case "stats":
         return storeOf(request.store).stats().then((stats) => [stats]);
+      case "measureRecall":
+      case "tune": {
+        const o: Record<string, unknown> = { ...(args[0] as Record<string, unknown>), ...task };
+        const packed = o.queries as Float32Array | undefined;
+        if (packed !== undefined) {
+          const store = storeOf(request.store);
+          const dim = store.dimension;
+          o.queries = Array.from({ length: packed.length / dim }, (_, i) => packed.subarray(i * dim, (i + 1) * dim));
+        }
+        const store = storeOf(request.store);
+        return (op === "tune" ? store.tune(o as never) : store.measureRecall(o as never)).then((report) => [report]);
+      }
       case "close": {
         const store = stores.get(request.store);
         stores.delete(request.store);

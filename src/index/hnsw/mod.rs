@@ -932,6 +932,21 @@ impl<S: VectorStorage> Index for Hnsw<S> {
         Ok(())
     }
 
+    fn memory_breakdown(&self) -> crate::index::MemoryBreakdown {
+        let vectors = self.storage.memory_bytes();
+        let graph = self.graph.memory_bytes();
+        crate::index::MemoryBreakdown {
+            vectors,
+            codes: 0,
+            graph,
+            other: self.memory_bytes() - vectors - graph,
+        }
+    }
+
+    fn tombstones(&self) -> usize {
+        self.tombstones
+    }
+
     fn memory_bytes(&self) -> usize {
         let build = &self.build;
         self.storage.memory_bytes()

@@ -20,6 +20,9 @@ import {
   type StorageAdapter,
   type StoredItem,
   type StoreStats,
+  type MetricEvent,
+  type RecallReport,
+  type TuneResult,
 } from "quiver-vectors";
 
 declare const worker: {
@@ -121,4 +124,29 @@ export async function negative(store: VectorStore, typed: VectorStore<Doc>): Pro
   void code;
   // @ts-expect-error the constructor is private: use create or open
   new VectorStore();
+}
+
+export async function metrics(): Promise<void> {
+  const events: MetricEvent[] = [];
+  const store = await VectorStore.create({ dimension: 3, index: "HNSW16", metrics: true, onMetric: (e) => events.push(e) });
+  const stats: StoreStats = await store.stats();
+  const p99: number = stats.search.latencyMs.p99;
+  const graph: number = stats.memory.graph;
+  const dead: number = stats.tombstones;
+  const report: RecallReport = await store.measureRecall({ k: 10, queries: [[1, 2, 3]], sample: 50, params: { efSearch: 64 } });
+  const chosen: TuneResult = await store.tune({ targetRecall: 0.95, k: 10, signal: AbortSignal.timeout(1000) });
+  const knob: "nprobe" | "efSearch" = chosen.knob;
+  const name: string = events[0]!.name;
+  void [p99, graph, dead, report.recall, knob, name];
+  // @ts-expect-error k is required
+  await store.measureRecall({});
+  // @ts-expect-error targetRecall is required
+  await store.tune({ k: 10 });
+  // @ts-expect-error metrics is a boolean
+  await VectorStore.create({ dimension: 3, metrics: "on" });
+  // @ts-expect-error onMetric receives a MetricEvent
+  await VectorStore.create({ dimension: 3, onMetric: (e: string) => e });
+  // @ts-expect-error not a metric name
+  const bad: MetricEvent["name"] = "quiver.search.latency";
+  void bad;
 }

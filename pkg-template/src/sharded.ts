@@ -1,0 +1,569 @@
+/**
+ * {@link ShardedStore}: one logical store over N shards, each any {@link QuiverStore} (an
+ * in-thread {@link VectorStore}, a {@link WorkerVectorStore} in its own Web Worker, or a
+ * client of a remote shard such as a Durable Object).
+ *
+ * What it promises (see docs/sharding.md):
+ * - **Routing** is `fnv1a32(utf8(id)) % shardCount` ({@link shardOf}); an id never moves
+ *   unless the user re-shards into a store with another shard count.
+ * - **Writes** are split per shard and sent in parallel. Each shard applies its part all or
+ *   nothing; if any shard fails, the shards that succeeded are rolled back (added ids deleted,
+ *   replaced or deleted items restored), so the whole call is all or nothing unless a rollback
+ *   itself fails (then the error says so).
+ * - **Search** goes to every shard in parallel with the same `k`, filter and params; the merge
+ *   keeps the global top-k in the metric's direction (higher is better for cosine and dot,
+ *   lower for l2), ties broken by shard index, then by each shard's own order. For exact
+ *   (`Flat`) indexes the result equals one store's over the same data.
+ * - **Failures** of a shard reject with a {@link ShardError} (code `shard_failed`, or the
+ *   shard's own {@link QuiverError} code for input errors) naming the shard; with
+ *   `allowPartial` a search returns the other shards' merge marked `partial: true`.
+ *
+ * @packageDocumentation
+ */
+import { QuiverError, isQuiverError, quiverError } from "./errors.js";
+import type { MessageEndpoint } from "./worker/protocol.js";
+import { WorkerVectorStore, type WorkerCreateOptions, type WorkerOpenOptions } from "./worker/client.js";
+import type {
+  Item,
+  Metadata,
+  Metric,
+  QuiverStore,
+  SearchHit,
+  SearchRequest,
+  StoredItem,
+  StoreStats,
+  TaskOptions,
+  MeasureRecallOptions,
+  RecallReport,
+  TuneOptions,
+  TuneResult,
+} from "./types.js";
+
+/**
+ * FNV-1a, 32 bits, over the UTF-8 bytes of `id` (offset basis 2166136261, prime 16777619).
+ * Stable across releases and runtimes: routing depends on it.
+ */
+export function fnv1a32(id: string): number {
+  let hash = 0x811c9dc5;
+  for (const byte of utf8.encode(id)) {
+    hash ^= byte;
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return hash >>> 0;
+}
+
+const utf8 = new TextEncoder();
+
+/** The shard that holds `id` in a store of `shardCount` shards: `fnv1a32(id) % shardCount`. */
+export function shardOf(id: string, shardCount: number): number {
+  return fnv1a32(id) % shardCount;
+}
+
+/** A failure of one shard: a {@link QuiverError} that names the shard. */
+export class ShardError extends QuiverError {
+  /** The index of the failing shard, from 0. */
+  readonly shard: number;
+
+  /**
+   * @param code - `shard_failed`, or the shard's own error code.
+   * @param shard - the failing shard.
+   * @param message - a human-readable explanation.
+   * @param cause - the shard's error.
+   */
+  constructor(code: QuiverError["code"], shard: number, message: string, cause?: unknown) {
+    super(code, message, { cause });
+    this.shard = shard;
+  }
+}
+
+/** Search results of a {@link ShardedStore}: marked `partial` when shards were left out. */
+export type ShardedSearchResult<M extends object = Metadata> = SearchHit<M>[] & {
+  /** Present and `true` only when `allowPartial` let failed shards be left out. */
+  partial?: true;
+  /** The errors of the shards left out (with `partial`). */
+  failures?: ShardError[];
+};
+
+/** Options of a {@link ShardedStore}. */
+export interface ShardedOptions {
+  /** The logical store's name, reported by {@link ShardedStore.stats}. Defaults to `"sharded"`. */
+  name?: string | undefined;
+  /**
+   * Milliseconds a shard may take to answer a read (`search`, `get`, `stats`) before the call
+   * fails with `shard_failed`. Writes have no timeout: a write that timed out might still be
+   * applied later, which a rollback could not undo. Default: no timeout.
+   */
+  timeoutMs?: number | undefined;
+  /**
+   * Whether a search may leave out failed shards and return the others' merge, marked
+   * `partial: true` (with `failures`). Default `false`: any failed shard fails the search.
+   */
+  allowPartial?: boolean | undefined;
+  /** Called by {@link ShardedStore.close} after the shards are closed (e.g. to end workers). */
+  onClose?: (() => void | Promise<void>) | undefined;
+}
+
+/** Options of {@link ShardedStore.withWorkers}. */
+export interface ShardedWorkersOptions extends Omit<WorkerCreateOptions, "name">, ShardedOptions {
+  /** Number of shards, one Web Worker each (1 to 256). */
+  count: number;
+  /** The worker script (e.g. `new URL("quiver-vectors/worker", import.meta.url)`). */
+  workerUrl: string | URL;
+  /**
+   * `"create"` (default) makes empty shards named `${name}-${i}`; `"open"` opens them from
+   * the workers' storage (a worker script that calls `serveWorker({ storage })`).
+   */
+  mode?: "create" | "open" | undefined;
+  /** Makes a worker; defaults to `new Worker(url, { type: "module" })`. */
+  createWorker?: ((url: string | URL, shard: number) => MessageEndpoint & { terminate?(): void }) | undefined;
+}
+
+interface Deferred {
+  resolve(): void;
+  promise: Promise<void>;
+}
+
+function deferred(): Deferred {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { resolve, promise };
+}
+
+/**
+ * One logical store over N shards, with the {@link QuiverStore} API. `M` types the metadata.
+ *
+ * @example
+ * ```js
+ * const shards = await Promise.all([0, 1].map((i) => VectorStore.create({ name: `s${i}`, dimension: 384 })));
+ * const store = new ShardedStore(shards);
+ * await store.add(items);
+ * const hits = await store.search({ vector: q, k: 10 });
+ * ```
+ */
+export class ShardedStore<M extends object = Metadata> implements QuiverStore<M> {
+  /** The logical store's name. */
+  readonly name: string;
+  /** Components per vector (equal in every shard). */
+  readonly dimension: number;
+  /** The metric (equal in every shard). */
+  readonly metric: Metric;
+  /** The canonical index spec (equal in every shard). */
+  readonly index: string;
+  /** The shards, in routing order: `shards[shardOf(id, shards.length)]` holds `id`. */
+  readonly shards: readonly QuiverStore<M>[];
+  readonly #timeoutMs: number | undefined;
+  readonly #allowPartial: boolean;
+  readonly #onClose: (() => void | Promise<void>) | undefined;
+  #closed = false;
+  /** Writes run alone; reads run together between writes. */
+  #lastWrite: Promise<void> = Promise.resolve();
+  readonly #reads = new Set<Promise<void>>();
+
+  /**
+   * @param shards - at least one store, all with the same dimension, metric and index. Their
+   *   order is the routing order: keep it stable.
+   * @param options - see {@link ShardedOptions}.
+   */
+  constructor(shards: readonly QuiverStore<M>[], options: ShardedOptions = {}) {
+    if (!Array.isArray(shards) || shards.length === 0 || shards.length > 65536) {
+      throw quiverError("invalid_argument", "shards must be an array of 1 to 65,536 stores");
+    }
+    const [first] = shards as [QuiverStore<M>];
+    for (const [i, s] of shards.entries()) {
+      if (s.dimension !== first.dimension || s.metric !== first.metric || s.index !== first.index) {
+        throw quiverError(
+          "invalid_argument",
+          `shard ${i} is ${s.dimension}-d ${s.metric} ${s.index}, shard 0 is ${first.dimension}-d ${first.metric} ${first.index}: every shard must match`,
+        );
+      }
+    }
+    const { timeoutMs } = options;
+    if (timeoutMs !== undefined && !(typeof timeoutMs === "number" && timeoutMs > 0)) {
+      throw quiverError("invalid_argument", `timeoutMs must be a positive number, got ${String(timeoutMs)}`);
+    }
+    this.name = options.name ?? "sharded";
+    this.dimension = first.dimension;
+    this.metric = first.metric;
+    this.index = first.index;
+    this.shards = [...shards];
+    this.#timeoutMs = timeoutMs;
+    this.#allowPartial = options.allowPartial === true;
+    this.#onClose = options.onClose;
+  }
+
+  /**
+   * Creates (or opens) one {@link WorkerVectorStore} per shard, each in its own Web Worker,
+   * and a {@link ShardedStore} over them. {@link ShardedStore.close} terminates the workers.
+   */
+  static async withWorkers<M extends object = Metadata>(options: ShardedWorkersOptions): Promise<ShardedStore<M>> {
+    const { count, workerUrl, mode = "create", createWorker, name = "sharded", timeoutMs, allowPartial, onClose, ...storeOptions } = options;
+    if (!Number.isInteger(count) || count < 1 || count > 256) {
+      throw quiverError("invalid_argument", `count must be an integer from 1 to 256, got ${String(count)}`);
+    }
+    const make =
+      createWorker ??
+      ((url: string | URL) => {
+        if (typeof Worker !== "function") throw quiverError("unsupported", "Web Workers are not available here; pass createWorker");
+        return new Worker(url, { type: "module" });
+      });
+    const workers = Array.from({ length: count }, (_, i) => make(workerUrl, i));
+    const terminate = () => workers.forEach((w) => w.terminate?.());
+    try {
+      const shards = await Promise.all(
+        workers.map((w, i) =>
+          mode === "open"
+            ? WorkerVectorStore.open<M>(w, { ...(storeOptions as Omit<WorkerOpenOptions, "name">), name: `${name}-${i}` })
+            : WorkerVectorStore.create<M>(w, { ...storeOptions, name: `${name}-${i}` }),
+        ),
+      );
+      return new ShardedStore<M>(shards, {
+        name,
+        timeoutMs,
+        allowPartial,
+        onClose: async () => {
+          terminate();
+          await onClose?.();
+        },
+      });
+    } catch (error) {
+      terminate();
+      throw error;
+    }
+  }
+
+  /** Whether {@link ShardedStore.close} was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** The shard index of `id`: {@link shardOf}`(id, shards.length)`. */
+  shardOf(id: string): number {
+    return shardOf(id, this.shards.length);
+  }
+
+  /**
+   * Adds new items, all or nothing across shards: each shard adds its part all or nothing; if
+   * any shard fails (or the call is cancelled), the ids added on the other shards are deleted.
+   * Progress counts items over all shards.
+   */
+  add(items: readonly Item<M>[], options?: TaskOptions): Promise<void> {
+    return this.#write(async () => {
+      const parts = this.#split(items, (item) => item.id);
+      const task = this.#taskFor(parts, options);
+      const done = await this.#settle(parts, (shard, part, i) => shard.add(part, task(i)));
+      if (done.failed !== undefined) {
+        await this.#rollback(done, (shard, part) => shard.delete(part.map((item) => item.id)), options?.signal);
+      }
+    });
+  }
+
+  /**
+   * Adds new items and replaces existing ones, all or nothing across shards: the previous
+   * versions are read first, so a failed shard's siblings can be restored.
+   */
+  upsert(items: readonly Item<M>[], options?: TaskOptions): Promise<void> {
+    return this.#write(async () => {
+      const parts = this.#split(items, (item) => item.id);
+      const before = await Promise.all(
+        parts.map((part, i) => Promise.all(part.map((item) => this.#call(i, (s) => s.get(item.id), false)))),
+      );
+      const task = this.#taskFor(parts, options);
+      const done = await this.#settle(parts, (shard, part, i) => shard.upsert(part, task(i)));
+      if (done.failed !== undefined) {
+        await this.#rollback(done, async (shard, part, i) => {
+          const previous = before[i] ?? [];
+          const fresh = part.filter((_, j) => previous[j] === undefined).map((item) => item.id);
+          const old = previous.filter((p): p is StoredItem<M> => p !== undefined);
+          if (fresh.length > 0) await shard.delete(fresh);
+          if (old.length > 0) await shard.upsert(old);
+        }, options?.signal);
+      }
+    });
+  }
+
+  /**
+   * Deletes items by id, all or nothing across shards: unknown ids fail with `not_found` before
+   * anything is deleted; if a shard fails, the items deleted on the others are restored.
+   */
+  delete(ids: string | readonly string[]): Promise<number> {
+    return this.#write(async () => {
+      const list = typeof ids === "string" ? [ids] : ids;
+      if (!Array.isArray(list)) throw quiverError("invalid_argument", "ids must be a string or an array of strings");
+      const parts = this.#split(list, (id) => id);
+      const before = await Promise.all(parts.map((part, i) => Promise.all(part.map((id) => this.#call(i, (s) => s.get(id), false)))));
+      for (const [i, part] of parts.entries()) {
+        const missing = part.find((_, j) => before[i]?.[j] === undefined);
+        if (missing !== undefined) throw new ShardError("not_found", i, `id ${JSON.stringify(missing)} is not stored (shard ${i})`);
+      }
+      const done = await this.#settle(parts, (shard, part) => shard.delete(part));
+      if (done.failed !== undefined) {
+        await this.#rollback(done, (shard, _part, i) => shard.add((before[i] ?? []) as StoredItem<M>[]));
+      }
+      return list.length;
+    });
+  }
+
+  /** The stored item, from the one shard that can hold it. */
+  get(id: string): Promise<StoredItem<M> | undefined> {
+    return this.#read(() => {
+      if (typeof id !== "string") throw quiverError("invalid_id", "id must be a string");
+      const i = this.shardOf(id);
+      return this.#call(i, (s) => s.get(id), true);
+    });
+  }
+
+  /**
+   * The `k` best items over all shards, best first. Every shard answers with its own top-k
+   * (same filter and params); the merge keeps the global top-k. With `allowPartial`, failed
+   * shards are left out and the result is marked `partial: true`.
+   */
+  search(request: SearchRequest): Promise<ShardedSearchResult<M>> {
+    return this.#read(async () => {
+      const settled = await Promise.allSettled(this.shards.map((_, i) => this.#call(i, (s) => s.search(request), true)));
+      const failures = settled.flatMap((r) => (r.status === "rejected" ? [r.reason as ShardError] : []));
+      if (failures.length > 0 && (!this.#allowPartial || failures.length === settled.length)) throw failures[0];
+      const lists = settled.map((r) => (r.status === "fulfilled" ? r.value : []));
+      const merged: ShardedSearchResult<M> = mergeTopK(lists, request.k, this.metric);
+      if (failures.length > 0) {
+        merged.partial = true;
+        merged.failures = failures;
+      }
+      return merged;
+    });
+  }
+
+  /** Saves every shard, in parallel; each shard's save is its own (atomic per shard). */
+  save(options?: TaskOptions): Promise<void> {
+    return this.#write(async () => {
+      const done = await this.#settle(
+        this.shards.map(() => [0]),
+        (shard) => shard.save(options),
+      );
+      if (done.failed !== undefined) throw done.failed;
+    });
+  }
+
+  /** Sums of the shards' stats; `shards` lists each shard's own. */
+  /**
+   * Not available on a sharded store yet: recall and tuning are measured per shard (call
+   * `measureRecall` / `tune` on each shard store). Rejects with `unsupported`.
+   */
+  measureRecall(_options: MeasureRecallOptions): Promise<RecallReport> {
+    return Promise.reject(quiverError("unsupported", "measureRecall is not available on a ShardedStore yet; measure each shard"));
+  }
+
+  /** Not available on a sharded store yet (tune each shard); rejects with `unsupported`. */
+  tune(_options: TuneOptions): Promise<TuneResult> {
+    return Promise.reject(quiverError("unsupported", "tune is not available on a ShardedStore yet; tune each shard"));
+  }
+
+  stats(): Promise<StoreStats & { shards: StoreStats[] }> {
+    return this.#read(async () => {
+      const all = await Promise.all(this.shards.map((_, i) => this.#call(i, (s) => s.stats(), true)));
+      const [first] = all as [StoreStats];
+      return {
+        ...first,
+        name: this.name,
+        count: all.reduce((n, s) => n + s.count, 0),
+        memoryBytes: all.reduce((n, s) => n + s.memoryBytes, 0),
+        simd: all.every((s) => s.simd),
+        shards: all,
+      };
+    });
+  }
+
+  /** Closes every shard (after calls already made), then runs `onClose`. Idempotent. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    await Promise.allSettled([this.#lastWrite, ...this.#reads]);
+    await Promise.allSettled(this.shards.map((s) => s.close()));
+    await this.#onClose?.();
+  }
+
+  // --- plumbing ---
+
+  #closedError(): QuiverError {
+    return quiverError("closed", `sharded store ${JSON.stringify(this.name)} is closed`);
+  }
+
+  /** Runs a write after every earlier call, alone. */
+  #write<T>(run: () => Promise<T>): Promise<T> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const before = [this.#lastWrite, ...this.#reads];
+    const gate = deferred();
+    this.#lastWrite = gate.promise;
+    return (async () => {
+      try {
+        await Promise.allSettled(before);
+        return await run();
+      } finally {
+        gate.resolve();
+      }
+    })();
+  }
+
+  /** Runs a read after the last earlier write, beside other reads. */
+  #read<T>(run: () => Promise<T> | T): Promise<T> {
+    if (this.#closed) return Promise.reject(this.#closedError());
+    const after = this.#lastWrite;
+    const gate = deferred();
+    this.#reads.add(gate.promise);
+    return (async () => {
+      try {
+        await after;
+        return await run();
+      } finally {
+        this.#reads.delete(gate.promise);
+        gate.resolve();
+      }
+    })();
+  }
+
+  /** Groups `values` by shard, keeping their order within each shard. */
+  #split<T>(values: readonly T[], idOf: (value: T) => unknown): T[][] {
+    if (!Array.isArray(values)) throw quiverError("invalid_argument", "expected an array");
+    const parts: T[][] = this.shards.map(() => []);
+    for (const [i, value] of values.entries()) {
+      const id = idOf(value);
+      if (typeof id !== "string") throw quiverError("invalid_id", `item ${i}: id must be a string`);
+      parts[this.shardOf(id)]?.push(value);
+    }
+    return parts;
+  }
+
+  /** Per-shard task options: cancellation passes through; progress sums over shards. */
+  #taskFor(parts: readonly unknown[][], options: TaskOptions | undefined): (shard: number) => TaskOptions | undefined {
+    if (options === undefined) return () => undefined;
+    const { signal, onProgress } = options;
+    if (onProgress === undefined) return () => (signal === undefined ? undefined : { signal });
+    const total = parts.reduce((n, p) => n + p.length, 0);
+    const doneBy = new Map<number, number>();
+    return (shard) => ({
+      signal,
+      onProgress: (p) => {
+        doneBy.set(shard, p.done);
+        let done = 0;
+        for (const n of doneBy.values()) done += n;
+        onProgress({ phase: p.phase, done, total });
+      },
+    });
+  }
+
+  /** Runs `op` on every shard with a non-empty part, in parallel; reports who succeeded. */
+  async #settle<T, R>(
+    parts: readonly T[][],
+    op: (shard: QuiverStore<M>, part: T[], i: number) => Promise<R>,
+  ): Promise<{ parts: readonly T[][]; succeeded: number[]; failed: unknown }> {
+    const involved = parts.flatMap((p, i) => (p.length > 0 ? [i] : []));
+    const settled = await Promise.allSettled(involved.map((i) => this.#call(i, (s) => op(s, parts[i] ?? [], i), false)));
+    const succeeded = involved.filter((_, j) => settled[j]?.status === "fulfilled");
+    const firstFailure = settled.find((r): r is PromiseRejectedResult => r.status === "rejected");
+    return { parts, succeeded, failed: firstFailure?.reason };
+  }
+
+  /**
+   * Undoes a partly failed write on the shards that succeeded, then rethrows its error (or, for
+   * a cancelled call, `signal.reason`, as a single store does).
+   */
+  async #rollback<T>(
+    done: { parts: readonly T[][]; succeeded: number[]; failed: unknown },
+    undo: (shard: QuiverStore<M>, part: T[], i: number) => Promise<unknown>,
+    signal?: AbortSignal,
+  ): Promise<never> {
+    const results = await Promise.allSettled(done.succeeded.map((i) => undo(this.shards[i] as QuiverStore<M>, done.parts[i] ?? [], i)));
+    const broken = done.succeeded.filter((_, j) => results[j]?.status === "rejected");
+    if (broken.length > 0) {
+      const error = done.failed as { message?: string; shard?: number };
+      throw new ShardError(
+        "shard_failed",
+        error.shard ?? broken[0] ?? 0,
+        `${error.message ?? String(done.failed)}; rolling back shards ${broken.join(", ")} also failed: the store may be inconsistent`,
+        done.failed,
+      );
+    }
+    if (signal?.aborted === true) throw signal.reason;
+    throw done.failed;
+  }
+
+  /**
+   * Calls one shard; its failure becomes a {@link ShardError} naming it: the shard's own code
+   * for its {@link QuiverError}s (input errors read the same as in one store), `shard_failed`
+   * for anything else and for timeouts (reads only).
+   */
+  async #call<R>(i: number, op: (shard: QuiverStore<M>) => Promise<R>, timed: boolean): Promise<R> {
+    const shard = this.shards[i] as QuiverStore<M>;
+    const count = this.shards.length;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    try {
+      const work = op(shard);
+      if (!timed || this.#timeoutMs === undefined) return await work;
+      const ms = this.#timeoutMs;
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new ShardError("shard_failed", i, `shard ${i} of ${count} timed out after ${ms} ms`)), ms);
+      });
+      work.catch(() => {}); // a late failure after the timeout is already reported
+      return await Promise.race([work, timeout]);
+    } catch (error) {
+      if (error instanceof ShardError) throw error;
+      if (isQuiverError(error) && error.code !== "closed") {
+        throw new ShardError(error.code, i, `shard ${i} of ${count}: ${error.message}`, error);
+      }
+      const message = error instanceof Error ? error.message : String(error);
+      throw new ShardError("shard_failed", i, `shard ${i} of ${count} failed: ${message}`, error);
+    } finally {
+      if (timer !== undefined) clearTimeout(timer);
+    }
+  }
+}
+
+/**
+ * Merges per-shard top-k lists (each best first) into the global top-k, best first: higher
+ * scores first for `cosine`/`dot`, lower first for `l2`; ties by shard index, then by the
+ * shard's own order.
+ */
+export function mergeTopK<M extends object>(lists: readonly (readonly SearchHit<M>[])[], k: number, metric: Metric): SearchHit<M>[] {
+  const sign = metric === "l2" ? 1 : -1;
+  const all: { hit: SearchHit<M>; shard: number; rank: number }[] = [];
+  lists.forEach((list, shard) => list.forEach((hit, rank) => all.push({ hit, shard, rank })));
+  all.sort((a, b) => sign * (a.hit.score - b.hit.score) || a.shard - b.shard || a.rank - b.rank);
+  return all.slice(0, k).map((e) => e.hit);
+}
+
+/**
+ * Copies the items named by `ids` from `source` into `target` (typically a {@link ShardedStore}
+ * with another shard count), in batches: the offline N→M re-sharding step. The store has no
+ * iteration API, so the caller supplies the ids (its own list of what it stored). Items are
+ * re-routed by `target`; `source` is left untouched. Ids missing from `source` fail with
+ * `not_found` before anything of their batch is written.
+ * @returns the number of items copied.
+ */
+export async function reshard<M extends object = Metadata>(
+  source: QuiverStore<M>,
+  target: QuiverStore<M>,
+  ids: Iterable<string>,
+  options: { batchSize?: number | undefined } & TaskOptions = {},
+): Promise<number> {
+  const batchSize = options.batchSize ?? 1024;
+  if (!Number.isInteger(batchSize) || batchSize < 1) throw quiverError("invalid_argument", "batchSize must be a positive integer");
+  if (source.dimension !== target.dimension || source.metric !== target.metric) {
+    throw quiverError("invalid_argument", "source and target must have the same dimension and metric");
+  }
+  let copied = 0;
+  let batch: string[] = [];
+  const flush = async () => {
+    const found = await Promise.all(batch.map((id) => source.get(id)));
+    const missing = batch.find((_, i) => found[i] === undefined);
+    if (missing !== undefined) throw quiverError("not_found", `id ${JSON.stringify(missing)} is not in the source store`);
+    options.signal?.throwIfAborted();
+    await target.add(found as StoredItem<M>[], options.signal === undefined ? undefined : { signal: options.signal });
+    copied += batch.length;
+    batch = [];
+  };
+  for (const id of ids) {
+    batch.push(id);
+    if (batch.length >= batchSize) await flush();
+  }
+  if (batch.length > 0) await flush();
+  return copied;
+}
