@@ -478,6 +478,23 @@ impl WasmCollection {
             .map_err(to_js)
     }
 
+    /// Chunk keys among `stored` (keys inside the store) that no save will read or delete:
+    /// leftovers of saves that crashed before committing. With no stored manifest, every chunk
+    /// key. Delete them only under the store's write lock, in or after a save's batch.
+    #[wasm_bindgen(js_name = orphanChunks, unchecked_return_type = "string[]")]
+    pub fn orphan_chunks(manifest: Option<Vec<u8>>, stored: Vec<String>) -> Result<Array, JsValue> {
+        match manifest {
+            Some(m) => Collection::orphan_chunks(&m, &stored)
+                .map(|keys| strings(&keys))
+                .map_err(to_js),
+            None => Ok(stored
+                .iter()
+                .filter(|k| k.starts_with(crate::snapshot::CHUNK_KEY_PREFIX))
+                .map(|k| JsValue::from(k.as_str()))
+                .collect()),
+        }
+    }
+
     /// Opens a stored collection: `chunks[i]` holds the bytes stored under `keys[i]`.
     pub fn open(
         manifest: &[u8],

@@ -259,6 +259,8 @@ export class DurableObjectShard<M extends object = Metadata> implements QuiverSt
   }
   /** Every write is already persisted by the shard: nothing to do. */
   async save(_options?: TaskOptions): Promise<void> {}
+  /** The shard stores items, not a snapshot and log: nothing to compact. */
+  async compact(_options?: TaskOptions): Promise<void> {}
   /** Not available through the Durable Object client yet; rejects with `unsupported`. */
   measureRecall(_options: MeasureRecallOptions): Promise<RecallReport> {
     return Promise.reject(new QuiverError("unsupported", "measureRecall is not available on a Durable Object shard yet"));

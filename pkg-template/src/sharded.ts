@@ -343,6 +343,17 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
     });
   }
 
+  /** Compacts every shard, in parallel (each shard's compaction is its own save). */
+  compact(options?: TaskOptions): Promise<void> {
+    return this.#write(async () => {
+      const done = await this.#settle(
+        this.shards.map(() => [0]),
+        (shard) => shard.compact(options),
+      );
+      if (done.failed !== undefined) throw done.failed;
+    });
+  }
+
   /** Sums of the shards' stats; `shards` lists each shard's own. */
   /**
    * Not available on a sharded store yet: recall and tuning are measured per shard (call

@@ -28,7 +28,7 @@ export interface MessageEndpoint {
 }
 
 /** The store operations a request can name. */
-export type Op = "create" | "open" | "add" | "upsert" | "delete" | "get" | "search" | "save" | "stats" | "measureRecall" | "tune" | "close";
+export type Op = "create" | "open" | "add" | "upsert" | "delete" | "get" | "search" | "save" | "compact" | "stats" | "measureRecall" | "tune" | "close";
 
 /** Page → worker. */
 export type Request =
