@@ -12,7 +12,8 @@
 //! - **Incremental saves.** The first save writes a full snapshot. Later saves write only the
 //!   operations since the last acknowledged save, as op-log chunks (appending to the last one
 //!   while it is small), plus a new manifest. When the log outgrows a quarter of the snapshot,
-//!   or on [`Collection::compact`], or after the index was changed outside the log
+//!   or holds more than [`MAX_LOGGED_GRAPH_INSERTS`] adds of a graph family (HNSW), or on
+//!   [`Collection::compact`], or after the index was changed outside the log
 //!   ([`Collection::index_mut`]), the next save writes a new full snapshot instead.
 //! - **Crash safety.** A save lists its puts with the manifest *last*; its deletes name only
 //!   keys that an already committed manifest declared garbage. So whichever prefix of a save
