@@ -65,7 +65,7 @@ try {
 
 const mb = (b) => (b / 1048576).toFixed(1);
 const ms = (x) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
-console.log("| store | index | durability | full save | incremental save (1k inserts) | incr / full | open (read + decode) | first query | open + first query | … with 3k logged inserts |");
+console.log("| store | index | durability | full save | incremental save (1k inserts) | incr / full | open (read + decode) | first query | open + first query | … with 1k logged inserts |");
 console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   console.log(
