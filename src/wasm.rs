@@ -501,6 +501,7 @@ impl WasmCollection {
         keys: Vec<String>,
         #[wasm_bindgen(unchecked_param_type = "(Uint8Array | undefined)[]")] chunks: Array,
     ) -> Result<WasmCollection, JsValue> {
+        reserve_heap(&chunks);
         let mut source = JsChunks::new(keys, chunks);
         Ok(WasmCollection {
             inner: Collection::open(manifest, &mut source).map_err(to_js)?,
@@ -578,6 +579,29 @@ fn strings(values: &[String]) -> Array {
 
 /// Chunks loaded by JavaScript, read (copied into wasm memory) one at a time as decoding
 /// reaches them.
+/// Grows the heap once, by about what decoding `chunks` will hold, before decoding them.
+///
+/// Decoding allocates the store piece by piece (an HNSW store's vectors are 256 KB pages), and
+/// each time the allocator runs out it grows the wasm memory: hundreds of `memory.grow` calls
+/// for a large store. In V8 each one costs milliseconds (it re-creates the memory's
+/// `ArrayBuffer` and reports external memory, which triggers garbage collections): they made
+/// the first open of a 100k × 384 HNSW store in a fresh instance ~1 s slower than later opens.
+/// Allocating the total once and freeing it leaves the memory in the allocator's free space,
+/// where the decoded pieces then fit. Opening an already grown instance is unaffected.
+fn reserve_heap(chunks: &Array) {
+    let total: f64 = chunks
+        .iter()
+        .filter_map(|c| c.dyn_into::<Uint8Array>().ok())
+        .map(|c| c.length() as f64)
+        .sum();
+    // Bounded by the address space: a failed reservation just leaves the growing to decoding.
+    let bytes = (total * 1.1).min((u32::MAX / 2) as f64) as usize;
+    let mut reserve: Vec<u8> = Vec::new();
+    if reserve.try_reserve_exact(bytes).is_ok() {
+        drop(reserve);
+    }
+}
+
 struct JsChunks {
     index: std::collections::HashMap<String, u32>,
     chunks: Array,
