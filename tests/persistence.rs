@@ -400,6 +400,7 @@ fn graph_families_compact_after_max_logged_inserts() {
         let snapshot = Collection::manifest_info(store.manifest())
             .unwrap()
             .snapshot_bytes;
+        let mut follower = store.open().unwrap();
         let mut next = base;
         let mut logged = 0u64;
         // Saves of `batch` adds stay incremental while the log holds at most the limit.
@@ -422,6 +423,16 @@ fn graph_families_compact_after_max_logged_inserts() {
             "{spec}: the byte ratio alone would not compact yet ({} log vs {snapshot} snapshot bytes)",
             info.log_bytes
         );
+
+        // A follower counts the adds of the updates it applies: its own next batch crosses too.
+        follower
+            .apply_update(store.manifest(), &mut store.values.clone())
+            .unwrap();
+        assert_eq!(follower.len(), c.len());
+        add(&mut follower, next, batch);
+        let plan = follower.begin_save().unwrap();
+        assert_eq!(plan.full, spec != "Flat", "{spec}: follower's save");
+        follower.abort_save(plan.token);
 
         // A reopened store counts the adds in its log: one more batch crosses the limit.
         let mut reopened = store.open().unwrap();
