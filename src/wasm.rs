@@ -372,7 +372,7 @@ impl WasmCollection {
     #[wasm_bindgen(js_name = searchExact)]
     pub fn search_exact(&self, query: &[f32], k: u32) -> Result<Array, JsValue> {
         let hits = self.inner.search_exact(query, k as usize).map_err(to_js)?;
-        Ok(hits_to_js(&hits))
+        hits_to_js(&hits)
     }
 
     /// Heap bytes by component: `{ vectors, codes, graph, metadata, other, total }` (see
@@ -516,12 +516,30 @@ impl WasmCollection {
             .map_err(to_js)
     }
 
+    /// Chunk keys among `stored` (keys inside the store) that no save will read or delete:
+    /// leftovers of saves that crashed before committing. With no stored manifest, every chunk
+    /// key. Delete them only under the store's write lock, in or after a save's batch.
+    #[wasm_bindgen(js_name = orphanChunks, unchecked_return_type = "string[]")]
+    pub fn orphan_chunks(manifest: Option<Vec<u8>>, stored: Vec<String>) -> Result<Array, JsValue> {
+        match manifest {
+            Some(m) => Collection::orphan_chunks(&m, &stored)
+                .map(|keys| strings(&keys))
+                .map_err(to_js),
+            None => Ok(stored
+                .iter()
+                .filter(|k| k.starts_with(crate::snapshot::CHUNK_KEY_PREFIX))
+                .map(|k| JsValue::from(k.as_str()))
+                .collect()),
+        }
+    }
+
     /// Opens a stored collection: `chunks[i]` holds the bytes stored under `keys[i]`.
     pub fn open(
         manifest: &[u8],
         keys: Vec<String>,
         #[wasm_bindgen(unchecked_param_type = "(Uint8Array | undefined)[]")] chunks: Array,
     ) -> Result<WasmCollection, JsValue> {
+        reserve_heap(&chunks);
         let mut source = JsChunks::new(keys, chunks);
         Ok(WasmCollection {
             inner: Collection::open(manifest, &mut source).map_err(to_js)?,
@@ -599,6 +617,29 @@ fn strings(values: &[String]) -> Array {
 
 /// Chunks loaded by JavaScript, read (copied into wasm memory) one at a time as decoding
 /// reaches them.
+/// Grows the heap once, by about what decoding `chunks` will hold, before decoding them.
+///
+/// Decoding allocates the store piece by piece (an HNSW store's vectors are 256 KB pages), and
+/// each time the allocator runs out it grows the wasm memory: hundreds of `memory.grow` calls
+/// for a large store. In V8 each one costs milliseconds (it re-creates the memory's
+/// `ArrayBuffer` and reports external memory, which triggers garbage collections): they made
+/// the first open of a 100k × 384 HNSW store in a fresh instance ~1 s slower than later opens.
+/// Allocating the total once and freeing it leaves the memory in the allocator's free space,
+/// where the decoded pieces then fit. Opening an already grown instance is unaffected.
+fn reserve_heap(chunks: &Array) {
+    let total: f64 = chunks
+        .iter()
+        .filter_map(|c| c.dyn_into::<Uint8Array>().ok())
+        .map(|c| c.length() as f64)
+        .sum();
+    // Bounded by the address space: a failed reservation just leaves the growing to decoding.
+    let bytes = (total * 1.1).min((u32::MAX / 2) as f64) as usize;
+    let mut reserve: Vec<u8> = Vec::new();
+    if reserve.try_reserve_exact(bytes).is_ok() {
+        drop(reserve);
+    }
+}
+
 struct JsChunks {
     index: std::collections::HashMap<String, u32>,
     chunks: Array,

@@ -370,6 +370,108 @@ fn compaction_runs_by_policy_and_on_request_and_frees_old_chunks() {
     assert!(idle.puts.is_empty() && idle.deletes.is_empty());
 }
 
+#[test]
+fn graph_families_compact_after_max_logged_inserts() {
+    use quiver::snapshot::MAX_LOGGED_GRAPH_INSERTS;
+    // Small vectors over a large base, so the byte ratio alone would keep the log far longer:
+    // only the insert count can trigger compaction here.
+    let dim = 8;
+    let base = 10_000;
+    let batch = 200usize;
+    let data = clustered(21, base + 4000, dim, 12);
+    let rows = |from: usize, n: usize| &data[from * dim..(from + n) * dim];
+    let add = |c: &mut Collection, from: usize, n: usize| {
+        let ids: Vec<String> = (from..from + n).map(|i| i.to_string()).collect();
+        let items: Vec<Item> = ids
+            .iter()
+            .zip(rows(from, n).chunks_exact(dim))
+            .map(|(id, v)| Item {
+                id,
+                vector: v,
+                metadata: None,
+            })
+            .collect();
+        c.add(&items).unwrap();
+    };
+    for spec in ["HNSW8", "Flat"] {
+        let mut c = common::collection_with(spec, Metric::L2, dim, rows(0, base));
+        let mut store = MemStore::default();
+        assert!(store.save(&mut c).full);
+        let snapshot = Collection::manifest_info(store.manifest())
+            .unwrap()
+            .snapshot_bytes;
+        let mut follower = store.open().unwrap();
+        let mut next = base;
+        let mut logged = 0u64;
+        // Saves of `batch` adds stay incremental while the log holds at most the limit.
+        while logged + batch as u64 <= MAX_LOGGED_GRAPH_INSERTS {
+            add(&mut c, next, batch);
+            next += batch;
+            logged += batch as u64;
+            assert!(!store.save(&mut c).full, "{spec}: {logged} logged adds");
+        }
+        // Removes are not graph inserts: a large delete stays in the log.
+        let doomed: Vec<String> = (0..1000).map(|i| (i * 3).to_string()).collect();
+        c.delete(&doomed).unwrap();
+        assert!(
+            !store.save(&mut c).full,
+            "{spec}: removes are cheap to replay"
+        );
+        let info = Collection::manifest_info(store.manifest()).unwrap();
+        assert!(
+            info.log_bytes * 4 < snapshot,
+            "{spec}: the byte ratio alone would not compact yet ({} log vs {snapshot} snapshot bytes)",
+            info.log_bytes
+        );
+
+        // A follower counts the adds of the updates it applies: its own next batch crosses too.
+        follower
+            .apply_update(store.manifest(), &mut store.values.clone())
+            .unwrap();
+        assert_eq!(follower.len(), c.len());
+        add(&mut follower, next, batch);
+        let plan = follower.begin_save().unwrap();
+        assert_eq!(plan.full, spec != "Flat", "{spec}: follower's save");
+        follower.abort_save(plan.token);
+
+        // A reopened store counts the adds in its log: one more batch crosses the limit.
+        let mut reopened = store.open().unwrap();
+        assert_eq!(reopened.len(), c.len());
+        add(&mut reopened, next, batch);
+        let plan = store.save(&mut reopened);
+        let info = Collection::manifest_info(store.manifest()).unwrap();
+        if spec == "Flat" {
+            assert!(
+                !plan.full,
+                "Flat: the insert count applies to graph families only"
+            );
+            assert!(info.log_ops > MAX_LOGGED_GRAPH_INSERTS);
+        } else {
+            assert!(
+                plan.full,
+                "{spec}: compacted after {} logged adds",
+                logged + batch as u64
+            );
+            assert_eq!(info.log_ops, 0);
+            // After compaction the count starts again from zero.
+            add(&mut reopened, next + batch, batch);
+            assert!(!store.save(&mut reopened).full, "{spec}: after compaction");
+        }
+        // The reopened writer's store equals the original collection plus the same adds.
+        let reloaded = store.open().unwrap();
+        assert_eq!(reloaded.len(), reopened.len());
+        let mut rng = Rng(77);
+        for _ in 0..8 {
+            let q = rng.vector(dim);
+            assert_eq!(
+                reopened.search(&q, 10).unwrap(),
+                reloaded.search(&q, 10).unwrap(),
+                "{spec}: search after reopen"
+            );
+        }
+    }
+}
+
 /// Garbage keys the stored manifest declares that are still present (checking that there are
 /// no orphans besides).
 fn declared_garbage(store: &MemStore) -> usize {
@@ -1204,4 +1306,29 @@ fn every_family_round_trips_trained_and_mid_log() {
             }
         }
     }
+}
+
+/// Settings changed by a writer that then rebases (another writer saved first) are kept.
+#[test]
+fn rebased_settings_follow_the_later_writer() {
+    let mut rng = Rng(3);
+    let mut base = new_collection(Metric::L2, 4);
+    add_batch(&mut base, &mut Model::new(), &mut rng, &["a".into()], false);
+    let mut store = MemStore::default();
+    store.save(&mut base);
+    let mut first = store.open().unwrap();
+    let second = store.open().unwrap();
+    first.create_field_index("tag").unwrap();
+    store.save(&mut first);
+    let mut second = second;
+    second.create_field_index("n").unwrap();
+    let mut defaults = second.search_defaults();
+    defaults.ef_search = Some(99);
+    second.set_search_defaults(defaults);
+    let mut fresh = store.open().unwrap();
+    second.rebase_onto(&mut fresh).unwrap();
+    store.save(&mut fresh);
+    let last = store.open().unwrap();
+    assert_eq!(last.indexed_fields(), vec!["n".to_string()]);
+    assert_eq!(last.search_defaults().ef_search, Some(99));
 }

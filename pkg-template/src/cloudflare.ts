@@ -347,6 +347,11 @@ export class DurableObjectShard<M extends object = Metadata> implements QuiverSt
   /** Every change is already saved by the shard object before it answers: nothing to do. */
   async save(_options?: TaskOptions): Promise<void> {}
   /**
+   * Nothing to do from the client: the shard object saves after every change, and its saves
+   * compact by the automatic policy (see `docs/format.md`).
+   */
+  async compact(_options?: TaskOptions): Promise<void> {}
+  /**
    * Recall@k of this one shard's search against its exact search, computed in the shard object
    * (see {@link VectorStore.measureRecall}); queries cross as JSON number arrays.
    */

@@ -160,6 +160,11 @@ export interface CollectionConstructor {
   open(manifest: Uint8Array, keys: string[], chunks: (Uint8Array | undefined)[]): Collection;
   /** What a stored manifest says. */
   manifestInfo(manifest: Uint8Array): ManifestInfo;
+  /**
+   * Chunk keys among `stored` (keys inside the store) that no save will read or delete:
+   * leftovers of a save that crashed before its manifest. With no manifest, every chunk key.
+   */
+  orphanChunks(manifest: Uint8Array | undefined, stored: string[]): string[];
 }
 
 /** The low-level collection class. */

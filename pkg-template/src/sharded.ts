@@ -359,6 +359,17 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
     });
   }
 
+  /** Compacts every shard, in parallel (each shard's compaction is its own save). */
+  compact(options?: TaskOptions): Promise<void> {
+    return this.#write(async () => {
+      const done = await this.#settle(
+        this.shards.map(() => [0]),
+        (shard) => shard.compact(options),
+      );
+      if (done.failed !== undefined) throw done.failed;
+    });
+  }
+
   /**
    * Recall@k of the merged search against the merged exact search: every shard answers each
    * query twice, with its index (at `params` over its own defaults) and by brute force

@@ -333,11 +333,31 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * the unsaved changes stay in memory for the next save.
    */
   async save(options?: TaskOptions): Promise<void> {
+    return this.#save(options, false);
+  }
+
+  /**
+   * Saves the store as a new full snapshot, folding the op log in, so that the next open
+   * decodes the snapshot without replaying logged operations (for HNSW each logged add is a
+   * graph insert when the store opens). The old snapshot's records are deleted by the next
+   * save, once nothing committed refers to them.
+   *
+   * Saves also compact on their own, by the policy in `docs/format.md` (the log outgrows a
+   * quarter of the snapshot, or, for HNSW, holds more than 1,024 adds); call `compact()` to do
+   * it at a time that suits you, such as when the app is idle. Otherwise it is {@link save}:
+   * same progress, cancellation (until the write starts) and errors. After a failure the store
+   * is unchanged and the next save writes the full snapshot.
+   */
+  async compact(options?: TaskOptions): Promise<void> {
+    return this.#save(options, true);
+  }
+
+  #save(options: TaskOptions | undefined, compact: boolean): Promise<void> {
     const task = checkTask(options);
     return this.#run(async (c) => {
       task.signal?.throwIfAborted();
       if (!this.#storage) throw quiverError("unsupported", "this store has no storage adapter; pass `storage` when creating it");
-      const next = await saveCollection(this.#storage, this.name, c, task, this.#channel);
+      const next = await saveCollection(this.#storage, this.name, c, task, this.#channel, compact);
       if (next !== c) {
         c.free();
         this.#collection = next;

@@ -335,6 +335,12 @@ export interface QuiverStore<M extends object = Metadata> {
    * stay unsaved).
    */
   save(options?: TaskOptions): Promise<void>;
+  /**
+   * Saves the store as a new full snapshot, folding the op log in, so the next open replays
+   * nothing (saves also compact by themselves, by the policy of `docs/format.md`). Progress,
+   * cancellation and errors as {@link QuiverStore.save}.
+   */
+  compact(options?: TaskOptions): Promise<void>;
   /** Counts, sizes, configuration and operation metrics. */
   stats(): Promise<StoreStats>;
   /**

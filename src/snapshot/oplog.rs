@@ -68,6 +68,13 @@ impl Journal {
         }
     }
 
+    /// Adds among the first `n` records.
+    pub fn adds(&self, n: usize) -> u64 {
+        self.records(n)
+            .filter(|r| matches!(r.first(), Some(&ADD | &ADD_LAST)))
+            .count() as u64
+    }
+
     pub fn records(&self, n: usize) -> impl Iterator<Item = &[u8]> {
         let mut start = 0;
         self.ends[..n].iter().map(move |&end| {

@@ -10,6 +10,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const { VectorStore, WorkerVectorStore, QuiverError, serveWorker, MemoryStorage } = await import(
   new URL("pkg/dist/node.js", `file://${root}`).href
 );
+const { Collection } = await import(new URL("pkg/wasm/quiver.js", `file://${root}`).href);
 
 /** A "worker": serveWorker on one port; the returned endpoint records what crosses. */
 function channel(options = {}) {
@@ -161,9 +162,13 @@ test("open and save use the worker's storage; without it they say so", async () 
     const store = await WorkerVectorStore.open(withStorage.endpoint, { name: "x", dimension: 2 });
     await store.add([{ id: "a", vector: [1, 0] }]);
     await store.save();
+    // compact() crosses too: the second item goes into a new snapshot, not the log.
+    await store.add([{ id: "b", vector: [0, 1] }]);
+    await store.compact();
     await store.close();
+    assert.equal(Collection.manifestInfo(await storage.load("x/manifest")).logOps, 0);
     const reopened = await WorkerVectorStore.open(withStorage.endpoint, { name: "x" });
-    assert.equal((await reopened.stats()).count, 1);
+    assert.equal((await reopened.stats()).count, 2);
     await reopened.close();
   } finally {
     bare.close();

@@ -72,6 +72,11 @@ export class MemoryStorage implements StorageAdapter {
     return out.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   }
 
+  /** Every key that starts with `prefix`, sorted, without loading the bytes. */
+  async listKeys(prefix: string): Promise<string[]> {
+    return [...this.#records.keys()].filter((k) => k.startsWith(prefix)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
   /**
    * Removes `deletes`, then stores copies of `puts`; checks every entry first, so a bad batch
    * changes nothing.

@@ -99,8 +99,8 @@ export class FileStorage implements StorageAdapter {
     }
   }
 
-  /** {@inheritDoc StorageAdapter.loadRange} */
-  async loadRange(prefix: string): Promise<StorageEntry[]> {
+  /** Every key that starts with `prefix`, sorted, without reading the files. */
+  async listKeys(prefix: string): Promise<string[]> {
     let names: string[];
     try {
       names = await readdir(this.directory);
@@ -108,10 +108,15 @@ export class FileStorage implements StorageAdapter {
       if (isMissing(error)) return [];
       throw failure(error, `listing ${this.directory}`);
     }
-    const keys = names
+    return names
       .map(keyOf)
       .filter((k): k is string => k !== undefined && k.startsWith(prefix))
       .sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  }
+
+  /** {@inheritDoc StorageAdapter.loadRange} */
+  async loadRange(prefix: string): Promise<StorageEntry[]> {
+    const keys = await this.listKeys(prefix);
     const out: StorageEntry[] = [];
     for (const key of keys) {
       const bytes = await this.load(key);

@@ -29,8 +29,17 @@ const LOAD_BATCH = 32;
 /** A storage adapter, optionally with the extensions the bundled adapters provide. */
 type Adapter = StorageAdapter & {
   loadMany?: (keys: readonly string[]) => Promise<(Uint8Array | undefined)[]>;
+  /** Keys under `prefix` without their bytes: lets a save find orphaned records cheaply. */
+  listKeys?: (prefix: string) => Promise<string[]>;
   readonly coordinationScope?: string;
 };
+
+/**
+ * Collections whose store was already swept for orphaned records (see {@link saveCollection}).
+ * Orphans appear only when a save crashes part way, which ends the process that made it, so one
+ * sweep per opened or created collection finds every one.
+ */
+const swept = new WeakSet<Collection>();
 
 /** Progress and cancellation of a load or save. */
 export interface PersistTask {
@@ -153,9 +162,34 @@ export function storeChannel(storage: StorageAdapter, name: string): BroadcastCh
 }
 
 /**
+ * Chunk records of the store that no committed manifest names or will delete, and that this
+ * save does not write: leftovers of a save that crashed before its manifest (with adapters that
+ * cannot write a batch atomically, such as files). Empty when the adapter cannot list keys.
+ */
+async function orphanedRecords(storage: Adapter, name: string, stored: Uint8Array | undefined, puts: readonly { key: string }[]): Promise<string[]> {
+  if (!storage.listKeys) return [];
+  const prefix = storageKey(name, "");
+  let keys: string[];
+  try {
+    keys = (await storage.listKeys(prefix)).map((k) => k.slice(prefix.length));
+  } catch (error) {
+    throw storageFailure(error, `listing store ${JSON.stringify(name)}`);
+  }
+  const writing = new Set(puts.map((p) => p.key));
+  return core(() => Collection.orphanChunks(stored, keys)).filter((k) => !writing.has(k));
+}
+
+/**
  * Saves `collection` as the store `name`. Resolves to the collection to keep using: the same
  * one, or, if another writer had saved in between, the stored version with this collection's
  * unsaved changes replayed on top (the caller frees the old one).
+ *
+ * With `compact`, the save writes a full snapshot (folding the op log in), also when it had to
+ * rebase onto another writer's version.
+ *
+ * The first save of a collection also deletes orphaned records (see `orphanedRecords`), in the
+ * same `saveBatch` as its new manifest, so never before a manifest that no longer needs them is
+ * committed. This runs under the write lock: no other writer can have a save in flight.
  */
 export function saveCollection(
   storage: StorageAdapter,
@@ -163,6 +197,7 @@ export function saveCollection(
   collection: Collection,
   task: PersistTask = {},
   channel?: BroadcastChannel,
+  compact = false,
 ): Promise<Collection> {
   const adapter = storage as Adapter;
   return withWriteLock(adapter, name, async () => {
@@ -185,17 +220,21 @@ export function saveCollection(
       // The store was removed from storage: write it whole again.
       c.compact();
     }
+    if (compact) c.compact();
     task.signal?.throwIfAborted();
     let plan;
+    let orphans: string[] = [];
     try {
       plan = core(() => c.beginSave());
+      if (!swept.has(c)) orphans = await orphanedRecords(adapter, name, stored, plan.puts);
     } catch (error) {
+      if (plan) c.abortSave(plan.token);
       if (c !== collection) c.free();
       throw error;
     }
     task.onProgress?.({ phase: "save", done: 0, total: plan.puts.length });
     const puts = plan.puts.map((p) => ({ key: storageKey(name, p.key), bytes: p.bytes }));
-    const deletes = plan.deletes.map((k) => storageKey(name, k));
+    const deletes = [...new Set([...plan.deletes, ...orphans])].map((k) => storageKey(name, k));
     if (puts.length > 0 || deletes.length > 0) {
       try {
         await adapter.saveBatch(puts, deletes);
@@ -206,6 +245,7 @@ export function saveCollection(
       }
     }
     core(() => c.ackSave(plan.token));
+    swept.add(c);
     task.onProgress?.({ phase: "save", done: plan.puts.length, total: plan.puts.length });
     if (puts.length > 0) channel?.postMessage({ version: c.savedVersion });
     return c;

@@ -252,12 +252,19 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
     return (await this.#call("search", [{ vector, k, params, filter }], [vector.buffer as ArrayBuffer])) as SearchHit<M>[];
   }
 
-  /**
-   * Writes the store to the worker's storage. **Not implemented yet:** rejects with `unsupported`.
-   */
+  /** Writes the store to the worker's storage (see {@link VectorStore.save}). */
   async save(options?: TaskOptions): Promise<void> {
     this.#checkOpen();
     await this.#call("save", [], [], checkTask(options));
+  }
+
+  /**
+   * Saves the store in the worker as a new full snapshot, folding the op log in (see
+   * {@link VectorStore.compact}).
+   */
+  async compact(options?: TaskOptions): Promise<void> {
+    this.#checkOpen();
+    await this.#call("compact", [], [], checkTask(options));
   }
 
   /**

@@ -94,6 +94,8 @@ export function serveWorker(options: ServeWorkerOptions = {}): () => void {
         return storeOf(request.store).search(args[0] as SearchRequest).then((hits) => [hits]);
       case "save":
         return storeOf(request.store).save(task).then(() => [undefined]);
+      case "compact":
+        return storeOf(request.store).compact(task).then(() => [undefined]);
       case "stats":
         return storeOf(request.store).stats().then((stats) => [stats]);
       case "setSearchDefaults":

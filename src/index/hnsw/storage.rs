@@ -199,15 +199,19 @@ impl FlatStorage {
         input: &mut dyn crate::snapshot::Read,
     ) -> crate::error::Result<Self> {
         let n = input.count(4 * dim as u64, "HNSW vectors")?;
-        let rows = input.f32s((n * dim) as u64, "HNSW vectors")?;
-        if rows.iter().any(|x| !x.is_finite()) {
-            return Err(crate::error::Error::Corrupt {
-                what: "HNSW storage: a non-finite vector".into(),
-            });
-        }
         let mut storage = FlatStorage::new(dim, metric);
-        for (slot, row) in rows.chunks_exact(dim.max(1)).enumerate() {
-            storage.set(slot as u32, row);
+        let rows_per_page = 1usize << storage.page_shift;
+        // Page by page, straight into place: no second copy of the vectors.
+        while storage.len < n {
+            let rows = (n - storage.len).min(rows_per_page);
+            let page = input.f32s((rows * dim) as u64, "HNSW vectors")?;
+            if page.iter().any(|x| !x.is_finite()) {
+                return Err(crate::error::Error::Corrupt {
+                    what: "HNSW storage: a non-finite vector".into(),
+                });
+            }
+            storage.pages.push(page);
+            storage.len += rows;
         }
         Ok(storage)
     }
