@@ -31,6 +31,12 @@ export function suiteGroups({ quick }) {
       search: efSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
     // EdgeVec fixes ef_search at construction: one build (and process) per ef.
     ...[32, 128].map((ef) => ({ library: "edgevec", adapter: "edgevec", build: { m: 16, efConstruction: 200, ef }, search: [{}] })),
+    // Exact peers: a k-d tree (Voy), a JS linear scan (Orama), Postgres' sequential scan (PGlite).
+    { library: "voy-search", adapter: "voy-search", search: [{}] },
+    { library: "orama", adapter: "orama", search: [{}] },
+    { library: "pglite", adapter: "pglite", build: { index: "flat" }, search: [{}] },
+    { library: "pglite", adapter: "pglite", build: { index: "hnsw", m: 16, efConstruction: 200 },
+      search: efSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
   );
   return groups;
 }
