@@ -31,6 +31,12 @@ export function suiteGroups({ quick }) {
       search: efSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
     // EdgeVec fixes ef_search at construction: one build (and process) per ef.
     ...[32, 128].map((ef) => ({ library: "edgevec", adapter: "edgevec", build: { m: 16, efConstruction: 200, ef }, search: [{}] })),
+    // Native ceiling: faiss-cpu from Python (bench/faiss_session.py), one thread.
+    { library: "faiss", runner: "python", build: { spec: "Flat" }, search: [{}] },
+    { library: "faiss", runner: "python", build: { spec: "HNSW16", efConstruction: 200 },
+      search: efSweep.map((efSearch) => ({ params: { efSearch }, label: `ef=${efSearch}` })) },
+    { library: "faiss", runner: "python", build: { spec: "IVF128,Flat" },
+      search: nprobeSweep.map((nprobe) => ({ params: { nprobe }, label: `nprobe=${nprobe}` })) },
     // Exact peers: a k-d tree (Voy), a JS linear scan (Orama), Postgres' sequential scan (PGlite).
     { library: "voy-search", adapter: "voy-search", search: [{}] },
     { library: "orama", adapter: "orama", search: [{}] },

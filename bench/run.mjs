@@ -108,12 +108,17 @@ function record(r) {
 /** Runs one session process and returns its JSON records. */
 function session(job) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--expose-gc", join(root, "bench/lib/session.mjs"), JSON.stringify(job)], {
+    // Python groups (faiss) run the Python twin of the session, same job and same protocol.
+    const command = job.runner === "python"
+      ? [process.env.PYTHON ?? "python3", [join(root, "bench/faiss_session.py"), JSON.stringify(job)]]
+      : [process.execPath, ["--expose-gc", join(root, "bench/lib/session.mjs"), JSON.stringify(job)]];
+    const child = spawn(command[0], command[1], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
     child.stdout.on("data", (d) => { out += d; });
-    child.on("error", reject);
+    // A missing interpreter is a skipped group, not a crash of the whole suite.
+    child.on("error", (error) => resolvePromise([{ kind: "skipped", entry: job.label, reason: `spawn: ${error.message}` }]));
     child.on("close", (code) => {
       const records = out.split("\n").filter((l) => l.startsWith("@@bench ")).map((l) => JSON.parse(l.slice(8)));
       if (code !== 0) records.push({ kind: "failed", entry: job.label, reason: `exit code ${code}` });
@@ -240,7 +245,7 @@ if (args.suites.includes("suite")) {
   for (const group of suiteGroups({ quick }).filter((g) => !args.libraries || args.libraries.includes(g.library))) {
     const label = `${group.library}${group.build ? ` ${describe({ build: group.build })}` : ""}`;
     log(`suite: ${label}`);
-    const records = await session({ ...common, label, entries: [{ id: label, ...group }] });
+    const records = await session({ ...common, label, runner: group.runner, entries: [{ id: label, ...group }] });
     for (const r of records) {
       if (r.kind === "result") {
         const full = { suite: "suite", ...base, ...r, ...wasmSize(r.wasmFiles) };
