@@ -108,10 +108,11 @@ function record(r) {
 /** Runs one session process and returns its JSON records. */
 function session(job) {
   return new Promise((resolvePromise, reject) => {
-    // Python groups (faiss) run the Python twin of the session, same job and same protocol.
-    const command = job.runner === "python"
+    // Same job and protocol for every runtime: Node (session.mjs), headless Chromium driven from
+    // Node (browser-session.mjs), and Python for faiss (faiss_session.py).
+    const command = job.runtime === "python"
       ? [process.env.PYTHON ?? "python3", [join(root, "bench/faiss_session.py"), JSON.stringify(job)]]
-      : [process.execPath, ["--expose-gc", join(root, "bench/lib/session.mjs"), JSON.stringify(job)]];
+      : [process.execPath, ["--expose-gc", join(root, job.runtime === "chromium" ? "bench/lib/browser-session.mjs" : "bench/lib/session.mjs"), JSON.stringify(job)]];
     const child = spawn(command[0], command[1], {
       stdio: ["ignore", "pipe", "inherit"],
     });
@@ -176,7 +177,7 @@ if (args.suites.includes("flat")) {
   for (const r of records) {
     if (r.kind === "result") {
       const key = `${r.entry}/${r.mode}`;
-      const full = { suite: "flat", ...base, name: names[key] ?? key, ...r, ...wasmSize(r.wasmFiles), gbPerS: (rows * dim * 4) / (r.p50Ms * 1e6) };
+      const full = { suite: "flat", ...base, runtime: "node", name: names[key] ?? key, ...r, ...wasmSize(r.wasmFiles), gbPerS: (rows * dim * 4) / (r.p50Ms * 1e6) };
       delete full.wasmFiles;
       delete full.kind;
       byKey.set(key, full);
@@ -243,19 +244,20 @@ if (args.suites.includes("suite")) {
   const results = [];
   const skipped = [];
   for (const group of suiteGroups({ quick }).filter((g) => !args.libraries || args.libraries.includes(g.library))) {
-    const label = `${group.library}${group.build ? ` ${describe({ build: group.build })}` : ""}`;
+    const runtime = group.runtime ?? "node";
+    const label = `${group.library}${group.build ? ` ${describe({ build: group.build })}` : ""}${runtime === "node" ? "" : ` [${runtime}]`}`;
     log(`suite: ${label}`);
-    const records = await session({ ...common, label, runner: group.runner, entries: [{ id: label, ...group }] });
+    const records = await session({ ...common, label, runtime, entries: [{ id: label, ...group }] });
     for (const r of records) {
       if (r.kind === "result") {
-        const full = { suite: "suite", ...base, ...r, ...wasmSize(r.wasmFiles) };
+        const full = { suite: "suite", ...base, runtime, ...r, ...wasmSize(r.wasmFiles) };
         delete full.wasmFiles;
         delete full.kind;
         results.push(full);
         checkExact(full);
         record(full);
       } else if (r.kind === "skipped" || r.kind === "failed") {
-        const s = { suite: "suite", ...base, library: group.library, build: group.build, ...r };
+        const s = { suite: "suite", ...base, runtime, library: group.library, build: group.build, ...r };
         skipped.push(s);
         record(s);
         log(`suite: ${label}: ${r.kind}: ${r.reason}`);

@@ -40,7 +40,7 @@ export function flatMarkdown(records, ratios, context) {
 /** The suite table (issue 10): every library and configuration. */
 export function suiteMarkdown(records, skipped, context) {
   const rows = records.map((r) => [
-    r.library, r.variant && r.variant !== "simd" ? `${r.variant} ` : "", describe(r), r.mode,
+    r.library, r.variant && r.variant !== "simd" ? `${r.variant} ` : "", r.runtime ?? "node", describe(r), r.mode,
     r.recall.toFixed(4), fmt(r.p50Ms), fmt(r.p99Ms), fmt(r.qps), fmt(r.cpuMsPerQuery), fmt(r.buildMs / 1000),
     mb(r.memory?.reportedBytes ?? r.memory?.rssDeltaBytes),
     r.wasmBytes ? `${kb(r.wasmBytes)} / ${kb(r.wasmGzipBytes)}` : "–", r.version ?? "–",
@@ -49,10 +49,10 @@ export function suiteMarkdown(records, skipped, context) {
     `Suite, ${context.rows} x ${context.dim} (${context.metric}), ${context.nq} queries, k=${context.k}, one process per library, ` +
       `median of ${context.runs} runs, ${context.node} on ${context.cpu}:`,
     "",
-    table(["library", "build / search", "mode", `recall@${context.k}`, "p50 ms", "p99 ms", "QPS", "CPU ms/query", "build s", "memory MB", "wasm KB (gzip)", "version"], rows),
+    table(["library", "runtime", "build / search", "mode", `recall@${context.k}`, "p50 ms", "p99 ms", "QPS", "CPU ms/query", "build s", "memory MB", "wasm KB (gzip)", "version"], rows),
   ];
   if (skipped.length) {
-    parts.push("", "Skipped:", "", ...skipped.map((s) => `- ${s.library} ${describe(s)}: ${s.reason}`));
+    parts.push("", "Skipped:", "", ...skipped.map((s) => `- ${s.library}${s.runtime && s.runtime !== "node" ? ` [${s.runtime}]` : ""} ${describe(s)}: ${s.reason}`));
   }
   return parts.join("\n");
 }
@@ -87,7 +87,9 @@ export function recallQpsSvg(records, { title, k = 10, clock = "wall" }) {
     .filter((r) => r.qps > 0 && Number.isFinite(r.qps));
   const byLibrary = new Map();
   for (const r of single) {
-    const name = r.variant && r.variant !== "simd" ? `${r.library} (${r.variant})` : r.library;
+    // One series per library and runtime (Node is the default and goes unnamed).
+    const tags = [r.variant && r.variant !== "simd" ? r.variant : null, r.runtime && r.runtime !== "node" ? r.runtime : null].filter(Boolean);
+    const name = tags.length ? `${r.library} (${tags.join(", ")})` : r.library;
     if (!byLibrary.has(name)) byLibrary.set(name, []);
     byLibrary.get(name).push(r);
   }
