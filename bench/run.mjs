@@ -38,6 +38,7 @@ function parseArgs(argv) {
     else if (a === "--out") args.out = value();
     else if (a === "--plot-clock") args.plotClock = value();
     else if (a === "--libraries") args.libraries = value().split(",");
+    else if (a === "--match") args.match = new RegExp(value());
     else if (a === "--help" || a === "-h") args.help = true;
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else args.positional.push(a);
@@ -47,9 +48,10 @@ function parseArgs(argv) {
 
 const usage = `usage: bash bench/run.sh [DATA] [--quick] [--metric cosine|l2|dot] [--runs N]
        [--queries N] [--k K] [--seed S] [--only flat,suite] [--out DIR] [--plot-clock cpu|wall]
-       [--libraries quiver,js-brute,...]
+       [--libraries quiver,js-brute,...] [--match REGEX]
 DATA: a TEXMEX folder (base.fvecs, query.fvecs, groundtruth.ivecs), or one .fvecs / .npy file
 (queries are split off with the seed and exact ground truth is computed).
+--match keeps the suite groups whose label (e.g. "quiver spec=IVF128 [chromium]") matches REGEX.
 Default: ../shared/data/dev-minilm-20k, or tests/fixtures/minilm-3k with --quick.`;
 
 const args = parseArgs(process.argv.slice(2));
@@ -246,6 +248,7 @@ if (args.suites.includes("suite")) {
   for (const group of suiteGroups({ quick }).filter((g) => !args.libraries || args.libraries.includes(g.library))) {
     const runtime = group.runtime ?? "node";
     const label = `${group.library}${group.build ? ` ${describe({ build: group.build })}` : ""}${runtime === "node" ? "" : ` [${runtime}]`}`;
+    if (args.match && !args.match.test(label)) continue;
     log(`suite: ${label}`);
     const records = await session({ ...common, label, runtime, entries: [{ id: label, ...group }] });
     for (const r of records) {
