@@ -57,7 +57,7 @@ export function suiteMarkdown(records, skipped, context) {
   return parts.join("\n");
 }
 
-const palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8", "#98df8a", "#ff9896"];
 
 /** Points not dominated by another point with both higher (or equal) recall and QPS. */
 export function pareto(points) {
@@ -127,18 +127,20 @@ export function recallQpsSvg(records, { title, k = 10, clock = "wall" }) {
   let i = 0;
   for (const [name, points] of byLibrary) {
     const color = palette[i % palette.length];
+    // Browser runs are dashed, so a library's Node and Chromium curves read as a pair.
+    const dash = points[0].runtime === "chromium" ? ' stroke-dasharray="6 3"' : "";
     const front = pareto(points);
     for (const p of points) {
       if (!front.includes(p)) out.push(`<circle cx="${x(p.recall).toFixed(1)}" cy="${y(p.qps).toFixed(1)}" r="2.5" fill="${color}" fill-opacity="0.35"/>`);
     }
     if (front.length > 1) {
-      out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${front.map((p) => `${x(p.recall).toFixed(1)},${y(p.qps).toFixed(1)}`).join(" ")}"/>`);
+      out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${front.map((p) => `${x(p.recall).toFixed(1)},${y(p.qps).toFixed(1)}`).join(" ")}"/>`);
     }
     for (const p of front) {
       out.push(`<circle cx="${x(p.recall).toFixed(1)}" cy="${y(p.qps).toFixed(1)}" r="4" fill="${color}"><title>${esc(`${name} ${describe(p)}: recall ${p.recall.toFixed(4)}, ${sig(p.qps, 3)} QPS`)}</title></circle>`);
     }
     const ly = top + 10 + i * 20;
-    out.push(`<line x1="${left + pw + 15}" y1="${ly}" x2="${left + pw + 35}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+    out.push(`<line x1="${left + pw + 15}" y1="${ly}" x2="${left + pw + 35}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`,
       `<circle cx="${left + pw + 25}" cy="${ly}" r="4" fill="${color}"/>`,
       `<text x="${left + pw + 42}" y="${ly}" dominant-baseline="middle">${esc(name)}</text>`);
     i++;
