@@ -80,9 +80,11 @@ const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
  * library; dominated points are drawn faintly. `clock: "cpu"` plots queries per CPU-second
  * (1000 / CPU ms per query), which a loaded machine distorts far less than wall-clock QPS.
  */
-export function recallQpsSvg(records, { title, k = 10, clock = "wall" }) {
+export function recallQpsSvg(records, { title, k = 10, clock = "wall", minRecallShown = 0.85 }) {
+  // Points below minRecallShown (IVF at nprobe=1, ...) are left out: they would squeeze the
+  // region where the libraries actually differ (0.9-1) into a sliver.
   const single = records
-    .filter((r) => r.mode === "single")
+    .filter((r) => r.mode === "single" && r.recall >= minRecallShown)
     .map((r) => ({ ...r, qps: clock === "cpu" ? 1000 / r.cpuMsPerQuery : r.qps }))
     .filter((r) => r.qps > 0 && Number.isFinite(r.qps));
   const byLibrary = new Map();
@@ -122,7 +124,7 @@ export function recallQpsSvg(records, { title, k = 10, clock = "wall" }) {
       `<text x="${left - 8}" y="${py}" text-anchor="end" dominant-baseline="middle">${decade >= 1000 ? `${decade / 1000}k` : decade}</text>`);
   }
   out.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
-    `<text x="${left + pw / 2}" y="${H - 12}" text-anchor="middle">recall@${k}</text>`,
+    `<text x="${left + pw / 2}" y="${H - 12}" text-anchor="middle">recall@${k} (points below ${minRecallShown} not shown)</text>`,
     `<text transform="translate(18 ${top + ph / 2}) rotate(-90)" text-anchor="middle">${clock === "cpu" ? "queries per CPU-second" : "queries per second"} (log scale, one thread)</text>`);
   let i = 0;
   for (const [name, points] of byLibrary) {
