@@ -38,6 +38,7 @@ function parseArgs(argv) {
     else if (a === "--out") args.out = value();
     else if (a === "--plot-clock") args.plotClock = value();
     else if (a === "--libraries") args.libraries = value().split(",");
+    else if (a === "--match") args.match = new RegExp(value());
     else if (a === "--help" || a === "-h") args.help = true;
     else if (a.startsWith("--")) throw new Error(`unknown option ${a}`);
     else args.positional.push(a);
@@ -47,9 +48,10 @@ function parseArgs(argv) {
 
 const usage = `usage: bash bench/run.sh [DATA] [--quick] [--metric cosine|l2|dot] [--runs N]
        [--queries N] [--k K] [--seed S] [--only flat,suite] [--out DIR] [--plot-clock cpu|wall]
-       [--libraries quiver,js-brute,...]
+       [--libraries quiver,js-brute,...] [--match REGEX]
 DATA: a TEXMEX folder (base.fvecs, query.fvecs, groundtruth.ivecs), or one .fvecs / .npy file
 (queries are split off with the seed and exact ground truth is computed).
+--match keeps the suite groups whose label (e.g. "quiver spec=IVF128 [chromium]") matches REGEX.
 Default: ../shared/data/dev-minilm-20k, or tests/fixtures/minilm-3k with --quick.`;
 
 const args = parseArgs(process.argv.slice(2));
@@ -108,12 +110,18 @@ function record(r) {
 /** Runs one session process and returns its JSON records. */
 function session(job) {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, ["--expose-gc", join(root, "bench/lib/session.mjs"), JSON.stringify(job)], {
+    // Same job and protocol for every runtime: Node (session.mjs), headless Chromium driven from
+    // Node (browser-session.mjs), and Python for faiss (faiss_session.py).
+    const command = job.runtime === "python"
+      ? [process.env.PYTHON ?? "python3", [join(root, "bench/faiss_session.py"), JSON.stringify(job)]]
+      : [process.execPath, ["--expose-gc", join(root, job.runtime === "chromium" ? "bench/lib/browser-session.mjs" : "bench/lib/session.mjs"), JSON.stringify(job)]];
+    const child = spawn(command[0], command[1], {
       stdio: ["ignore", "pipe", "inherit"],
     });
     let out = "";
     child.stdout.on("data", (d) => { out += d; });
-    child.on("error", reject);
+    // A missing interpreter is a skipped group, not a crash of the whole suite.
+    child.on("error", (error) => resolvePromise([{ kind: "skipped", entry: job.label, reason: `spawn: ${error.message}` }]));
     child.on("close", (code) => {
       const records = out.split("\n").filter((l) => l.startsWith("@@bench ")).map((l) => JSON.parse(l.slice(8)));
       if (code !== 0) records.push({ kind: "failed", entry: job.label, reason: `exit code ${code}` });
@@ -171,7 +179,7 @@ if (args.suites.includes("flat")) {
   for (const r of records) {
     if (r.kind === "result") {
       const key = `${r.entry}/${r.mode}`;
-      const full = { suite: "flat", ...base, name: names[key] ?? key, ...r, ...wasmSize(r.wasmFiles), gbPerS: (rows * dim * 4) / (r.p50Ms * 1e6) };
+      const full = { suite: "flat", ...base, runtime: "node", name: names[key] ?? key, ...r, ...wasmSize(r.wasmFiles), gbPerS: (rows * dim * 4) / (r.p50Ms * 1e6) };
       delete full.wasmFiles;
       delete full.kind;
       byKey.set(key, full);
@@ -238,19 +246,21 @@ if (args.suites.includes("suite")) {
   const results = [];
   const skipped = [];
   for (const group of suiteGroups({ quick }).filter((g) => !args.libraries || args.libraries.includes(g.library))) {
-    const label = `${group.library}${group.build ? ` ${describe({ build: group.build })}` : ""}`;
+    const runtime = group.runtime ?? "node";
+    const label = `${group.library}${group.build ? ` ${describe({ build: group.build })}` : ""}${runtime === "node" ? "" : ` [${runtime}]`}`;
+    if (args.match && !args.match.test(label)) continue;
     log(`suite: ${label}`);
-    const records = await session({ ...common, label, entries: [{ id: label, ...group }] });
+    const records = await session({ ...common, label, runtime, entries: [{ id: label, ...group }] });
     for (const r of records) {
       if (r.kind === "result") {
-        const full = { suite: "suite", ...base, ...r, ...wasmSize(r.wasmFiles) };
+        const full = { suite: "suite", ...base, runtime, ...r, ...wasmSize(r.wasmFiles) };
         delete full.wasmFiles;
         delete full.kind;
         results.push(full);
         checkExact(full);
         record(full);
       } else if (r.kind === "skipped" || r.kind === "failed") {
-        const s = { suite: "suite", ...base, library: group.library, build: group.build, ...r };
+        const s = { suite: "suite", ...base, runtime, library: group.library, build: group.build, ...r };
         skipped.push(s);
         record(s);
         log(`suite: ${label}: ${r.kind}: ${r.reason}`);

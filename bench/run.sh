@@ -26,7 +26,8 @@ if stale pkg-scalar; then QUIVER_SCALAR=1 bash scripts/build-pkg.sh >&2; fi
 
 # Peers are only for full runs, and never installed by CI (the quick run needs none of them).
 # A peer that fails to install is reported as skipped by the suite.
-if [ "$quick" = 0 ] && [ ! -f bench/node_modules/.package-lock.json ]; then
+# (Re)installed when missing or when bench/package.json changed since the last install.
+if [ "$quick" = 0 ] && { [ ! -f bench/node_modules/.package-lock.json ] || [ bench/package.json -nt bench/node_modules/.package-lock.json ]; }; then
   echo "[bench] installing peer libraries into bench/node_modules" >&2
   (cd bench && npm install --no-audit --no-fund >&2) || echo "[bench] warning: some peers failed to install" >&2
 fi

@@ -40,7 +40,7 @@ export function flatMarkdown(records, ratios, context) {
 /** The suite table (issue 10): every library and configuration. */
 export function suiteMarkdown(records, skipped, context) {
   const rows = records.map((r) => [
-    r.library, r.variant && r.variant !== "simd" ? `${r.variant} ` : "", describe(r), r.mode,
+    r.library, r.variant && r.variant !== "simd" ? `${r.variant} ` : "", r.runtime ?? "node", describe(r), r.mode,
     r.recall.toFixed(4), fmt(r.p50Ms), fmt(r.p99Ms), fmt(r.qps), fmt(r.cpuMsPerQuery), fmt(r.buildMs / 1000),
     mb(r.memory?.reportedBytes ?? r.memory?.rssDeltaBytes),
     r.wasmBytes ? `${kb(r.wasmBytes)} / ${kb(r.wasmGzipBytes)}` : "–", r.version ?? "–",
@@ -49,15 +49,15 @@ export function suiteMarkdown(records, skipped, context) {
     `Suite, ${context.rows} x ${context.dim} (${context.metric}), ${context.nq} queries, k=${context.k}, one process per library, ` +
       `median of ${context.runs} runs, ${context.node} on ${context.cpu}:`,
     "",
-    table(["library", "build / search", "mode", `recall@${context.k}`, "p50 ms", "p99 ms", "QPS", "CPU ms/query", "build s", "memory MB", "wasm KB (gzip)", "version"], rows),
+    table(["library", "runtime", "build / search", "mode", `recall@${context.k}`, "p50 ms", "p99 ms", "QPS", "CPU ms/query", "build s", "memory MB", "wasm KB (gzip)", "version"], rows),
   ];
   if (skipped.length) {
-    parts.push("", "Skipped:", "", ...skipped.map((s) => `- ${s.library} ${describe(s)}: ${s.reason}`));
+    parts.push("", "Skipped:", "", ...skipped.map((s) => `- ${s.library}${s.runtime && s.runtime !== "node" ? ` [${s.runtime}]` : ""} ${describe(s)}: ${s.reason}`));
   }
   return parts.join("\n");
 }
 
-const palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+const palette = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf", "#000000", "#aec7e8", "#98df8a", "#ff9896"];
 
 /** Points not dominated by another point with both higher (or equal) recall and QPS. */
 export function pareto(points) {
@@ -80,14 +80,18 @@ const esc = (s) => String(s).replace(/&/g, "&amp;").replace(/</g, "&lt;").replac
  * library; dominated points are drawn faintly. `clock: "cpu"` plots queries per CPU-second
  * (1000 / CPU ms per query), which a loaded machine distorts far less than wall-clock QPS.
  */
-export function recallQpsSvg(records, { title, k = 10, clock = "wall" }) {
+export function recallQpsSvg(records, { title, k = 10, clock = "wall", minRecallShown = 0.85 }) {
+  // Points below minRecallShown (IVF at nprobe=1, ...) are left out: they would squeeze the
+  // region where the libraries actually differ (0.9-1) into a sliver.
   const single = records
-    .filter((r) => r.mode === "single")
+    .filter((r) => r.mode === "single" && r.recall >= minRecallShown)
     .map((r) => ({ ...r, qps: clock === "cpu" ? 1000 / r.cpuMsPerQuery : r.qps }))
     .filter((r) => r.qps > 0 && Number.isFinite(r.qps));
   const byLibrary = new Map();
   for (const r of single) {
-    const name = r.variant && r.variant !== "simd" ? `${r.library} (${r.variant})` : r.library;
+    // One series per library and runtime (Node is the default and goes unnamed).
+    const tags = [r.variant && r.variant !== "simd" ? r.variant : null, r.runtime && r.runtime !== "node" ? r.runtime : null].filter(Boolean);
+    const name = tags.length ? `${r.library} (${tags.join(", ")})` : r.library;
     if (!byLibrary.has(name)) byLibrary.set(name, []);
     byLibrary.get(name).push(r);
   }
@@ -120,23 +124,25 @@ export function recallQpsSvg(records, { title, k = 10, clock = "wall" }) {
       `<text x="${left - 8}" y="${py}" text-anchor="end" dominant-baseline="middle">${decade >= 1000 ? `${decade / 1000}k` : decade}</text>`);
   }
   out.push(`<rect x="${left}" y="${top}" width="${pw}" height="${ph}" fill="none" stroke="#333"/>`,
-    `<text x="${left + pw / 2}" y="${H - 12}" text-anchor="middle">recall@${k}</text>`,
+    `<text x="${left + pw / 2}" y="${H - 12}" text-anchor="middle">recall@${k} (points below ${minRecallShown} not shown)</text>`,
     `<text transform="translate(18 ${top + ph / 2}) rotate(-90)" text-anchor="middle">${clock === "cpu" ? "queries per CPU-second" : "queries per second"} (log scale, one thread)</text>`);
   let i = 0;
   for (const [name, points] of byLibrary) {
     const color = palette[i % palette.length];
+    // Browser runs are dashed, so a library's Node and Chromium curves read as a pair.
+    const dash = points[0].runtime === "chromium" ? ' stroke-dasharray="6 3"' : "";
     const front = pareto(points);
     for (const p of points) {
       if (!front.includes(p)) out.push(`<circle cx="${x(p.recall).toFixed(1)}" cy="${y(p.qps).toFixed(1)}" r="2.5" fill="${color}" fill-opacity="0.35"/>`);
     }
     if (front.length > 1) {
-      out.push(`<polyline fill="none" stroke="${color}" stroke-width="2" points="${front.map((p) => `${x(p.recall).toFixed(1)},${y(p.qps).toFixed(1)}`).join(" ")}"/>`);
+      out.push(`<polyline fill="none" stroke="${color}" stroke-width="2"${dash} points="${front.map((p) => `${x(p.recall).toFixed(1)},${y(p.qps).toFixed(1)}`).join(" ")}"/>`);
     }
     for (const p of front) {
       out.push(`<circle cx="${x(p.recall).toFixed(1)}" cy="${y(p.qps).toFixed(1)}" r="4" fill="${color}"><title>${esc(`${name} ${describe(p)}: recall ${p.recall.toFixed(4)}, ${sig(p.qps, 3)} QPS`)}</title></circle>`);
     }
     const ly = top + 10 + i * 20;
-    out.push(`<line x1="${left + pw + 15}" y1="${ly}" x2="${left + pw + 35}" y2="${ly}" stroke="${color}" stroke-width="2"/>`,
+    out.push(`<line x1="${left + pw + 15}" y1="${ly}" x2="${left + pw + 35}" y2="${ly}" stroke="${color}" stroke-width="2"${dash}/>`,
       `<circle cx="${left + pw + 25}" cy="${ly}" r="4" fill="${color}"/>`,
       `<text x="${left + pw + 42}" y="${ly}" dominant-baseline="middle">${esc(name)}</text>`);
     i++;
