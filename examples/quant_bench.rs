@@ -17,6 +17,9 @@ struct Case {
     nprobe: Option<usize>,
 }
 
+/// `ef_search` of the graph cases (the HNSW default).
+const EF_SEARCH: usize = 64;
+
 const CASES: &[Case] = &[
     Case {
         spec: "Flat",
@@ -52,6 +55,16 @@ const CASES: &[Case] = &[
         spec: "IVF256,PQ48",
         rerank: 100,
         nprobe: Some(32),
+    },
+    Case {
+        spec: "HNSW16",
+        rerank: 0,
+        nprobe: None,
+    },
+    Case {
+        spec: "HNSW16,SQ8",
+        rerank: 40,
+        nprobe: None,
     },
 ];
 
@@ -97,8 +110,18 @@ fn main() {
     );
     println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let ids: Vec<u32> = (0..n as u32).collect();
+    // `QUANT_BENCH_ONLY=HNSW16,SQ8;SQ8` runs only the listed specs.
+    let only: Option<Vec<String>> = std::env::var("QUANT_BENCH_ONLY")
+        .ok()
+        .map(|s| s.split(';').map(str::to_string).collect());
     for case in CASES {
-        let spec = case.spec.parse().unwrap();
+        if only
+            .as_ref()
+            .is_some_and(|o| !o.iter().any(|s| s == case.spec))
+        {
+            continue;
+        }
+        let spec: quiver::index::IndexSpec = case.spec.parse().unwrap();
         let build = |keep_vectors: bool| -> (Box<dyn Index>, f64) {
             let options = IndexOptions {
                 keep_vectors,
@@ -127,6 +150,8 @@ fn main() {
             let params = SearchParams {
                 rerank: Some(rerank),
                 nprobe: case.nprobe,
+                ef_search: matches!(spec.structure, quiver::index::Structure::Hnsw { .. })
+                    .then_some(EF_SEARCH),
                 ..SearchParams::default()
             };
             let started = Instant::now();
@@ -163,7 +188,13 @@ fn main() {
             quiver::index::Structure::Ivf { .. } => 13.0,
             _ => 9.0,
         } / 0.875;
-        let payload = (code + 4.0 + map) * 1e6;
+        // HNSW adds its layer-0 list (count + 2m links, u32) and a state byte per node; the
+        // upper layers (~1/m of the nodes) are left out of this floor.
+        let graph = match spec.structure {
+            quiver::index::Structure::Hnsw { m } => (4 * (2 * m + 1) + 1) as f64,
+            _ => 0.0,
+        };
+        let payload = (code + 4.0 + map + graph) * 1e6;
         println!(
             "| {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.4} | {} | {} | {:.0} | {:.0} | {:.1} MB | {:.1} MB | {} |",
             case.spec,
