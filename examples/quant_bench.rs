@@ -106,9 +106,10 @@ fn main() {
     println!(
         "| spec | bytes/vector (codes only) | bytes/vector (+ full vectors) | build+train s | \
          recall@10 no rerank | recall@10 rerank | rerank | nprobe | QPS no rerank | QPS rerank | \
-         1M × {dim}: measured codes-only | 1M × {dim}: payload | payload fits 128 MB |"
+         1M × {dim}: measured codes-only | 1M × {dim}: payload | payload fits 128 MB | \
+         build CPU s | QPS per CPU s no rerank | QPS per CPU s rerank |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     let ids: Vec<u32> = (0..n as u32).collect();
     // `QUANT_BENCH_ONLY=HNSW16,SQ8;SQ8` runs only the listed specs.
     let only: Option<Vec<String>> = std::env::var("QUANT_BENCH_ONLY")
@@ -122,12 +123,13 @@ fn main() {
             continue;
         }
         let spec: quiver::index::IndexSpec = case.spec.parse().unwrap();
-        let build = |keep_vectors: bool| -> (Box<dyn Index>, f64) {
+        let build = |keep_vectors: bool| -> (Box<dyn Index>, f64, f64) {
             let options = IndexOptions {
                 keep_vectors,
                 ..IndexOptions::default()
             };
             let started = Instant::now();
+            let cpu = cpu_seconds();
             let mut index = build_index(&spec, dim, metric, &options).unwrap();
             // Batches of 4096 as an application would add them; families train themselves.
             for (chunk_ids, chunk) in ids.chunks(4096).zip(base.chunks(4096 * dim)) {
@@ -136,9 +138,9 @@ fn main() {
             if !index.is_trained() {
                 index.train_on_stored().unwrap();
             }
-            (index, started.elapsed().as_secs_f64())
+            (index, started.elapsed().as_secs_f64(), cpu_seconds() - cpu)
         };
-        let (index, seconds) = build(true);
+        let (index, seconds, build_cpu) = build(true);
         let with_full = index.memory_bytes() as f64 / n as f64;
         let codes_only = if case.spec == "Flat" {
             with_full
@@ -146,7 +148,7 @@ fn main() {
             build(false).0.memory_bytes() as f64 / n as f64
         };
         let mut scratch = Scratch::default();
-        let mut run = |rerank: usize| -> (f64, f64) {
+        let mut run = |rerank: usize| -> (f64, f64, f64) {
             let params = SearchParams {
                 rerank: Some(rerank),
                 nprobe: case.nprobe,
@@ -155,6 +157,7 @@ fn main() {
                 ..SearchParams::default()
             };
             let started = Instant::now();
+            let cpu = cpu_seconds();
             let found: Vec<Vec<u32>> = queries
                 .chunks_exact(dim)
                 .map(|q| {
@@ -167,13 +170,14 @@ fn main() {
                 })
                 .collect();
             let qps = nq as f64 / started.elapsed().as_secs_f64();
-            (recall_at_k(&found, &truth, gt_k, 10), qps)
+            let qps_cpu = nq as f64 / (cpu_seconds() - cpu).max(1e-9);
+            (recall_at_k(&found, &truth, gt_k, 10), qps, qps_cpu)
         };
-        let (recall0, qps0) = run(0);
-        let (recall_r, qps_r) = if case.rerank > 0 {
+        let (recall0, qps0, cpu_qps0) = run(0);
+        let (recall_r, qps_r, cpu_qps_r) = if case.rerank > 0 {
             run(case.rerank)
         } else {
-            (recall0, qps0)
+            (recall0, qps0, cpu_qps0)
         };
         let projected = codes_only * 1e6;
         // Minimal steady-state payload per vector: the code, the u32 id, and one hash-map
@@ -196,7 +200,7 @@ fn main() {
         };
         let payload = (code + 4.0 + map + graph) * 1e6;
         println!(
-            "| {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.4} | {} | {} | {:.0} | {:.0} | {:.1} MB | {:.1} MB | {} |",
+            "| {} | {:.1} | {:.1} | {:.2} | {:.4} | {:.4} | {} | {} | {:.0} | {:.0} | {:.1} MB | {:.1} MB | {} | {:.2} | {:.0} | {:.0} |",
             case.spec,
             codes_only,
             with_full,
@@ -210,6 +214,27 @@ fn main() {
             projected / 1e6,
             payload / 1e6,
             if payload < WORKER_BYTES { "yes" } else { "no" },
+            build_cpu,
+            cpu_qps0,
+            cpu_qps_r,
         );
     }
+}
+
+/// CPU seconds (user + system) of this process from `/proc/self/stat` (Linux; clock ticks of
+/// 1/100 s), or 0 elsewhere. On a shared machine CPU time is steadier than wall time.
+fn cpu_seconds() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name; utime and stime are fields 14 and 15.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|f| f.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    (ticks(11) + ticks(12)) / 100.0
 }

@@ -248,3 +248,99 @@ fn filters_deletes_and_determinism() {
     let found = search(a.as_ref(), rows(&data, 7..8), 2, &SearchParams::default());
     assert!(found.contains(&5007), "{found:?}");
 }
+
+/// Trained (the conformance suite's snapshot test stays below the training threshold): a full
+/// snapshot, then logged adds and deletes saved incrementally, reopen to the same results, and
+/// later inserts continue the same graph.
+#[test]
+fn trained_snapshots_and_incremental_saves_reopen_identically() {
+    use quiver::{Collection, CollectionConfig, Item};
+    use std::collections::HashMap;
+
+    fn save(c: &mut Collection, store: &mut HashMap<String, Vec<u8>>) {
+        let plan = c.begin_save().expect("begin_save");
+        store.extend(plan.puts);
+        for key in &plan.deletes {
+            store.remove(key);
+        }
+        c.ack_save(plan.token).unwrap();
+    }
+    fn open(store: &HashMap<String, Vec<u8>>) -> Collection {
+        let manifest = store[quiver::snapshot::MANIFEST_KEY].clone();
+        Collection::open(&manifest, &mut store.clone()).expect("open")
+    }
+    fn add(c: &mut Collection, data: &[f32], range: std::ops::Range<usize>) {
+        let ids: Vec<String> = range.clone().map(|i| i.to_string()).collect();
+        let items: Vec<Item> = ids
+            .iter()
+            .zip(data[range.start * DIM..range.end * DIM].chunks_exact(DIM))
+            .map(|(id, vector)| Item {
+                id,
+                vector,
+                metadata: None,
+            })
+            .collect();
+        c.add(&items).unwrap();
+    }
+    let data = clustered(16, 1800, DIM, 10);
+    for metric in [Metric::Cosine, Metric::L2, Metric::Dot] {
+        let same = |a: &Collection, b: &Collection, stage: &str| {
+            assert_eq!(a.len(), b.len(), "{metric} {stage}");
+            let mut rng = Rng(31);
+            for _ in 0..20 {
+                let base = rng.below(1800);
+                let q: Vec<f32> = rows(&data, base as u32..base as u32 + 1)
+                    .iter()
+                    .map(|x| x + 0.05 * rng.signed())
+                    .collect();
+                for rerank in [Some(0), None] {
+                    let p = SearchParams {
+                        rerank,
+                        ..SearchParams::default()
+                    };
+                    assert_eq!(
+                        a.search_with(&q, 10, &p).unwrap(),
+                        b.search_with(&q, 10, &p).unwrap(),
+                        "{metric} {stage} rerank {rerank:?}: results differ after reopen"
+                    );
+                }
+            }
+        };
+        let mut live = Collection::new(CollectionConfig::new(
+            DIM,
+            metric,
+            "HNSW16,SQ8".parse().unwrap(),
+        ))
+        .unwrap();
+        add(&mut live, &data, 0..1200);
+        assert!(live.index().is_trained());
+        let mut store = HashMap::new();
+        save(&mut live, &mut store);
+        same(&live, &open(&store), "full snapshot");
+        add(&mut live, &data, 1200..1500);
+        let deleted: Vec<String> = (0..1500).step_by(40).map(|i| i.to_string()).collect();
+        live.delete(&deleted).unwrap();
+        save(&mut live, &mut store);
+        let mut reopened = open(&store);
+        same(&live, &reopened, "incremental save");
+        assert_eq!(live.index().tombstones(), reopened.index().tombstones());
+        // The same later inserts build the same graph in both.
+        add(&mut live, &data, 1500..1800);
+        add(&mut reopened, &data, 1500..1800);
+        same(&live, &reopened, "inserts after reopen");
+    }
+}
+
+#[test]
+fn graph_specs_without_a_storage_are_invalid_specs() {
+    for spec in ["HNSW16,PQ8", "HNSW16,BIN"] {
+        let err = quiver::Collection::with_strings(DIM, "l2", spec).unwrap_err();
+        assert_eq!(err.code(), "invalid_spec", "{spec}");
+    }
+    for spec in ["HNSW16,SQ8", "hnsw4, sq8"] {
+        assert!(
+            quiver::Collection::with_strings(DIM, "l2", spec).is_ok(),
+            "{spec}"
+        );
+    }
+}
