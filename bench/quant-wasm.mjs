@@ -13,6 +13,7 @@
 //   wasm-bindgen --target nodejs --out-dir target/quant-wasm/scalar \
 //     target/scalar/wasm32-unknown-unknown/release/quiver.wasm
 // then `node bench/quant-wasm.mjs [DATA_DIR] [--specs SQ8,HNSW16,SQ8]`.
+import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
 import { readVecs } from "./lib/data.mjs";
@@ -32,6 +33,8 @@ const truth = readVecs(`${dataDir}/groundtruth.ivecs`);
 const dim = base.dim;
 
 const variants = ["simd", "scalar"].map((name) => {
+  // wasm-bindgen's nodejs output is CommonJS; the repository's package.json says "module".
+  writeFileSync(`${root}target/quant-wasm/${name}/package.json`, '{ "type": "commonjs" }\n');
   const quiver = require(`${root}target/quant-wasm/${name}/quiver.js`);
   if (quiver.simdEnabled() !== (name === "simd")) throw new Error(`${name}: wrong build`);
   return { name, quiver };
