@@ -101,6 +101,19 @@ const FAMILIES: &[Family] = &[
             filter: None,
         },
     },
+    // The graph over SQ8 codes trains itself at 1000 vectors (an exact buffer before), with
+    // the default rerank (4·k exact rescoring).
+    Family {
+        spec: "HNSW16,SQ8",
+        exact: false,
+        min_recall: 0.95,
+        params: SearchParams {
+            ef_search: Some(128),
+            nprobe: None,
+            rerank: None,
+            filter: None,
+        },
+    },
 ];
 
 const DIM: usize = 24;

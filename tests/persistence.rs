@@ -1215,7 +1215,15 @@ fn every_family_round_trips_trained_and_mid_log() {
     use quiver::SearchParams;
     let dim = 16;
     let specs = [
-        "Flat", "SQ8", "BIN", "PQ4", "IVF8", "IVF8,SQ8", "IVF8,PQ4", "HNSW8",
+        "Flat",
+        "SQ8",
+        "BIN",
+        "PQ4",
+        "IVF8",
+        "IVF8,SQ8",
+        "IVF8,PQ4",
+        "HNSW8",
+        "HNSW8,SQ8",
     ];
     for spec in specs {
         for keep_vectors in [true, false] {

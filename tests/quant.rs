@@ -21,6 +21,7 @@ const SPECS: &[(&str, Option<usize>, f64)] = &[
     ("BIN", Some(400), 0.9),
     ("IVF8,SQ8", Some(0), 0.85),
     ("IVF8,PQ8", Some(100), 0.85),
+    ("HNSW8,SQ8", Some(40), 0.9),
 ];
 
 fn params(rerank: Option<usize>) -> SearchParams<'static> {

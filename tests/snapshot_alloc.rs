@@ -155,7 +155,16 @@ fn decoding_allocates_at_most_a_constant_factor_of_its_input() {
             );
         }
     }
-    for spec in ["SQ8", "BIN", "PQ4", "IVF8", "IVF8,SQ8", "IVF8,PQ4", "HNSW8"] {
+    for spec in [
+        "SQ8",
+        "BIN",
+        "PQ4",
+        "IVF8",
+        "IVF8,SQ8",
+        "IVF8,PQ4",
+        "HNSW8",
+        "HNSW8,SQ8",
+    ] {
         let store = build(spec, 8, 1200, 11, true);
         check(&store, &format!("valid {spec}"), &mut worst);
     }

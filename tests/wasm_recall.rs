@@ -100,3 +100,18 @@ fn ivf_pq_recall_with_rerank_in_wasm() {
         "IVF32,PQ48 rerank 100 nprobe 12 recall@10 in wasm = {recall}"
     );
 }
+
+/// The graph over SQ8 codes (SIMD kernels in wasm), with the default rerank (4·k) at the
+/// default `ef_search` (64); `tests/recall_hnsw_sq8.rs` runs the same check natively.
+#[wasm_bindgen_test]
+fn hnsw_sq8_recall_in_wasm() {
+    let params = SearchParams {
+        ef_search: Some(64),
+        ..SearchParams::default()
+    };
+    let recall = fixture_recall("HNSW16,SQ8", &params);
+    assert!(
+        recall >= 0.95,
+        "HNSW16,SQ8 recall@10 with the default rerank in wasm = {recall}"
+    );
+}

@@ -364,6 +364,11 @@ pub fn build_index(
         (Structure::Hnsw { m }, Encoding::Raw) => {
             Ok(Box::new(hnsw::Hnsw::new(dim, metric, m, options)?))
         }
+        (Structure::Hnsw { m }, Encoding::Sq8) => Ok(Box::new(rerank::Reranked::new(
+            hnsw::HnswSq8::new(dim, metric, m, options)?,
+            options.keep_vectors,
+            hnsw::SQ8_DEFAULT_RERANK_PER_K,
+        ))),
         _ => Err(Error::InvalidSpec {
             spec: spec.to_string(),
             reason: "this index family is not available in this build yet".into(),

@@ -88,12 +88,25 @@ impl FullVectors {
     ) -> Result<Vec<Neighbor>> {
         let mut top = TopK::new(k);
         if let Some(kept) = &self.kept {
-            for c in candidates {
-                let vector = kept.vector(c.id).ok_or_else(|| Error::Corrupt {
-                    what: format!("full vector of internal id {} is missing", c.id),
-                })?;
-                // The four-row kernel is bit-identical to `distance_batch`: the same score as flat search.
-                top.push(c.id, metric.distance4(query, [vector; 4])[0]);
+            let vector = |id: u32| {
+                kept.vector(id).ok_or_else(|| Error::Corrupt {
+                    what: format!("full vector of internal id {id} is missing"),
+                })
+            };
+            // Four candidates per call of the four-row kernel, which is bit-identical to
+            // `distance_batch`: the same score as flat search (a short group repeats its last).
+            for group in candidates.chunks(4) {
+                let last = group.len() - 1;
+                let rows = [
+                    vector(group[0].id)?,
+                    vector(group[1.min(last)].id)?,
+                    vector(group[2.min(last)].id)?,
+                    vector(group[3.min(last)].id)?,
+                ];
+                let distances = metric.distance4(query, rows);
+                for (c, &d) in group.iter().zip(&distances) {
+                    top.push(c.id, d);
+                }
             }
         } else if let Some(source) = &self.source {
             let dim = query.len();

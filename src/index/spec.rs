@@ -7,6 +7,11 @@
 //! Examples: `"Flat"`, `"IVF256"`, `"HNSW32"`, `"SQ8"`, `"PQ48"`, `"BIN"`, `"IVF256,PQ48"`,
 //! `"HNSW16,SQ8"`. [`IndexSpec`]'s `Display` prints the canonical form, which parses back to
 //! the same spec.
+//!
+//! Parsing accepts every combination of the grammar; [`super::build_index`] decides which are
+//! built. Today: every structure over `Flat` and `SQ8`, `Flat` and `IVF` over `PQ{m}`, `Flat`
+//! over `BIN`. The others (`HNSW{m},PQ{m}`, `HNSW{m},BIN`, `IVF{n},BIN`) are an
+//! `invalid_spec` error from `build_index`.
 
 use std::fmt;
 use std::str::FromStr;
@@ -202,6 +207,7 @@ mod tests {
             "IVF256,PQ48",
             "IVF256,SQ8",
             "HNSW16,SQ8",
+            "HNSW32,SQ8",
         ] {
             let spec: IndexSpec = s.parse().unwrap();
             assert_eq!(spec.to_string(), s);

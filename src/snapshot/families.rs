@@ -69,6 +69,11 @@ pub(crate) fn decode_index(
         (Structure::Hnsw { m }, Encoding::Raw) => Box::new(crate::index::hnsw::Hnsw::decode_state(
             dim, metric, m, options, input,
         )?),
+        (Structure::Hnsw { m }, Encoding::Sq8) => {
+            Box::new(Reranked::decode_state(dim, metric, input, |input| {
+                crate::index::hnsw::HnswSq8::decode_state(dim, metric, m, options, input)
+            })?)
+        }
         _ => {
             return Err(Error::Unsupported {
                 what: format!("reading a saved {} index in this build", config.spec),

@@ -33,11 +33,13 @@
 
 mod graph;
 mod heap;
+mod sq8;
 pub mod storage;
 
 use std::collections::{HashMap, HashSet};
 
 use self::graph::Graph;
+pub use self::sq8::{HnswSq8, Sq8Prepared, Sq8Storage};
 pub use self::storage::{FlatStorage, VectorStorage};
 use super::{Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::distance::Metric;
@@ -50,6 +52,11 @@ pub const DEFAULT_EF_CONSTRUCTION: usize = 200;
 /// Default `ef_search` when neither [`SearchParams::ef_search`] nor the options set one. On the
 /// MiniLM dev set (20k × 384, cosine) with `m = 16` this gives recall@10 ≥ 0.98.
 pub const DEFAULT_EF_SEARCH: usize = 64;
+
+/// `HNSW{m},SQ8`: candidates rescored exactly per result asked for (`rerank = 4·k`) when a
+/// query does not set `rerank` and full vectors are available. At `k = 10` that is 40, below
+/// the default `ef_search`, so rerank adds 40 exact distances and no graph work.
+pub const SQ8_DEFAULT_RERANK_PER_K: usize = 4;
 
 /// Highest layer a node may get (levels are stored as `u8`). With `m = 2`, reaching it has
 /// probability 2⁻³², so the cap only guards against pathological seeds.
@@ -89,6 +96,8 @@ struct BuildScratch {
     selected: Vec<u32>,
     new_links: Vec<u32>,
     ids: Vec<u32>,
+    /// The prepared form of the vector being inserted.
+    query: Vec<f32>,
 }
 
 /// Counts describing an [`Hnsw`] graph.
@@ -152,6 +161,22 @@ impl Hnsw<FlatStorage> {
         options: &IndexOptions,
         input: &mut dyn crate::snapshot::Read,
     ) -> Result<Self> {
+        Hnsw::decode_with(FlatStorage::new(dim, metric), m, options, input, |input| {
+            FlatStorage::decode_state(dim, metric, input)
+        })
+    }
+}
+
+impl<S: VectorStorage> Hnsw<S> {
+    /// The storage-independent part of `decode_state`: `empty` is a new storage of the
+    /// index's shape, `decode_storage` reads the storage's section.
+    pub(crate) fn decode_with(
+        empty: S,
+        m: usize,
+        options: &IndexOptions,
+        input: &mut dyn crate::snapshot::Read,
+        decode_storage: impl FnOnce(&mut dyn crate::snapshot::Read) -> Result<S>,
+    ) -> Result<Self> {
         let corrupt = |what: &str| Error::Corrupt {
             what: format!("HNSW index: {what}"),
         };
@@ -165,9 +190,9 @@ impl Hnsw<FlatStorage> {
             ..*options
         };
         let rng = input.u64("HNSW rng state")?;
-        let storage = FlatStorage::decode_state(dim, metric, input)?;
-        let mut hnsw = Hnsw::with_storage(FlatStorage::new(dim, metric), m, &options)
-            .map_err(|e| corrupt(&e.to_string()))?;
+        let storage = decode_storage(input)?;
+        let mut hnsw =
+            Hnsw::with_storage(empty, m, &options).map_err(|e| corrupt(&e.to_string()))?;
         hnsw.rng = SplitMix64(rng);
         hnsw.storage = storage;
         hnsw.graph = Graph::decode(m, MAX_LEVEL, input)?;
@@ -395,14 +420,17 @@ impl<S: VectorStorage> Hnsw<S> {
             return;
         };
         let top = self.graph.level(entry);
-        let mut nearest = Neighbor::new(entry, self.storage.graph_distance4(vector, [entry; 4])[0]);
+        // The prepared vector borrows a buffer taken out of `build`, so `link` may borrow both.
+        let mut prepared = std::mem::take(&mut self.build.query);
+        let query = self.storage.prepare(vector, true, &mut prepared);
+        let mut nearest = Neighbor::new(entry, self.storage.graph_distance4(query, [entry; 4])[0]);
         for layer in (level + 1..=top).rev() {
-            nearest = self.greedy_closest::<true>(vector, nearest, layer);
+            nearest = self.greedy_closest::<true>(query, nearest, layer);
         }
         let mut build = std::mem::take(&mut self.build);
         for layer in (0..=level.min(top)).rev() {
             self.search_layer::<true, _>(
-                vector,
+                query,
                 nearest,
                 self.ef_construction,
                 layer,
@@ -423,6 +451,7 @@ impl<S: VectorStorage> Hnsw<S> {
             }
             build.new_links = new_links;
         }
+        build.query = prepared;
         self.build = build;
         if level > top {
             self.entry = Some(slot);
@@ -454,7 +483,7 @@ impl<S: VectorStorage> Hnsw<S> {
     /// Distances of `query` to four slots: under the graph metric while building (`BUILD`),
     /// under the search metric for queries.
     #[inline(always)]
-    fn distance4<const BUILD: bool>(&self, query: &[f32], slots: [u32; 4]) -> [f32; 4] {
+    fn distance4<const BUILD: bool>(&self, query: S::Query<'_>, slots: [u32; 4]) -> [f32; 4] {
         if BUILD {
             self.storage.graph_distance4(query, slots)
         } else {
@@ -465,7 +494,7 @@ impl<S: VectorStorage> Hnsw<S> {
     /// Greedy search with `ef = 1` on one layer: move to a closer neighbour until none is.
     fn greedy_closest<const BUILD: bool>(
         &self,
-        query: &[f32],
+        query: S::Query<'_>,
         mut best: Neighbor,
         layer: usize,
     ) -> Neighbor {
@@ -491,7 +520,7 @@ impl<S: VectorStorage> Hnsw<S> {
     /// enter the results; every node may be traversed. Returns how many nodes were scored.
     fn search_layer<const BUILD: bool, F: Fn(u32) -> bool>(
         &self,
-        query: &[f32],
+        query: S::Query<'_>,
         entry: Neighbor,
         ef: usize,
         layer: usize,
@@ -631,7 +660,7 @@ impl<S: VectorStorage> Hnsw<S> {
     /// by `ef`), so a search returns `min(k, matching)` even when the walk could not reach them.
     fn scan_unvisited<F: Fn(u32) -> bool>(
         &self,
-        query: &[f32],
+        query: S::Query<'_>,
         ef: usize,
         scratch: &mut Scratch,
         accept: F,
@@ -860,6 +889,9 @@ impl<S: VectorStorage> Index for Hnsw<S> {
             return Ok(Vec::new());
         }
         let ef = params.ef_search.unwrap_or(self.default_ef_search).max(k);
+        // `scratch.distances` is free during a graph walk: it holds the prepared query.
+        let mut prepared = std::mem::take(&mut scratch.distances);
+        let query = self.storage.prepare(query, false, &mut prepared);
         let mut nearest = Neighbor::new(entry, self.storage.distance(query, entry));
         for layer in (1..=self.graph.level(entry)).rev() {
             nearest = self.greedy_closest::<false>(query, nearest, layer);
@@ -874,6 +906,7 @@ impl<S: VectorStorage> Index for Hnsw<S> {
         if scratch.results.len() < k && scored < self.live + self.tombstones {
             self.scan_unvisited(query, ef, scratch, accept);
         }
+        scratch.distances = prepared;
         // Ties break by internal id, not slot: map first, then sort.
         let results = &mut scratch.results;
         for n in results.iter_mut() {
@@ -933,13 +966,18 @@ impl<S: VectorStorage> Index for Hnsw<S> {
     }
 
     fn memory_breakdown(&self) -> crate::index::MemoryBreakdown {
-        let vectors = self.storage.memory_bytes();
+        let storage = self.storage.memory_bytes();
         let graph = self.graph.memory_bytes();
+        let (vectors, codes) = if self.storage.encoding() == super::Encoding::Raw {
+            (storage, 0)
+        } else {
+            (0, storage)
+        };
         crate::index::MemoryBreakdown {
             vectors,
-            codes: 0,
+            codes,
             graph,
-            other: self.memory_bytes() - vectors - graph,
+            other: self.memory_bytes() - storage - graph,
         }
     }
 
@@ -961,6 +999,10 @@ impl<S: VectorStorage> Index for Hnsw<S> {
             + (build.search.candidates.capacity() + build.search.results.capacity()
                 + build.pool.capacity())
                 * std::mem::size_of::<Neighbor>()
-            + (build.selected.capacity() + build.new_links.capacity() + build.ids.capacity()) * 4
+            + (build.selected.capacity()
+                + build.new_links.capacity()
+                + build.ids.capacity()
+                + build.query.capacity())
+                * 4
     }
 }

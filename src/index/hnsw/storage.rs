@@ -10,10 +10,23 @@ use crate::index::Encoding;
 
 /// What the graph needs from vector storage: distances by slot, and a place to put vectors.
 ///
-/// `query` is always a *prepared* f32 vector (validated, normalized for cosine). Encoded
-/// storages compute asymmetric distances from it; one that needs per-query tables (PQ) will get
-/// a prepare hook when it arrives.
+/// A query is a *prepared* f32 vector (validated, normalized for cosine), turned once per
+/// query by [`Self::prepare`] into the storage's scoring form: the vector itself for raw rows,
+/// shifted or weighted terms for SQ8 codes (asymmetric distances), tables for PQ.
 pub trait VectorStorage {
+    /// A query in the storage's scoring form, borrowing the caller's buffer (no allocation per
+    /// query once the buffer has grown).
+    type Query<'q>: Copy;
+
+    /// Prepares `query` for [`Self::distance4`] (`graph = false`) or for
+    /// [`Self::graph_distance4`] (`graph = true`), using `buffer` for any derived terms.
+    fn prepare<'q>(
+        &self,
+        query: &'q [f32],
+        graph: bool,
+        buffer: &'q mut Vec<f32>,
+    ) -> Self::Query<'q>;
+
     /// The encoding this storage implements (the second half of an `HNSW{m},{encoding}` spec).
     fn encoding(&self) -> Encoding;
 
@@ -25,18 +38,19 @@ pub trait VectorStorage {
     /// Slots beyond the length are a caller bug.
     fn set(&mut self, slot: u32, vector: &[f32]);
 
-    /// Distances of `query` to four slots (repeat a slot to score fewer).
-    fn distance4(&self, query: &[f32], slots: [u32; 4]) -> [f32; 4];
+    /// Distances of a query prepared with `graph = false` to four slots (repeat a slot to
+    /// score fewer).
+    fn distance4(&self, query: Self::Query<'_>, slots: [u32; 4]) -> [f32; 4];
 
     /// Distance of `query` to one slot, with the same arithmetic as [`Self::distance4`].
     #[inline]
-    fn distance(&self, query: &[f32], slot: u32) -> f32 {
+    fn distance(&self, query: Self::Query<'_>, slot: u32) -> f32 {
         self.distance4(query, [slot; 4])[0]
     }
 
-    /// Distances of a vector being inserted to four slots under the *graph* metric, the
-    /// geometry the graph is built in (see [`graph_metric`]).
-    fn graph_distance4(&self, vector: &[f32], slots: [u32; 4]) -> [f32; 4];
+    /// Distances of a vector being inserted (prepared with `graph = true`) to four slots under
+    /// the *graph* metric, the geometry the graph is built in (see [`graph_metric`]).
+    fn graph_distance4(&self, vector: Self::Query<'_>, slots: [u32; 4]) -> [f32; 4];
 
     /// Graph-metric distances between the stored vector at `from` and four slots (construction
     /// and repair: the neighbour-selection heuristic compares stored nodes with each other).
@@ -122,6 +136,13 @@ impl FlatStorage {
 }
 
 impl VectorStorage for FlatStorage {
+    type Query<'q> = &'q [f32];
+
+    #[inline]
+    fn prepare<'q>(&self, query: &'q [f32], _graph: bool, _buffer: &'q mut Vec<f32>) -> &'q [f32] {
+        query
+    }
+
     fn encoding(&self) -> Encoding {
         Encoding::Raw
     }
