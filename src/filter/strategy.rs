@@ -99,16 +99,47 @@ impl Thresholds {
                 pre_filter_max_selectivity_unindexed: FLAT_PRE_FILTER_UNINDEXED,
                 post_filter_min_selectivity: f64::INFINITY,
             },
-            // Approximate families: scoring a few thousand candidates exactly is cheaper than
-            // a graph walk that must step over most nodes, and never loses recall.
-            Structure::Hnsw { .. } | Structure::Ivf { .. } => Thresholds {
+            // HNSW: scoring up to ~2 000 known matches beats any graph walk; past that an
+            // unfiltered walk at ef ≈ k / selectivity (post-filter) beats the in-graph walk,
+            // which must step over the non-matching nodes at ef_search until ef matches are
+            // collected (2–4× slower at 10–100%, measured), at recall 0.98–0.99 either way.
+            Structure::Hnsw { .. } => Thresholds {
                 pre_filter_max_matches: ANN_PRE_FILTER_MAX_MATCHES,
-                pre_filter_max_selectivity_indexed: ANN_PRE_FILTER_INDEXED,
-                pre_filter_max_selectivity_unindexed: ANN_PRE_FILTER_UNINDEXED,
-                post_filter_min_selectivity: ANN_POST_FILTER_MIN_SELECTIVITY,
+                pre_filter_max_selectivity_indexed: 0.0,
+                pre_filter_max_selectivity_unindexed: HNSW_PRE_FILTER_UNINDEXED,
+                post_filter_min_selectivity: 0.0,
+            },
+            // IVF: in-index scans the same lists post-filter would (both probe more lists as
+            // selectivity drops, see `filtered_nprobe`) without the oversampled heap, so
+            // post-filtering never pays.
+            Structure::Ivf { .. } => Thresholds {
+                pre_filter_max_matches: ANN_PRE_FILTER_MAX_MATCHES,
+                pre_filter_max_selectivity_indexed: 0.0,
+                pre_filter_max_selectivity_unindexed: IVF_PRE_FILTER_UNINDEXED,
+                post_filter_min_selectivity: f64::INFINITY,
             },
         }
     }
+}
+
+/// IVF, filtered: the lists to probe so that the filtered top k keeps about the recall that
+/// `nprobe` gives unfiltered. A filter of selectivity `s` thins every list, so the filtered
+/// neighbours lie farther out, across more lists: measured on the dev set (IVF128, nprobe 16,
+/// unfiltered recall@10 0.96), the nprobe that restores it grows like `s^-0.2`…`s^-0.28`
+/// (×1.2 at 50%, ×1.6 at 10%, ×3.6 at 1%); `s^-1/3` keeps a margin. `None` for other
+/// families.
+pub fn filtered_nprobe(spec: &IndexSpec, nprobe: Option<usize>, selectivity: f64) -> Option<usize> {
+    let Structure::Ivf { nlist } = spec.structure else {
+        return None;
+    };
+    let base = nprobe.unwrap_or_else(|| crate::index::ivf::default_nprobe(nlist));
+    if base == 0 {
+        // Invalid: let the index report it.
+        return Some(0);
+    }
+    let s = selectivity.clamp(1e-9, 1.0);
+    let scaled = (base as f64 * s.powf(-1.0 / 3.0)).ceil();
+    Some((scaled as usize).clamp(base, nlist.max(base)))
 }
 
 /// Flat, matching ids known: gathering and scoring a scattered candidate costs 1.4–2.4× a row
@@ -120,12 +151,19 @@ const FLAT_PRE_FILTER_INDEXED: f64 = 0.2;
 /// the in-index scan would itself evaluate nearly every row: measured below ~0.2%, which with
 /// 256 samples means "no sampled item matched".
 const FLAT_PRE_FILTER_UNINDEXED: f64 = 0.002;
-/// Approximate families: provisional, reasoned from the flat per-item costs until measured
-/// with `examples/filter_strategies.rs` on HNSW and IVF (see the docs).
+/// HNSW and IVF, matching ids known: scoring a gathered candidate costs ~0.4 µs (384-d), so
+/// pre-filter's cost grows with the number of matches while the index's does not: measured
+/// on 20k × 384 (`docs/filters.md`), pre-filter wins up to 5–10% (1 000–2 000 matches) against
+/// HNSW post-filter and IVF in-index. An absolute count, not a selectivity, so that a large
+/// collection does not score a huge candidate list.
 const ANN_PRE_FILTER_MAX_MATCHES: usize = 2_000;
-const ANN_PRE_FILTER_INDEXED: f64 = 0.02;
-const ANN_PRE_FILTER_UNINDEXED: f64 = 0.01;
-const ANN_POST_FILTER_MIN_SELECTIVITY: f64 = 0.5;
+/// HNSW, filter evaluated on every item first (≈ 0.3 µs per item): wins only while the
+/// post-filter walk at ef ≈ 1.25 k / s is longer, measured below ~1–2% on 20k items.
+const HNSW_PRE_FILTER_UNINDEXED: f64 = 0.01;
+/// IVF, filter evaluated on every item first: in-index scans an eighth of the data or so and
+/// evaluates only rows good enough for the top k, so listing the matches pays only when
+/// hardly anything matches (in-index then probes list after list to find k).
+const IVF_PRE_FILTER_UNINDEXED: f64 = 0.005;
 
 /// Items whose metadata is evaluated to estimate a selectivity the indexes do not give.
 pub const SAMPLE_SIZE: usize = 256;
@@ -234,7 +272,10 @@ impl Context<'_> {
         };
         // Known to be at most k matches: scoring them all is the whole answer.
         let all_fit = estimate.ids_known && estimate.matches <= k as f64;
-        if all_fit || estimate.matches <= t.pre_filter_max_matches as f64 || s <= pre_max {
+        // The absolute count applies only when the ids are known: otherwise listing them
+        // costs an evaluation of every item, whatever the count.
+        let few = estimate.ids_known && estimate.matches <= t.pre_filter_max_matches as f64;
+        if all_fit || few || s <= pre_max {
             Strategy::PreFilter
         } else if s >= t.post_filter_min_selectivity {
             Strategy::PostFilter
@@ -358,11 +399,20 @@ impl Context<'_> {
             }
             None => Box::new(move |id| extra(id) && self.matches(filter, id)),
         };
+        let nprobe = self.filtered_nprobe(plan, params);
         let params = SearchParams {
             filter: Some(&*accept),
+            nprobe,
             ..*params
         };
         self.index.search(query, k, &params, scratch)
+    }
+
+    /// `params.nprobe`, raised for IVF by [`filtered_nprobe`] at the estimated selectivity.
+    fn filtered_nprobe(&self, plan: &Plan, params: &SearchParams) -> Option<usize> {
+        let total = plan.estimate.total.max(1) as f64;
+        let selectivity = plan.estimate.selectivity().max(1.0 / total);
+        filtered_nprobe(&self.index.spec(), params.nprobe, selectivity).or(params.nprobe)
     }
 
     /// Unfiltered search with oversampling; returns the matches found and whether they are
@@ -388,6 +438,10 @@ impl Context<'_> {
         // `as usize` saturates; the addition must too.
         let mut oversampled = (((k as f64 / selectivity) * 1.25).ceil() as usize).saturating_add(8);
         let mut kept = Vec::new();
+        let params = &SearchParams {
+            nprobe: self.filtered_nprobe(plan, params),
+            ..*params
+        };
         for _ in 0..POST_FILTER_ROUNDS {
             // Not `clamp`: k may exceed the collection size.
             oversampled = oversampled.max(k).min(total);
