@@ -73,8 +73,8 @@ impl FromStr for Strategy {
     }
 }
 
-/// Where [`Strategy::Auto`] switches strategy. Pre-filter is chosen when the estimated number
-/// of matches is at most `pre_filter_max_matches` or the estimated selectivity at most the
+/// Where [`Strategy::Auto`] switches strategy. Pre-filter is chosen when the matching ids are
+/// known and at most `pre_filter_max_matches`, or the estimated selectivity is at most the
 /// relevant `pre_filter_max_selectivity_*`; otherwise post-filter when the selectivity is at
 /// least `post_filter_min_selectivity`; otherwise in-index.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,7 +88,8 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// The defaults for an index family; measured for flat, see `docs/filters.md`.
+    /// The defaults for an index family, measured on flat, HNSW and IVF (`docs/filters.md`);
+    /// the quantized families follow their structure.
     pub fn for_spec(spec: &IndexSpec) -> Self {
         match spec.structure {
             // Flat scans everything anyway: in-index is a full scan that checks the filter
