@@ -172,8 +172,7 @@ fn real_filters_reach_exact_filtered_recall_on_dev_set() {
     for family in FAMILIES.iter().filter(|f| f.on_dev_set) {
         let mut collection = build(family.spec, Metric::Cosine, set.dim, &set.base, &metadata);
         // 50 of the 500 queries (time: forced post-filter at 0.1% walks HNSW at ef ≈ 12 500).
-        let mut failures = Vec::new();
-        selectivity_sweep(
+        let failures = selectivity_sweep(
             "dev-minilm-20k",
             family,
             &mut collection,
@@ -181,7 +180,6 @@ fn real_filters_reach_exact_filtered_recall_on_dev_set() {
             &buckets,
             10,
             false,
-            &mut failures,
         );
         assert!(failures.is_empty(), "{failures:#?}");
         for indexed in [false, true] {
@@ -262,7 +260,7 @@ fn with_buckets(mut metadata: Vec<Value>, buckets: &[usize]) -> Vec<Value> {
 /// with an index on `bucket`, and each strategy forced (indexed; without the index the
 /// forced strategies find the same ids, only slower). Every answer must hold
 /// `min(k, matches)` matching items; the recall over the queries must reach the family's
-/// threshold (a miss is pushed to `failures`, so one run reports every cell). Without
+/// threshold (misses are returned, so one run reports every cell). Without
 /// `forced_at_0_1`, forced in-index and post-filter are skipped at 0.1%. Leaves the
 /// collection without the `bucket` index.
 fn selectivity_sweep(
@@ -273,8 +271,8 @@ fn selectivity_sweep(
     buckets: &[usize],
     query_step: usize,
     forced_at_0_1: bool,
-    failures: &mut Vec<String>,
-) {
+) -> Vec<String> {
+    let mut failures = Vec::new();
     let k = 10;
     let queries: Vec<usize> = (0..set.n_queries()).step_by(query_step).collect();
     let truths: Vec<Vec<Vec<usize>>> = SWEEP_PER_MILLE
@@ -362,6 +360,7 @@ fn selectivity_sweep(
         }
     }
     collection.drop_field_index("bucket").unwrap();
+    failures
 }
 
 #[test]
@@ -381,7 +380,7 @@ fn filtered_recall_by_selectivity_on_the_fixture() {
     let mut failures = Vec::new();
     for family in FAMILIES {
         let mut collection = build(family.spec, Metric::Cosine, set.dim, &set.base, &metadata);
-        selectivity_sweep(
+        failures.extend(selectivity_sweep(
             "minilm-3k",
             family,
             &mut collection,
@@ -389,8 +388,7 @@ fn filtered_recall_by_selectivity_on_the_fixture() {
             &buckets,
             2,
             true,
-            &mut failures,
-        );
+        ));
     }
     assert!(failures.is_empty(), "{failures:#?}");
 }
