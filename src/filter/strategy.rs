@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::fields::{Candidates, FieldIndexes};
 use super::Filter;
 use crate::error::{Error, Result};
-use crate::index::{Index, IndexSpec, Scratch, SearchParams, Structure};
+use crate::index::{Encoding, Index, IndexSpec, Scratch, SearchParams, Structure};
 use crate::topk::Neighbor;
 
 /// How a filtered search runs.
@@ -96,7 +96,13 @@ impl Thresholds {
             // only for rows good enough to enter the top k, so post-filtering never pays.
             Structure::Flat => Thresholds {
                 pre_filter_max_matches: 0,
-                pre_filter_max_selectivity_indexed: FLAT_PRE_FILTER_INDEXED,
+                // BIN scans 48-byte codes, ~30× cheaper than f32 rows: in-index (scan and
+                // rerank) costs ~0.4–0.5 ms on 20k, which pre-filter's gathers reach at ~4%.
+                pre_filter_max_selectivity_indexed: if spec.encoding == Encoding::Binary {
+                    BIN_PRE_FILTER_INDEXED
+                } else {
+                    FLAT_PRE_FILTER_INDEXED
+                },
                 pre_filter_max_selectivity_unindexed: FLAT_PRE_FILTER_UNINDEXED,
                 post_filter_min_selectivity: f64::INFINITY,
             },
@@ -147,6 +153,9 @@ pub fn filtered_nprobe(spec: &IndexSpec, nprobe: Option<usize>, selectivity: f64
 /// of the sequential scan, so pre-filter wins below ~20% (20k × 384: 1.1 ms vs 6.1 ms at 10%,
 /// even at 20%, cold caches; see `docs/filters.md`).
 const FLAT_PRE_FILTER_INDEXED: f64 = 0.2;
+/// `BIN`, matching ids known: pre-filter 50 µs at 1% and 0.93–1.0 ms at 10% against
+/// in-index 0.42–0.46 ms (20k × 384, `bench/README.md`).
+const BIN_PRE_FILTER_INDEXED: f64 = 0.04;
 /// Flat, filter evaluated on every item first: evaluating JSON metadata costs 2–4× a 384-d
 /// distance (cache misses through the metadata tree), so listing the matches only pays when
 /// the in-index scan would itself evaluate nearly every row: measured below ~0.2%, which with
