@@ -3,8 +3,10 @@
 //! gives exact selectivities), with and without a field index. This is how the `Auto`
 //! thresholds in `src/filter/strategy.rs` were chosen (see `docs/filters.md`).
 //!
-//! `cargo run --release --example filter_strategies -- [SPEC] [QUERIES]`
-//! (defaults: `Flat`, 100). Recall is against exact filtered search (flat pre-filter).
+//! `cargo run --release --example filter_strategies -- [SPEC] [QUERIES] [PER_MILLE,...]`
+//! (defaults: `Flat`, 100, `1,5,10,20,50,100,200,300,500,700,1000`). Recall is against exact
+//! filtered search (flat pre-filter). Prints one row per cell, then a wide summary (one row
+//! per selectivity, every strategy side by side) that `bench/filter.sh` collects.
 
 use std::path::PathBuf;
 use std::time::Instant;
@@ -51,6 +53,10 @@ fn main() {
     let mut args = std::env::args().skip(1);
     let spec = args.next().unwrap_or_else(|| "Flat".into());
     let n_queries: usize = args.next().and_then(|s| s.parse().ok()).unwrap_or(100);
+    let per_milles: Vec<usize> = args
+        .next()
+        .map(|s| s.split(',').filter_map(|x| x.parse().ok()).collect())
+        .unwrap_or_else(|| vec![1, 5, 10, 20, 50, 100, 200, 300, 500, 700, 1000]);
     let dir = data_dir();
     let (Ok(base), Ok(queries), Ok(meta_text)) = (
         std::fs::read(dir.join("base.fvecs")),
@@ -90,13 +96,14 @@ fn main() {
     let params = SearchParams::default();
     let k = 10;
     println!("spec {spec}, n {n}, dim {dim}, k {k}, {n_queries} queries per cell");
+    let mut wide = Vec::new();
     println!("| selectivity | indexed | strategy | median µs/query | recall@10 | auto chose |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for indexed in [false, true] {
         if indexed {
             plain.create_field_index("bucket").expect("index");
         }
-        for per_mille in [1, 5, 10, 20, 50, 100, 200, 300, 500, 700, 1000] {
+        for &per_mille in &per_milles {
             let filter = Filter::parse(&json!({"bucket": {"$lt": per_mille}})).expect("filter");
             let truth: Vec<Vec<u32>> = (0..n_queries)
                 .map(|q| {
@@ -142,10 +149,19 @@ fn main() {
                         .count();
                 }
             }
+            let mut row = format!(
+                "| {spec} | {:.1}% | {} |",
+                per_mille as f64 / 10.0,
+                if indexed { "yes" } else { "no" }
+            );
             for (s, strategy) in STRATEGIES.iter().enumerate() {
                 times[s].sort_by(f64::total_cmp);
                 let median = times[s][times[s].len() / 2];
                 let recall = hits[s] as f64 / (n_queries * k) as f64;
+                row += &match (strategy, chose) {
+                    (Strategy::Auto, Some(c)) => format!(" {median:.0} µs, {recall:.3} ({c}) |"),
+                    _ => format!(" {median:.0} µs, {recall:.3} |"),
+                };
                 let chose = match (strategy, chose) {
                     (Strategy::Auto, Some(c)) => c.to_string(),
                     _ => String::new(),
@@ -155,7 +171,18 @@ fn main() {
                     per_mille as f64 / 10.0
                 );
             }
+            wide.push(row);
         }
+    }
+    println!();
+    println!("Median µs/query and recall@10 ({n_queries} queries, k = {k}):");
+    println!();
+    println!(
+        "| family | selectivity | indexed | auto (chose) | pre-filter | in-index | post-filter |"
+    );
+    println!("| --- | ---: | --- | --- | --- | --- | --- |");
+    for row in wide {
+        println!("{row}");
     }
 }
 

@@ -20,7 +20,7 @@ use serde_json::Value;
 use super::fields::{Candidates, FieldIndexes};
 use super::Filter;
 use crate::error::{Error, Result};
-use crate::index::{Index, IndexSpec, Scratch, SearchParams, Structure};
+use crate::index::{Encoding, Index, IndexSpec, Scratch, SearchParams, Structure};
 use crate::topk::Neighbor;
 
 /// How a filtered search runs.
@@ -73,8 +73,8 @@ impl FromStr for Strategy {
     }
 }
 
-/// Where [`Strategy::Auto`] switches strategy. Pre-filter is chosen when the estimated number
-/// of matches is at most `pre_filter_max_matches` or the estimated selectivity at most the
+/// Where [`Strategy::Auto`] switches strategy. Pre-filter is chosen when the matching ids are
+/// known and at most `pre_filter_max_matches`, or the estimated selectivity is at most the
 /// relevant `pre_filter_max_selectivity_*`; otherwise post-filter when the selectivity is at
 /// least `post_filter_min_selectivity`; otherwise in-index.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -88,44 +88,93 @@ pub struct Thresholds {
 }
 
 impl Thresholds {
-    /// The defaults for an index family; measured for flat, see `docs/filters.md`.
+    /// The defaults for an index family, measured on flat, HNSW and IVF (`docs/filters.md`);
+    /// the quantized families follow their structure.
     pub fn for_spec(spec: &IndexSpec) -> Self {
         match spec.structure {
             // Flat scans everything anyway: in-index is a full scan that checks the filter
             // only for rows good enough to enter the top k, so post-filtering never pays.
             Structure::Flat => Thresholds {
                 pre_filter_max_matches: 0,
-                pre_filter_max_selectivity_indexed: FLAT_PRE_FILTER_INDEXED,
+                // BIN scans 48-byte codes, ~30× cheaper than f32 rows: in-index (scan and
+                // rerank) costs ~0.4–0.5 ms on 20k, which pre-filter's gathers reach at ~4%.
+                pre_filter_max_selectivity_indexed: if spec.encoding == Encoding::Binary {
+                    BIN_PRE_FILTER_INDEXED
+                } else {
+                    FLAT_PRE_FILTER_INDEXED
+                },
                 pre_filter_max_selectivity_unindexed: FLAT_PRE_FILTER_UNINDEXED,
                 post_filter_min_selectivity: f64::INFINITY,
             },
-            // Approximate families: scoring a few thousand candidates exactly is cheaper than
-            // a graph walk that must step over most nodes, and never loses recall.
-            Structure::Hnsw { .. } | Structure::Ivf { .. } => Thresholds {
+            // HNSW: scoring up to ~2 000 known matches beats any graph walk; past that an
+            // unfiltered walk at ef ≈ k / selectivity (post-filter) beats the in-graph walk,
+            // which must step over the non-matching nodes at ef_search until ef matches are
+            // collected (2–4× slower at 10–100%, measured), at recall 0.98–0.99 either way.
+            Structure::Hnsw { .. } => Thresholds {
                 pre_filter_max_matches: ANN_PRE_FILTER_MAX_MATCHES,
-                pre_filter_max_selectivity_indexed: ANN_PRE_FILTER_INDEXED,
-                pre_filter_max_selectivity_unindexed: ANN_PRE_FILTER_UNINDEXED,
-                post_filter_min_selectivity: ANN_POST_FILTER_MIN_SELECTIVITY,
+                pre_filter_max_selectivity_indexed: 0.0,
+                pre_filter_max_selectivity_unindexed: HNSW_PRE_FILTER_UNINDEXED,
+                post_filter_min_selectivity: 0.0,
+            },
+            // IVF: in-index scans the same lists post-filter would (both probe more lists as
+            // selectivity drops, see `filtered_nprobe`) without the oversampled heap, so
+            // post-filtering never pays.
+            Structure::Ivf { .. } => Thresholds {
+                pre_filter_max_matches: ANN_PRE_FILTER_MAX_MATCHES,
+                pre_filter_max_selectivity_indexed: 0.0,
+                pre_filter_max_selectivity_unindexed: IVF_PRE_FILTER_UNINDEXED,
+                post_filter_min_selectivity: f64::INFINITY,
             },
         }
     }
+}
+
+/// IVF, filtered: the lists to probe so that the filtered top k keeps about the recall that
+/// `nprobe` gives unfiltered. A filter of selectivity `s` thins every list, so the filtered
+/// neighbours lie farther out, across more lists: measured on the dev set (IVF128, nprobe 16,
+/// unfiltered recall@10 0.96), the nprobe that restores it grows like `s^-0.2`…`s^-0.28`
+/// (×1.2 at 50%, ×1.6 at 10%, ×3.6 at 1%); `s^-1/3` keeps a margin. `None` for other
+/// families.
+pub fn filtered_nprobe(spec: &IndexSpec, nprobe: Option<usize>, selectivity: f64) -> Option<usize> {
+    let Structure::Ivf { nlist } = spec.structure else {
+        return None;
+    };
+    let base = nprobe.unwrap_or_else(|| crate::index::ivf::default_nprobe(nlist));
+    if base == 0 {
+        // Invalid: let the index report it.
+        return Some(0);
+    }
+    let s = selectivity.clamp(1e-9, 1.0);
+    let scaled = (base as f64 * s.powf(-1.0 / 3.0)).ceil();
+    Some((scaled as usize).clamp(base, nlist.max(base)))
 }
 
 /// Flat, matching ids known: gathering and scoring a scattered candidate costs 1.4–2.4× a row
 /// of the sequential scan, so pre-filter wins below ~20% (20k × 384: 1.1 ms vs 6.1 ms at 10%,
 /// even at 20%, cold caches; see `docs/filters.md`).
 const FLAT_PRE_FILTER_INDEXED: f64 = 0.2;
+/// `BIN`, matching ids known: pre-filter 50 µs at 1% and 0.93–1.0 ms at 10% against
+/// in-index 0.42–0.46 ms (20k × 384, `bench/README.md`).
+const BIN_PRE_FILTER_INDEXED: f64 = 0.04;
 /// Flat, filter evaluated on every item first: evaluating JSON metadata costs 2–4× a 384-d
 /// distance (cache misses through the metadata tree), so listing the matches only pays when
 /// the in-index scan would itself evaluate nearly every row: measured below ~0.2%, which with
 /// 256 samples means "no sampled item matched".
 const FLAT_PRE_FILTER_UNINDEXED: f64 = 0.002;
-/// Approximate families: provisional, reasoned from the flat per-item costs until measured
-/// with `examples/filter_strategies.rs` on HNSW and IVF (see the docs).
+/// HNSW and IVF, matching ids known: scoring a gathered candidate costs ~0.4 µs (384-d), so
+/// pre-filter's cost grows with the number of matches while the index's does not: measured
+/// on 20k × 384 (`docs/filters.md`), pre-filter wins up to 5–10% (1 000–2 000 matches) against
+/// HNSW post-filter and IVF in-index. An absolute count, not a selectivity, so that a large
+/// collection does not score a huge candidate list.
 const ANN_PRE_FILTER_MAX_MATCHES: usize = 2_000;
-const ANN_PRE_FILTER_INDEXED: f64 = 0.02;
-const ANN_PRE_FILTER_UNINDEXED: f64 = 0.01;
-const ANN_POST_FILTER_MIN_SELECTIVITY: f64 = 0.5;
+/// HNSW, filter evaluated on every item first (≈ 0.3 µs per item): wins only while the
+/// post-filter walk at ef ≈ 1.25 k / s is longer: measured between 1% (pre-filter 53 ms vs
+/// 92 ms, loaded machine) and 2% (87 ms vs 75 ms) on 20k items.
+const HNSW_PRE_FILTER_UNINDEXED: f64 = 0.015;
+/// IVF, filter evaluated on every item first: in-index scans an eighth of the data or so and
+/// evaluates only rows good enough for the top k, so listing the matches pays only when
+/// hardly anything matches (in-index then probes list after list to find k).
+const IVF_PRE_FILTER_UNINDEXED: f64 = 0.005;
 
 /// Items whose metadata is evaluated to estimate a selectivity the indexes do not give.
 pub const SAMPLE_SIZE: usize = 256;
@@ -234,7 +283,10 @@ impl Context<'_> {
         };
         // Known to be at most k matches: scoring them all is the whole answer.
         let all_fit = estimate.ids_known && estimate.matches <= k as f64;
-        if all_fit || estimate.matches <= t.pre_filter_max_matches as f64 || s <= pre_max {
+        // The absolute count applies only when the ids are known: otherwise listing them
+        // costs an evaluation of every item, whatever the count.
+        let few = estimate.ids_known && estimate.matches <= t.pre_filter_max_matches as f64;
+        if all_fit || few || s <= pre_max {
             Strategy::PreFilter
         } else if s >= t.post_filter_min_selectivity {
             Strategy::PostFilter
@@ -358,11 +410,20 @@ impl Context<'_> {
             }
             None => Box::new(move |id| extra(id) && self.matches(filter, id)),
         };
+        let nprobe = self.filtered_nprobe(plan, params);
         let params = SearchParams {
             filter: Some(&*accept),
+            nprobe,
             ..*params
         };
         self.index.search(query, k, &params, scratch)
+    }
+
+    /// `params.nprobe`, raised for IVF by [`filtered_nprobe`] at the estimated selectivity.
+    fn filtered_nprobe(&self, plan: &Plan, params: &SearchParams) -> Option<usize> {
+        let total = plan.estimate.total.max(1) as f64;
+        let selectivity = plan.estimate.selectivity().max(1.0 / total);
+        filtered_nprobe(&self.index.spec(), params.nprobe, selectivity).or(params.nprobe)
     }
 
     /// Unfiltered search with oversampling; returns the matches found and whether they are
@@ -388,6 +449,10 @@ impl Context<'_> {
         // `as usize` saturates; the addition must too.
         let mut oversampled = (((k as f64 / selectivity) * 1.25).ceil() as usize).saturating_add(8);
         let mut kept = Vec::new();
+        let params = &SearchParams {
+            nprobe: self.filtered_nprobe(plan, params),
+            ..*params
+        };
         for _ in 0..POST_FILTER_ROUNDS {
             // Not `clamp`: k may exceed the collection size.
             oversampled = oversampled.max(k).min(total);

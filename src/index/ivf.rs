@@ -739,6 +739,61 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
             .collect()
     }
 
+    /// Scores the candidates' own codes, list by list (the encoder's per-list state, such as
+    /// a PQ residual table, is built once per list that holds candidates): for raw lists the
+    /// exact distances of a scan, for SQ8/PQ the same approximate distances a probe of their
+    /// lists would give, so a lossy family without f32 vectors still answers a pre-filter with
+    /// `min(k, candidates)` results without probing lists.
+    fn search_candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        ids: &[u32],
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        if query.len() != self.dim {
+            return Err(Error::DimensionMismatch {
+                expected: self.dim,
+                received: query.len(),
+            });
+        }
+        let Some(centroids) = &self.centroids else {
+            return self.buffer.search_candidates(query, k, ids, scratch);
+        };
+        let mut located: Vec<(u32, u32, u32)> = ids
+            .iter()
+            .filter_map(|id| self.location.get(id).map(|&(l, p)| (l, p, *id)))
+            .collect();
+        located.sort_unstable();
+        let code_len = self.encoder.code_len();
+        let mut state = self.encoder.query_state(query);
+        let mut top = TopK::new(k);
+        let mut codes: Vec<E::Code> =
+            Vec::with_capacity(SCAN_BLOCK_ROWS.min(located.len()) * code_len);
+        let mut block_ids: Vec<u32> = Vec::with_capacity(SCAN_BLOCK_ROWS);
+        scratch.distances.resize(SCAN_BLOCK_ROWS, 0.0);
+        for in_list in located.chunk_by(|a, b| a.0 == b.0) {
+            let l = in_list[0].0 as usize;
+            let list = &self.lists[l];
+            self.encoder.enter_list(&mut state, l, centroids.get(l));
+            for block in in_list.chunks(SCAN_BLOCK_ROWS) {
+                codes.clear();
+                block_ids.clear();
+                for &(_, position, id) in block {
+                    let start = position as usize * code_len;
+                    codes.extend_from_slice(&list.codes[start..start + code_len]);
+                    block_ids.push(id);
+                }
+                let distances = &mut scratch.distances[..block.len()];
+                self.encoder.distances(&state, query, &codes, distances);
+                for (&id, &distance) in block_ids.iter().zip(distances.iter()) {
+                    top.push(id, distance);
+                }
+            }
+        }
+        Ok(top.into_sorted_vec())
+    }
+
     fn vector(&self, id: u32) -> Option<&[f32]> {
         if let Some(v) = self.buffer.vector(id) {
             return Some(v);

@@ -359,6 +359,58 @@ impl<C: Codec> Index for QuantizedFlat<C> {
         self.full.rerank(self.metric(), query, &candidates, k)
     }
 
+    /// Exact when the full vectors are kept (scored like flat search); otherwise the
+    /// candidates' codes are scored with the codec's kernel and the best are reranked through
+    /// the [`VectorSource`] (at the codec's default depth) when there is one, so a pre-filter
+    /// never falls back to scanning every code.
+    fn search_candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        ids: &[u32],
+        scratch: &mut Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        if query.len() != self.dim() {
+            return Err(Error::DimensionMismatch {
+                expected: self.dim(),
+                received: query.len(),
+            });
+        }
+        if let Some(kept) = &self.full.kept {
+            return kept.search_candidates(query, k, ids, scratch);
+        }
+        let rerank = self.full.rerank_depth(None, self.codec.default_rerank(k))?;
+        let mut prepared = C::Query::default();
+        self.codec.prepare(query, &mut prepared);
+        let size = self.codec.code_size();
+        let mut top = TopK::new(rerank.max(k));
+        let mut rows: Vec<(u32, u32)> = ids
+            .iter()
+            .filter_map(|id| self.row_of.get(id).map(|&row| (row, *id)))
+            .collect();
+        // Row order reads the arena forward.
+        rows.sort_unstable();
+        let mut codes = Vec::with_capacity(SCAN_BLOCK_ROWS.min(rows.len()) * size);
+        scratch.distances.resize(SCAN_BLOCK_ROWS, 0.0);
+        for block in rows.chunks(SCAN_BLOCK_ROWS) {
+            codes.clear();
+            for &(row, _) in block {
+                let start = row as usize * size;
+                codes.extend_from_slice(&self.codes[start..start + size]);
+            }
+            let distances = &mut scratch.distances[..block.len()];
+            self.codec.distances(&prepared, &codes, distances);
+            for (&(_, id), &distance) in block.iter().zip(distances.iter()) {
+                top.push(id, distance);
+            }
+        }
+        let candidates = top.into_sorted_vec();
+        if rerank == 0 {
+            return Ok(candidates);
+        }
+        self.full.rerank(self.metric(), query, &candidates, k)
+    }
+
     fn vector(&self, id: u32) -> Option<&[f32]> {
         self.full.kept.as_ref()?.vector(id)
     }

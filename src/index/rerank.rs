@@ -226,6 +226,38 @@ impl<I: Index> Index for Reranked<I> {
         self.full.rerank(self.metric(), query, &candidates, k)
     }
 
+    /// Exact from the kept vectors; otherwise the inner index scores the candidates' codes
+    /// and the best `default_rerank_per_k · k` are reranked through the source, if any.
+    fn search_candidates(
+        &self,
+        query: &[f32],
+        k: usize,
+        ids: &[u32],
+        scratch: &mut super::Scratch,
+    ) -> Result<Vec<Neighbor>> {
+        if !self.inner.is_trained() {
+            return self.inner.search_candidates(query, k, ids, scratch);
+        }
+        if let Some(kept) = &self.full.kept {
+            if query.len() != self.dim() {
+                return Err(Error::DimensionMismatch {
+                    expected: self.dim(),
+                    received: query.len(),
+                });
+            }
+            return kept.search_candidates(query, k, ids, scratch);
+        }
+        let default = self.default_rerank_per_k.saturating_mul(k);
+        let depth = self.full.rerank_depth(None, default)?;
+        let candidates = self
+            .inner
+            .search_candidates(query, depth.max(k), ids, scratch)?;
+        if depth == 0 {
+            return Ok(candidates);
+        }
+        self.full.rerank(self.metric(), query, &candidates, k)
+    }
+
     fn vector(&self, id: u32) -> Option<&[f32]> {
         match &self.full.kept {
             Some(kept) => kept.vector(id),
