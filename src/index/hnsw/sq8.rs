@@ -220,7 +220,7 @@ impl VectorStorage for Sq8Storage {
 
     /// The graph-metric distance between the *decoded* vector of the stored node `from` and
     /// four stored nodes (the symmetric distance, as faiss's construction uses). `from` is
-    /// decoded a block of [`DECODE_BLOCK`] dimensions at a time into a stack buffer, in the
+    /// decoded a block of `DECODE_BLOCK` dimensions at a time into a stack buffer, in the
     /// prepared form the SQ8 kernels take: squared L2 is `Σ (δᵢaᵢ − δᵢbᵢ)²` = `sq8_l2` of
     /// `tᵢ = δᵢaᵢ`; inner product is `Σ xᵢminᵢ + Σ (xᵢδᵢ)bᵢ` with `xᵢ = minᵢ + δᵢaᵢ`. Each slot
     /// is scored alone, block by block in order, so a pair gets the same score in every group.
