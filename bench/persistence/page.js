@@ -1,7 +1,7 @@
 // Browser side of the persistence benchmark (driven by run.mjs): builds a store from the dev
-// set, then times a full save to IndexedDB, incremental saves after 1,000 inserts, and open +
-// first query.
-import { Collection, IndexedDBStorage, VectorStore, init } from "/pkg/dist/browser.js";
+// set, then times a full save to IndexedDB or OPFS, incremental saves after 1,000 inserts, and
+// open + first query.
+import { Collection, IndexedDBStorage, OPFSStorage, VectorStore, init } from "/pkg/dist/browser.js";
 
 export const ready = init();
 
@@ -24,7 +24,7 @@ class Counting {
   }
   get coordinationScope() { return this.inner.coordinationScope; }
   load(k) { return this.inner.load(k); }
-  loadMany(k) { return this.inner.loadMany(k); }
+  get loadMany() { return this.inner.loadMany && ((k) => this.inner.loadMany(k)); }
   loadRange(p) { return this.inner.loadRange(p); }
   remove(k) { return this.inner.remove(k); }
   saveBatch(puts, deletes) {
@@ -32,6 +32,11 @@ class Counting {
     this.records = puts.length;
     return this.inner.saveBatch(puts, deletes);
   }
+}
+
+/** The adapter under test: `idb` (IndexedDBStorage) or `opfs` (OPFSStorage). */
+function makeStorage(kind, database, durability) {
+  return kind === "opfs" ? new OPFSStorage({ directory: database }) : new IndexedDBStorage({ database, durability });
 }
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
@@ -56,13 +61,13 @@ function vectorsFor(base, n) {
   return out;
 }
 
-export async function run({ n, index, durability, database }) {
+export async function run({ n, index, durability, database, storage: kind = "idb" }) {
   const base = await fvecs("/data/base.fvecs");
   const queries = await fvecs("/data/query.fvecs");
   const dim = base.dim;
   const all = vectorsFor(base, n + 3000);
   const items = (from, to) => Array.from({ length: to - from }, (_, k) => ({ id: `v${from + k}`, vector: all.subarray((from + k) * dim, (from + k + 1) * dim) }));
-  const storage = new Counting(new IndexedDBStorage({ database, durability }));
+  const storage = new Counting(makeStorage(kind, database, durability));
   const store = await VectorStore.create({ name: "bench", dimension: dim, metric: "cosine", index, storage });
   let t = performance.now();
   for (let i = 0; i < n; i += 10_000) await store.add(items(i, Math.min(n, i + 10_000)));
@@ -86,7 +91,7 @@ export async function run({ n, index, durability, database }) {
   const opens = [];
   for (let r = 0; r < 3; r++) {
     const t0 = performance.now();
-    const reopened = await VectorStore.open({ name: "bench", storage: new IndexedDBStorage({ database, durability }) });
+    const reopened = await VectorStore.open({ name: "bench", storage: makeStorage(kind, database, durability) });
     const t1 = performance.now();
     const hits = await reopened.search({ vector: queries.data.subarray(r * dim, (r + 1) * dim), k: 10 });
     const t2 = performance.now();
@@ -94,8 +99,9 @@ export async function run({ n, index, durability, database }) {
     await reopened.close();
   }
   const split = [];
-  for (let r = 0; r < 3; r++) split.push(await profileOpen(database));
+  for (let r = 0; r < 3; r++) split.push(await profileOpen(database, kind));
   return {
+    storage: kind,
     n,
     dim,
     index,
@@ -116,14 +122,18 @@ export async function run({ n, index, durability, database }) {
   };
 }
 
-/** Splits open time: reading IndexedDB vs decoding in the core (diagnostics). */
-export async function profileOpen(database) {
-  const storage = new IndexedDBStorage({ database });
+/** Splits open time: reading the storage vs decoding in the core (diagnostics). */
+export async function profileOpen(database, kind = "idb") {
+  const storage = makeStorage(kind, database, "strict");
   const out = {};
   let t = performance.now();
   const manifest = await storage.load("bench/manifest");
   const keys = Collection.requiredChunks(manifest);
-  const chunks = await storage.loadMany(keys.map((k) => `bench/${k}`));
+  const full = keys.map((k) => `bench/${k}`);
+  // What persist.ts does: loadMany where the adapter has it, else batches of 32 loads.
+  let chunks = [];
+  if (storage.loadMany) chunks = await storage.loadMany(full);
+  else for (let i = 0; i < full.length; i += 32) chunks.push(...(await Promise.all(full.slice(i, i + 32).map((k) => storage.load(k)))));
   out.readMs = performance.now() - t;
   t = performance.now();
   const c = Collection.open(manifest, keys, chunks);

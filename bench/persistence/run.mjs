@@ -1,6 +1,7 @@
-// Persistence benchmark in headless Chromium (IndexedDB): full save, incremental save after
-// 1,000 inserts, open + first query, on the dev set (20k × 384) and on a 100k × 384 store.
+// Persistence benchmark in headless Chromium (IndexedDB or OPFS): full save, incremental save
+// after 1,000 inserts, open + first query, on the dev set (20k × 384) and on a 100k × 384 store.
 //   node bench/persistence/run.mjs [--sizes 20000,100000] [--index Flat] [--durability strict]
+//     [--storage idb,opfs]   (durability applies to IndexedDB only)
 // Needs the built package (scripts/build-pkg.sh) and the dev set ($QUIVER_DATA_DIR or
 // ../shared/data). Prints a Markdown table and writes bench/results/persistence.json.
 import { createServer } from "node:http";
@@ -19,6 +20,7 @@ const arg = (name, fallback) => {
 const sizes = arg("sizes", "20000,100000").split(",").map(Number);
 const indexes = arg("index", "Flat").split(",");
 const durabilities = arg("durability", "strict").split(",");
+const storages = arg("storage", "idb").split(",");
 
 if (!existsSync(join(dataDir, "base.fvecs"))) {
   console.log(`SKIPPED: dev set not found at ${dataDir} (set QUIVER_DATA_DIR)`);
@@ -48,12 +50,14 @@ try {
   page.on("pageerror", (e) => console.error("page error:", e.message));
   await page.goto(url);
   await page.waitForSelector("body[data-ready=true]", { state: "attached", timeout: 60_000 });
-  for (const index of indexes) {
-    for (const durability of durabilities) {
-      for (const n of sizes) {
-        const r = await page.evaluate((o) => window.bench.run(o), { n, index, durability, database: `bench-${index}-${durability}-${n}` });
-        results.push(r);
-        console.error(JSON.stringify(r));
+  for (const storage of storages) {
+    for (const index of indexes) {
+      for (const durability of storage === "opfs" ? ["-"] : durabilities) {
+        for (const n of sizes) {
+          const r = await page.evaluate((o) => window.bench.run(o), { n, index, durability, storage, database: `bench-${index}-${durability}-${n}` });
+          results.push(r);
+          console.error(JSON.stringify(r));
+        }
       }
     }
   }
@@ -65,11 +69,11 @@ try {
 
 const mb = (b) => (b / 1048576).toFixed(1);
 const ms = (x) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
-console.log("| store | index | durability | full save | incremental save (1k inserts) | incr / full | open (read + decode) | first query | open + first query |");
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("| storage | store | index | durability | full save | incremental save (1k inserts) | incr / full | open (read + decode) | first query | open + first query |");
+console.log("|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
   console.log(
-    `| ${r.n / 1000}k × ${r.dim} | ${r.index} | ${r.durability} | ${ms(r.fullMs)} ms (${mb(r.fullBytes)} MB, ${r.fullRecords} records) | ` +
+    `| ${r.storage} | ${r.n / 1000}k × ${r.dim} | ${r.index} | ${r.durability} | ${ms(r.fullMs)} ms (${mb(r.fullBytes)} MB, ${r.fullRecords} records) | ` +
       `${ms(r.incrementalMs)} ms (${mb(r.incrementalBytes)} MB, ${r.incrementalRecords} records) | ${((100 * r.incrementalMs) / r.fullMs).toFixed(1)}% time, ${((100 * r.incrementalBytes) / r.fullBytes).toFixed(1)}% bytes | ` +
       `${ms(r.openMs)} ms (${ms(r.readMs)} + ${ms(r.decodeMs)}) | ${ms(r.firstQueryMs)} ms | ${ms(r.openAndQueryMs)} ms |`,
   );
