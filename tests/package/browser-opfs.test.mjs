@@ -53,7 +53,7 @@ async function openHarness(context) {
 
 const persistent = (dir) => chromium.launchPersistentContext(dir, { executablePath, args: chromiumArgs });
 
-test("OPFS adapter: escaped keys, sorted ranges, exact bytes, deletes, swap files ignored", async () => {
+test("OPFS adapter: escaped keys, sorted ranges, exact bytes, deletes, swap and empty files ignored", async () => {
   const context = await persistent(profile());
   try {
     const { page, errors } = await openHarness(context);
@@ -65,6 +65,9 @@ test("OPFS adapter: escaped keys, sorted ranges, exact bytes, deletes, swap file
     assert.deepEqual(r.manifest, [9, 9]);
     assert.ok(r.removed);
     assert.deepEqual(r.withSwap, r.afterDelete.filter((k) => k !== "s/new"));
+    assert.equal(r.emptyLoad, undefined, "an empty file is no record");
+    assert.deepEqual(r.withEmpty, r.withSwap);
+    assert.equal(r.emptyManifestStore, 1, "an empty manifest is no store: open creates one");
     // No file name we write has a dot, so swap files (and `.`/`..`) cannot be mistaken for keys.
     assert.deepEqual(r.files.filter((n) => n.includes(".")), ["s%2Fmanifest.crswap"], JSON.stringify(r.files));
     assert.deepEqual(r.badOptions, ["invalid_argument", "invalid_argument", "invalid_argument", "invalid_argument"]);

@@ -18,7 +18,11 @@
  * only).
  *
  * Every file name we write is an escaped key without a dot, so names with a dot (Chromium's
- * `.crswap` swap files left by a crash) are ignored.
+ * `.crswap` swap files left by a crash) are ignored. An empty file reads as no record:
+ * `getFileHandle(name, { create: true })` creates the file empty before the swap file is moved
+ * over it, so a crash in between leaves an empty file — for a store's first save, an empty
+ * manifest, which must read as "no store", not as a corrupt one. (Quiver never stores an empty
+ * record: every value carries a checksummed envelope.)
  *
  * @packageDocumentation
  */
@@ -92,6 +96,8 @@ function keyOf(name: string): string | undefined {
  * named after {@link OPFSStorage.coordinationScope}, and other instances of a store are told of
  * new saves through a `BroadcastChannel` of the same name.
  *
+ * A record of zero bytes reads as absent (a crash can leave a created but unwritten file).
+ *
  * Errors: every method rejects with a {@link QuiverError}: `unsupported` where the runtime has no
  * OPFS (or no `createWritable()`, as in older Safari), `quota_exceeded` when a save does not fit
  * in the origin's quota (`QuotaExceededError`; the records saved before are intact), and
@@ -146,6 +152,8 @@ export class OPFSStorage implements StorageAdapter {
     for (let attempt = 1; ; attempt++) {
       try {
         const file = await (await dir.getFileHandle(name)).getFile();
+        // Created but never written (see the module documentation).
+        if (file.size === 0) return undefined;
         return new Uint8Array(await file.arrayBuffer());
       } catch (error) {
         if (isMissing(error)) return undefined;

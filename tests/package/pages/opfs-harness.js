@@ -109,6 +109,24 @@ export async function adapterChecks(directory) {
     await w.close();
   });
   out.withSwap = (await storage.loadRange("s/")).map((e) => e.key);
+  // A crash between getFileHandle({ create: true }) and the swap file's move leaves an empty
+  // file: it is no record, and an empty manifest is no store (not a corrupt one).
+  await dir.getFileHandle("s%2Fempty", { create: true });
+  await dir.getFileHandle("e%2Fmanifest", { create: true });
+  out.emptyLoad = await storage.load("s/empty");
+  out.withEmpty = (await storage.loadRange("s/")).map((e) => e.key);
+  try {
+    const store = await VectorStore.open({ name: "e", storage, dimension: 4 });
+    await store.add([{ id: "a", vector: [1, 2, 3, 4] }]);
+    await store.save();
+    await store.close();
+    const again = await VectorStore.open({ name: "e", storage: new OPFSStorage({ directory }) });
+    out.emptyManifestStore = (await again.stats()).count;
+    await again.close();
+  } catch (error) {
+    out.emptyManifestStore = describe(error);
+  }
+  await storage.remove("s/empty");
   out.files = await listFiles(directory);
   out.badOptions = [];
   for (const directory of ["", "a/b", "..", 5]) {
