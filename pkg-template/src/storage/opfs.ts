@@ -10,12 +10,13 @@
  * A file system cannot write several files atomically, so `saveBatch` follows the protocol of
  * `FileStorage` (see `docs/format.md`): every record but the last is new (a fresh key nobody
  * reads yet), and the last one, the manifest, is the commit point. Each record is written
- * through `createWritable()`, which writes a swap file that `close()` moves over the target in
- * one step (the OPFS form of "temporary file + rename"); the manifest is written only once every
- * other record is closed, and the deleted keys are removed only after the manifest. After a
- * crash at any point the directory holds either the old manifest or the new one, with all their
- * records, plus perhaps records of the interrupted save that no manifest names (they cost space
- * only).
+ * through `createWritable()`: the File System spec keeps the written bytes out of the file until
+ * `close()`, and Chromium implements that with a swap file that `close()` moves over the target
+ * in one step (the OPFS form of "temporary file + rename"; only Chromium's is tested, by a
+ * SIGKILL crash test). The manifest is written only once every other record is closed, and the
+ * deleted keys are removed only after the manifest. After a crash at any point the directory
+ * holds either the old manifest or the new one, with all their records, plus perhaps records of
+ * the interrupted save that no manifest names (they cost space only).
  *
  * Every file name we write is an escaped key without a dot, so names with a dot (Chromium's
  * `.crswap` swap files left by a crash) are ignored. An empty file reads as no record:
