@@ -61,13 +61,21 @@ export async function roundTrip(database) {
   return report;
 }
 
+/** The storage adapter of a crash-test backend. */
+function crashStorage(backend) {
+  if (backend === "indexeddb") return new IndexedDBStorage({ database: "quiver-crash", durability: "strict" });
+  throw new Error(`unknown crash-test backend ${backend}`);
+}
+
 /**
- * The crash-test writer: step after step (see crash-plan.js) adds a batch, sometimes deletes an
- * earlier item, saves, and logs `ack <step>` once the save resolved. Runs until the browser is
- * killed.
+ * The crash-test writer (tests/package/crash-harness.mjs): step after step (see crash-plan.js)
+ * adds a batch, sometimes deletes an earlier item, saves, and logs `ack <base> <step>` once the
+ * save resolved. Runs until the browser is killed.
  */
-export async function writer(seed, base, durability) {
-  const store = await openStore("crash", "quiver-crash", durability);
+export async function writer(seed, base, backend) {
+  const store = await VectorStore.open({ name: "crash", storage: crashStorage(backend), dimension: dim });
+  // What the writer found: the checker compares it with the state it verified last round.
+  console.log(`opened ${base} ${(await store.stats()).count}`);
   for (let step = 0; ; step++) {
     const { added, deleted } = crashStep(seed, base, step);
     await store.add(added.map(item));
@@ -82,10 +90,10 @@ export async function writer(seed, base, durability) {
  * count, which catches anything unexpected), then compares its answers with a store rebuilt in
  * memory from the recovered items.
  */
-export async function recover(candidates) {
+export async function recover(candidates, backend) {
   let store;
   try {
-    store = await openStore("crash", "quiver-crash");
+    store = await VectorStore.open({ name: "crash", storage: crashStorage(backend), dimension: dim });
   } catch (error) {
     return { error: describe(error) };
   }

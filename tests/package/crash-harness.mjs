@@ -1,0 +1,186 @@
+// The SIGKILL crash test, shared by the storage backends that persist in a browser profile
+// (tests/package/browser-persist.test.mjs runs it over IndexedDB).
+//
+// Each round starts a Chromium we own on one profile, runs the page's `writer` (which saves
+// step after step and logs `ack <base> <step>`), kills the whole browser (process group, SIGKILL)
+// at a random moment, then starts another Chromium on the same profile whose page runs
+// `recover`. The recovered store must be the state after some prefix of the steps that includes
+// every acknowledged one, and answer exactly as a store rebuilt from the recovered items.
+//
+// One outcome is not Quiver's to prevent: Chromium sometimes finds its own IndexedDB LevelDB
+// corrupt after the kill and deletes the origin's whole IndexedDB ("IndexedDB recovering from
+// a corrupted (and deleted) database" in its log; crbug.com/146284). Such a round is counted as
+// a browser reset: the store must then be cleanly absent (no error, no stray items), and the
+// model starts again from empty. Anything else that disagrees with the model fails the test.
+import assert from "node:assert/strict";
+import { spawn } from "node:child_process";
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+import { crashStep } from "./pages/crash-plan.js";
+
+/** What Chromium logs when it deleted a corrupt IndexedDB backing store. */
+const BROWSER_RESET = /recovering from a corrupted \(and deleted\) database/;
+
+/** Starts a Chromium we own (so we can SIGKILL it) on `dir`, connected over CDP. */
+async function spawnChromium(executablePath, chromiumArgs, dir) {
+  const args = [...chromiumArgs, "--enable-logging=stderr", "--log-level=0", `--user-data-dir=${dir}`, "--remote-debugging-port=0", "about:blank"];
+  const proc = spawn(executablePath, args, { detached: true, stdio: ["ignore", "ignore", "pipe"] });
+  // Chromium's storage-related log lines, for failure reports and to recognise browser resets.
+  const log = [];
+  const endpoint = await new Promise((resolve, reject) => {
+    let text = "";
+    const timer = setTimeout(() => reject(new Error(`Chromium did not start: ${text}`)), 30_000);
+    proc.stderr.on("data", (chunk) => {
+      text += chunk;
+      log.push(...String(chunk).split("\n").filter((l) => /indexed|leveldb|corrupt|backing|file ?system/i.test(l)));
+      const m = /DevTools listening on (ws:\/\/\S+)/.exec(text);
+      if (m) {
+        clearTimeout(timer);
+        resolve(m[1]);
+      }
+    });
+    proc.on("exit", () => reject(new Error(`Chromium exited: ${text}`)));
+  });
+  const browser = await chromium.connectOverCDP(endpoint);
+  const exited = new Promise((resolve) => proc.on("exit", resolve));
+  return { proc, browser, context: browser.contexts()[0], exited, log };
+}
+
+function kill(proc) {
+  try {
+    process.kill(-proc.pid, "SIGKILL");
+  } catch {
+    proc.kill("SIGKILL");
+  }
+}
+
+/** The profile's IndexedDB files and the tail of LevelDB's own LOG, for failure reports. */
+function storageReport(dir) {
+  const root = join(dir, "Default", "IndexedDB");
+  const lines = [];
+  try {
+    for (const entry of readdirSync(root)) {
+      const files = readdirSync(join(root, entry));
+      lines.push(`${entry}: ${files.join(" ")}`);
+      if (files.includes("LOG")) lines.push(...readFileSync(join(root, entry, "LOG"), "utf8").trim().split("\n").slice(-15));
+    }
+  } catch (error) {
+    lines.push(String(error));
+  }
+  return lines.join("\n");
+}
+
+async function openHarness(context, pageUrl) {
+  const page = await context.newPage();
+  await page.goto(pageUrl);
+  await page.waitForSelector("body[data-ready=true]", { state: "attached", timeout: 60_000 });
+  return page;
+}
+
+/**
+ * Runs `rounds` crash rounds on the profile `dir`. `backend` is passed to the page's
+ * `harness.writer(seed, base, backend)` and `harness.recover(candidates, backend)`.
+ * Returns `{ totalAcked, inFlightCommitted, browserResets, items }`.
+ */
+export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, rounds, baseSeed, backend }) {
+  /** Items present, as established after each recovery. */
+  const model = new Set();
+  const candidates = new Set();
+  let totalAcked = 0;
+  let inFlightCommitted = 0;
+  let browserResets = 0;
+  for (let round = 0; round < rounds; round++) {
+    const seed = baseSeed + round;
+    const base = round * 100_000;
+    const context = `${backend} round ${round} (QUIVER_CRASH_SEED=${baseSeed})`;
+    let lastAck = -1;
+    let openedCount;
+    const writer = await spawnChromium(executablePath, chromiumArgs, dir);
+    try {
+      const page = await openHarness(writer.context, pageUrl);
+      page.on("console", (msg) => {
+        const m = /^(ack|opened) (\d+) (\d+)$/.exec(msg.text());
+        if (!m || Number(m[2]) !== base) return;
+        if (m[1] === "ack") lastAck = Math.max(lastAck, Number(m[3]));
+        else openedCount = Number(m[3]);
+      });
+      page.evaluate(([s, b, k]) => window.harness.writer(s, b, k), [seed, base, backend]).catch(() => undefined);
+      // Kill at a random moment: early (during the first full save) to late.
+      const delay = 50 + (((seed * 2654435761) >>> 0) % 1500);
+      await new Promise((r) => setTimeout(r, delay));
+    } finally {
+      kill(writer.proc);
+      await writer.exited;
+      await writer.browser.close().catch(() => undefined);
+    }
+    const writerReset = writer.log.some((l) => BROWSER_RESET.test(l));
+    if (writerReset) {
+      // The browser dropped everything before the writer read it.
+      browserResets++;
+      console.log(`${context}: browser reset when the writer opened the profile (${model.size} items dropped by Chromium)`);
+      model.clear();
+    }
+    // The writer must have found the state the last check verified; less means the store
+    // vanished between two browser sessions without the browser saying so.
+    if (openedCount !== undefined && openedCount !== model.size) {
+      assert.fail(`${context}: the writer opened ${openedCount} items, the last check verified ${model.size}\nChromium log:\n${writer.log.join("\n")}\n${storageReport(dir)}`);
+    }
+    // Acknowledgements reach this process through console messages, so the last few may be
+    // lost with the browser: later steps may be committed too, but only whole and in order.
+    for (let step = 0; step <= lastAck; step++) {
+      const { added, deleted } = crashStep(seed, base, step);
+      for (const i of added) model.add(i);
+      for (const i of deleted) model.delete(i);
+      for (const i of added) candidates.add(i);
+    }
+    const LOOKAHEAD = 40;
+    const later = Array.from({ length: LOOKAHEAD }, (_, k) => crashStep(seed, base, lastAck + 1 + k));
+    for (const step of later) for (const i of step.added) candidates.add(i);
+    totalAcked += lastAck + 1;
+
+    const checker = await spawnChromium(executablePath, chromiumArgs, dir);
+    try {
+      const page = await openHarness(checker.context, pageUrl);
+      const result = await page.evaluate(([c, k]) => window.harness.recover(c, k), [[...candidates], backend]);
+      if (checker.log.some((l) => BROWSER_RESET.test(l))) {
+        // Reset while the checker opened the profile: the store must be cleanly absent.
+        browserResets++;
+        console.log(`${context}: browser reset when the checker opened the profile`);
+        assert.equal(result.error, undefined, `${context}: after a browser reset the store does not open cleanly: ${result.error}`);
+        assert.equal(result.count, 0, `${context}: items survived a browser reset`);
+        model.clear();
+        continue;
+      }
+      assert.equal(result.error, undefined, `${context}: the store does not open: ${result.error}`);
+      const present = new Set(result.present);
+      const state = new Set(model);
+      const same = () => state.size === present.size && [...state].every((i) => present.has(i));
+      let matched = same() ? 0 : -1;
+      for (let k = 0; matched < 0 && k < LOOKAHEAD; k++) {
+        for (const i of later[k].added) state.add(i);
+        for (const i of later[k].deleted) state.delete(i);
+        if (same()) matched = k + 1;
+      }
+      if (matched < 0) {
+        const lost = [...model].filter((i) => !present.has(i));
+        assert.fail(
+          `${context}: the store is not the state after any prefix of the steps (last ack ${lastAck}; acknowledged items missing: ${JSON.stringify(lost.slice(0, 10))}; ${present.size} present, ${model.size} expected at least; the writer opened ${openedCount})\nChromium log:\n${[...writer.log, ...checker.log].join("\n")}\n${storageReport(dir)}`,
+        );
+      }
+      // Adopt the recovered state (the steps found committed) for the following rounds.
+      model.clear();
+      for (const i of state) model.add(i);
+      inFlightCommitted += matched;
+      for (const step of later.slice(matched)) for (const i of step.added) candidates.delete(i);
+      assert.equal(result.count, model.size, `${context}: items outside the plan`);
+      assert.equal(result.wrongVector, 0, `${context}: vectors changed`);
+      assert.ok(result.equal, `${context}: answers differ from a rebuild`);
+    } finally {
+      await checker.browser.close().catch(() => undefined);
+      kill(checker.proc);
+      await checker.exited;
+    }
+  }
+  return { totalAcked, inFlightCommitted, browserResets, items: model.size };
+}
