@@ -1,9 +1,7 @@
 // Browser side of the OPFS tests (tests/package/browser-opfs.test.mjs): the scenarios of
 // persist-harness.js with OPFSStorage instead of IndexedDBStorage, plus adapter-level checks.
-// The crash-test entry points (`writer`, `recover`) have the same signatures as the IndexedDB
-// harness's, so one crash loop can drive either page.
+// The crash test drives persist-harness.js itself, with the `opfs` backend.
 import { OPFSStorage, VectorStore, init, isQuiverError } from "/pkg/dist/browser.js";
-import { crashStep } from "./crash-plan.js";
 
 export const ready = init();
 export const dim = 32;
@@ -139,56 +137,6 @@ export async function adapterChecks(directory) {
   }
   out.scope = storage.coordinationScope;
   return out;
-}
-
-/** The crash-test writer (as in persist-harness.js): saves step after step until killed. */
-export async function writer(seed, base) {
-  const store = await openStore("crash", "quiver-crash");
-  for (let step = 0; ; step++) {
-    const { added, deleted } = crashStep(seed, base, step);
-    await store.add(added.map(item));
-    if (deleted.length > 0) await store.delete(deleted.map((i) => `k${i}`));
-    await store.save();
-    console.log(`ack ${base} ${step}`);
-  }
-}
-
-/**
- * After a crash: opens the store, reports which of the `candidates` are present (and the total
- * count), then compares its answers with a store rebuilt in memory from the recovered items.
- * `reset` says whether the OPFS directory itself was gone (the browser wiped the origin).
- */
-export async function recover(candidates) {
-  const root = await navigator.storage.getDirectory();
-  let reset = true;
-  for await (const name of root.keys()) if (name === "quiver-crash") reset = false;
-  let store;
-  try {
-    store = await openStore("crash", "quiver-crash");
-  } catch (error) {
-    return { error: describe(error), reset };
-  }
-  const present = [];
-  const items = [];
-  let wrongVector = 0;
-  for (const i of candidates) {
-    const got = await store.get(`k${i}`);
-    if (!got) continue;
-    present.push(i);
-    const expected = vector(i);
-    const norm = Math.hypot(...expected);
-    if (!got.vector.every((x, j) => Math.abs(x - expected[j] / norm) < 1e-6)) wrongVector++;
-    items.push(item(i));
-  }
-  const rebuilt = await VectorStore.create({ dimension: dim });
-  if (items.length > 0) await rebuilt.add(items);
-  const count = (await store.stats()).count;
-  const a = await answers(store);
-  const b = await answers(rebuilt);
-  const equal = a.every((hits, q) => hits.length === b[q].length && hits.every((h, r) => h.id === b[q][r].id && Math.abs(h.score - b[q][r].score) < 1e-6));
-  await store.close();
-  await rebuilt.close();
-  return { present, count, equal, wrongVector, reset, files: (await listFiles("quiver-crash")).length };
 }
 
 /** Fills the store with random (incompressible) vectors until the quota stops a save. */
