@@ -216,7 +216,7 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
         for (const i of later[k].deleted) state.delete(i);
         if (same()) matched = k + 1;
       }
-      if ((result.error !== undefined || matched < 0) && dropped.length > 0) {
+      if (backend === "opfs" && (result.error !== undefined || matched < 0) && dropped.length > 0) {
         // Chromium's OPFS directory database dropped entries (see the top of this file).
         fileSystemLosses++;
         console.log(`${context}: file-system loss: ${result.error ?? `${present.size} items present, ${model.size} expected`} after\n${dropped.join("\n")}`);
