@@ -1,10 +1,11 @@
 // OPFSStorage in headless Chromium (the page: tests/package/pages/opfs.html):
-//   - the adapter alone: escaped keys, loadRange order, exact bytes, deletes, swap files ignored;
+//   - the adapter alone: escaped keys, loadRange order, exact bytes, deletes, swap files and
+//     empty files ignored, an empty manifest read as no store;
 //   - round trips for every metric, with incremental saves and a reopen after each;
 //   - a dedicated worker saves and reopens, and the window opens what it saved;
 //   - a full quota (CDP Storage.overrideQuotaForOrigin): saves commit fully or fail with
 //     `quota_exceeded`, and the store stays readable;
-//   - two tabs writing the same store at once lose no update.
+//   - two tabs writing the same store at once lose no update;
 //   - crash safety (tests/package/crash-harness.mjs, the loop of the IndexedDB crash test, on
 //     the page pages/persist.html with the `opfs` backend): the whole browser is SIGKILLed at a
 //     random moment over QUIVER_CRASH_ROUNDS rounds (default 20); every acknowledged save must
