@@ -7,8 +7,8 @@
  * SIGKILL crash test saw Chromium find that LevelDB corrupt after a kill now and then and delete
  * the origin's whole IndexedDB. OPFS keeps each record in its own file — but Chromium keeps the
  * OPFS directory tree in a LevelDB as well, and the same test saw it drop recent directory
- * entries after a kill (files vanish; the store then fails to open as `corrupt`). So this is
- * not a crash-safety upgrade over IndexedDB in Chromium; see `docs/storage.md`.
+ * entries after a kill (files vanish; the store then fails to open as `corrupt`). So it is not
+ * shown to be safer than IndexedDB in Chromium; see `docs/storage.md`.
  *
  * A file system cannot write several files atomically, so `saveBatch` follows the protocol of
  * `FileStorage` (see `docs/format.md`): every record but the last is new (a fresh key nobody
