@@ -62,6 +62,7 @@ export {
   type TuneReport,
 } from "./lowlevel.js";
 export { IndexedDBStorage, type IndexedDBStorageOptions } from "./storage/indexeddb.js";
+export { OPFSStorage, type OPFSStorageOptions } from "./storage/opfs.js";
 export {
   DurableObjectStorageAdapter,
   type DurableObjectStorageLike,

@@ -19,30 +19,14 @@ import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises
 import { join, resolve } from "node:path";
 import { QuiverError, quiverError } from "../errors.js";
 import type { StorageAdapter, StorageEntry } from "./adapter.js";
+import { fileNameToKey, keyToFileName } from "./file-names.js";
 
 const TEMP_MARK = ".tmp-";
 
-/**
- * A file name for `key`: lower-case letters, digits, `.`, `_` and `-` kept, every other UTF-8
- * byte as `%XX`. Upper-case letters are escaped too, so keys differing only in case cannot
- * collide on case-insensitive file systems.
- */
-function fileName(key: string): string {
-  let out = "";
-  for (const byte of new TextEncoder().encode(key)) {
-    const c = String.fromCharCode(byte);
-    out += /[a-z0-9_-]/.test(c) || (c === "." && out.length > 0) ? c : `%${byte.toString(16).toUpperCase().padStart(2, "0")}`;
-  }
-  return out;
-}
+const fileName = (key: string) => keyToFileName(key);
 
 function keyOf(name: string): string | undefined {
-  if (name.includes(TEMP_MARK)) return undefined;
-  try {
-    return decodeURIComponent(name);
-  } catch {
-    return undefined;
-  }
+  return name.includes(TEMP_MARK) ? undefined : fileNameToKey(name);
 }
 
 function failure(error: unknown, what: string): QuiverError {

@@ -1,7 +1,7 @@
 // Browser side of the persistence tests (tests/package/browser-persist.test.mjs): small
 // scenarios the test drives with page.evaluate. Vectors are a deterministic function of the
 // item number, so both sides know every vector.
-import { IndexedDBStorage, VectorStore, init, isQuiverError } from "/pkg/dist/browser.js";
+import { IndexedDBStorage, OPFSStorage, VectorStore, init, isQuiverError } from "/pkg/dist/browser.js";
 import { crashStep } from "./crash-plan.js";
 
 export const ready = init();
@@ -64,6 +64,7 @@ export async function roundTrip(database) {
 /** The storage adapter of a crash-test backend. */
 function crashStorage(backend) {
   if (backend === "indexeddb") return new IndexedDBStorage({ database: "quiver-crash", durability: "strict" });
+  if (backend === "opfs") return new OPFSStorage({ directory: "quiver-crash" });
   throw new Error(`unknown crash-test backend ${backend}`);
 }
 
@@ -118,6 +119,22 @@ export async function recover(candidates, backend) {
   await store.close();
   await rebuilt.close();
   return { present, count, equal, wrongVector };
+}
+
+/**
+ * Removes the crash test's store, after the browser lost part of it (crash-harness.mjs), so the
+ * next rounds start from an empty store.
+ */
+export async function wipe(backend) {
+  if (backend === "opfs") {
+    const root = await navigator.storage.getDirectory();
+    await root.removeEntry("quiver-crash", { recursive: true }).catch(() => undefined);
+    return;
+  }
+  await new Promise((resolve) => {
+    const request = indexedDB.deleteDatabase("quiver-crash");
+    request.onsuccess = request.onerror = request.onblocked = resolve;
+  });
 }
 
 /** Fills the store with random (incompressible) vectors until the quota stops a save. */
