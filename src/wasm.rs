@@ -533,6 +533,19 @@ impl WasmCollection {
         }
     }
 
+    /// Readies the heap for opening `manifest`'s store: grows wasm memory once to the size of
+    /// its records and touches every page. Call it while the records are being read: the
+    /// growth and the page faults (~0.1 s for 100k × 384 in a fresh Chromium tab) then overlap
+    /// the storage reads instead of adding to the decode. A bad manifest is ignored here; `open`
+    /// reports it.
+    #[wasm_bindgen(js_name = prepareOpen)]
+    pub fn prepare_open(manifest: &[u8]) {
+        if let Ok(info) = Collection::manifest_info(manifest) {
+            let bytes = info.snapshot_bytes.saturating_add(info.log_bytes) as f64;
+            reserve_heap_bytes(bytes, true);
+        }
+    }
+
     /// Opens a stored collection: `chunks[i]` holds the bytes stored under `keys[i]`.
     pub fn open(
         manifest: &[u8],
@@ -632,11 +645,22 @@ fn reserve_heap(chunks: &Array) {
         .filter_map(|c| c.dyn_into::<Uint8Array>().ok())
         .map(|c| c.length() as f64)
         .sum();
+    reserve_heap_bytes(total, false);
+}
+
+/// Allocates ~1.1 × `bytes` once and frees it (see [`reserve_heap`]); with `touch`, also writes
+/// one byte per 4 KiB page so the operating system maps the pages now rather than during
+/// decoding.
+fn reserve_heap_bytes(bytes: f64, touch: bool) {
     // Bounded by the address space: a failed reservation just leaves the growing to decoding.
-    let bytes = (total * 1.1).min((u32::MAX / 2) as f64) as usize;
+    let bytes = (bytes * 1.1).min((u32::MAX / 2) as f64) as usize;
     let mut reserve: Vec<u8> = Vec::new();
-    if reserve.try_reserve_exact(bytes).is_ok() {
-        drop(reserve);
+    if reserve.try_reserve_exact(bytes).is_ok() && touch {
+        for page in reserve.spare_capacity_mut().chunks_mut(4096) {
+            page[0].write(0);
+        }
+        // Keep the writes: the optimizer may not drop them as dead stores to freed memory.
+        std::hint::black_box(&mut reserve);
     }
 }
 

@@ -1,6 +1,9 @@
 // Persistence benchmark in headless Chromium (IndexedDB): full save, incremental save after
 // 1,000 inserts, open + first query, on the dev set (20k × 384) and on a 100k × 384 store.
 //   node bench/persistence/run.mjs [--sizes 20000,100000] [--index Flat] [--durability strict]
+//                                  [--cold-opens 3] [--profile DIR [--open-only]]
+// [--port P] --profile keeps the browser profile (and the stores in it) in DIR; --open-only then measures
+// only the cold opens of stores an earlier run saved there, e.g. on a machine made quiet for it.
 // Needs the built package (scripts/build-pkg.sh) and the dev set ($QUIVER_DATA_DIR or
 // ../shared/data). Prints a Markdown table and writes bench/results/persistence.json.
 import { createServer } from "node:http";
@@ -17,8 +20,14 @@ const arg = (name, fallback) => {
   return i >= 0 ? process.argv[i + 1] : fallback;
 };
 const sizes = arg("sizes", "20000,100000").split(",").map(Number);
-const indexes = arg("index", "Flat").split(",");
+// Specs contain commas ("HNSW16,SQ8"): an encoding token joins the structure before it.
+const indexes = arg("index", "Flat")
+  .split(",")
+  .reduce((out, t) => (/^(SQ8|BIN|PQ\d+)$/i.test(t) && out.length > 0 && !/^(SQ8|BIN|PQ\d+)$|,/i.test(out[out.length - 1]) ? [...out.slice(0, -1), `${out[out.length - 1]},${t}`] : [...out, t]), []);
 const durabilities = arg("durability", "strict").split(",");
+// Each cold open relaunches Chromium on the same profile: a fresh wasm instance and a fresh
+// IndexedDB backing store, like a user's first visit after a restart.
+const coldOpens = Number(arg("cold-opens", "3"));
 
 if (!existsSync(join(dataDir, "base.fvecs"))) {
   console.log(`SKIPPED: dev set not found at ${dataDir} (set QUIVER_DATA_DIR)`);
@@ -34,24 +43,63 @@ const server = createServer((req, res) => {
   res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream", "content-length": statSync(file).size });
   createReadStream(file).pipe(res);
 });
-await new Promise((r) => server.listen(0, "127.0.0.1", r));
+// IndexedDB is per origin, port included: a kept profile needs the same port every run.
+const port = Number(arg("port", process.argv.includes("--profile") ? "47321" : "0"));
+await new Promise((r) => server.listen(port, "127.0.0.1", r));
 const url = `http://127.0.0.1:${server.address().port}/bench/persistence/page.html`;
 
-const profile = mkdtempSync(join(tmpdir(), "quiver-bench-persist-"));
-const context = await chromium.launchPersistentContext(profile, {
-  executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
-  args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--js-flags=--max-old-space-size=8192"],
-});
-const results = [];
-try {
+const keptProfile = arg("profile", undefined);
+const openOnly = process.argv.includes("--open-only");
+const profile = keptProfile ?? mkdtempSync(join(tmpdir(), "quiver-bench-persist-"));
+const launch = () =>
+  chromium.launchPersistentContext(profile, {
+    executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium",
+    args: ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--disable-background-networking", "--js-flags=--max-old-space-size=8192"],
+  });
+const openPage = async (context) => {
   const page = await context.newPage();
   page.on("pageerror", (e) => console.error("page error:", e.message));
   await page.goto(url);
   await page.waitForSelector("body[data-ready=true]", { state: "attached", timeout: 60_000 });
+  return page;
+};
+let context = await launch();
+let chromiumVersion;
+const results = [];
+try {
+  chromiumVersion = context.browser()?.version();
   for (const index of indexes) {
     for (const durability of durabilities) {
       for (const n of sizes) {
-        const r = await page.evaluate((o) => window.bench.run(o), { n, index, durability, database: `bench-${index}-${durability}-${n}` });
+        const database = `bench-${index}-${durability}-${n}`;
+        let r = { n, dim: 384, index, durability, database };
+        if (!openOnly) {
+          const page = await openPage(context);
+          r = await page.evaluate((o) => window.bench.run(o), { n, index, durability, database });
+          await page.close();
+        }
+        const cold = [];
+        for (let c = 0; c < coldOpens; c++) {
+          await context.close();
+          context = await launch();
+          const coldPage = await openPage(context);
+          cold.push(await coldPage.evaluate((o) => window.bench.coldOpen(o), { database, durability, r: c }));
+          await coldPage.close();
+        }
+        if (coldOpens > 0) {
+          // One more cold launch, split into reading IndexedDB and decoding in the core.
+          await context.close();
+          context = await launch();
+          const splitPage = await openPage(context);
+          r.coldSplit = await splitPage.evaluate((o) => window.bench.coldProfileOpen(o), { database });
+          await splitPage.close();
+        }
+        if (cold.length > 0) {
+          const sorted = cold.map((x) => x.totalMs).sort((a, b) => a - b);
+          r.coldOpenAndQueryMs = sorted[Math.floor(sorted.length / 2)];
+          r.coldOpenAndQueryAllMs = cold.map((x) => x.totalMs);
+          r.coldFirstQueryMs = cold.map((x) => x.queryMs);
+        }
         results.push(r);
         console.error(JSON.stringify(r));
       }
@@ -60,19 +108,23 @@ try {
 } finally {
   await context.close();
   server.close();
-  rmSync(profile, { recursive: true, force: true });
+  if (keptProfile === undefined) rmSync(profile, { recursive: true, force: true });
 }
 
 const mb = (b) => (b / 1048576).toFixed(1);
 const ms = (x) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
-console.log("| store | index | durability | full save | incremental save (1k inserts) | incr / full | open (read + decode) | first query | open + first query | … with 1k logged inserts |");
-console.log("|---|---|---|---|---|---|---|---|---|---|");
+console.log("| store | index | durability | full save | incremental save (1k inserts) | incr / full | open (read + decode) | first query | open + first query | cold open + first query | … with 1k logged inserts |");
+console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
+  if (openOnly) {
+    console.log(`| ${r.n / 1000}k × ${r.dim} | ${r.index} | ${r.durability} | cold open + first query ${ms(r.coldOpenAndQueryMs)} ms (runs: ${r.coldOpenAndQueryAllMs.map(ms).join(", ")}); cold split: read ${ms(r.coldSplit.readMs)} + decode ${ms(r.coldSplit.decodeMs)} ms |`);
+    continue;
+  }
   console.log(
     `| ${r.n / 1000}k × ${r.dim} | ${r.index} | ${r.durability} | ${ms(r.fullMs)} ms (${mb(r.fullBytes)} MB, ${r.fullRecords} records) | ` +
       `${ms(r.incrementalMs)} ms (${mb(r.incrementalBytes)} MB, ${r.incrementalRecords} records) | ${((100 * r.incrementalMs) / r.fullMs).toFixed(1)}% time, ${((100 * r.incrementalBytes) / r.fullBytes).toFixed(1)}% bytes | ` +
-      `${ms(r.openMs)} ms (${ms(r.readMs)} + ${ms(r.decodeMs)}) | ${ms(r.firstQueryMs)} ms | ${ms(r.openAndQueryMs)} ms | ${ms(r.openWithLogMs)} ms |`,
+      `${ms(r.openMs)} ms (${ms(r.readMs)} + ${ms(r.decodeMs)}) | ${ms(r.firstQueryMs)} ms | ${ms(r.openAndQueryMs)} ms | ${r.coldOpenAndQueryMs === undefined ? "–" : `${ms(r.coldOpenAndQueryMs)} ms`} | ${ms(r.openWithLogMs)} ms |`,
   );
 }
 mkdirSync(join(root, "bench/results"), { recursive: true });
-writeFileSync(join(root, "bench/results/persistence.json"), JSON.stringify({ date: new Date().toISOString(), chromium: context.browser?.()?.version?.(), results }, null, 2));
+if (!openOnly) writeFileSync(join(root, "bench/results/persistence.json"), JSON.stringify({ date: new Date().toISOString(), chromium: chromiumVersion, results }, null, 2));

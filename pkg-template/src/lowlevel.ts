@@ -156,6 +156,12 @@ export interface CollectionConstructor {
   new (dimension: number, metric: string, spec: string, seed?: number | null): Collection;
   /** The record keys {@link CollectionConstructor.open} needs for this manifest. */
   requiredChunks(manifest: Uint8Array): string[];
+  /**
+   * Grows the wasm heap to fit the store `manifest` describes and maps its pages. Call it while
+   * the records load, so that this work overlaps the reads rather than the decode in
+   * {@link CollectionConstructor.open}. Ignores a bad manifest (`open` reports it).
+   */
+  prepareOpen(manifest: Uint8Array): void;
   /** Opens a stored collection: `chunks[i]` holds the record `keys[i]`. */
   open(manifest: Uint8Array, keys: string[], chunks: (Uint8Array | undefined)[]): Collection;
   /** What a stored manifest says. */

@@ -112,7 +112,12 @@ export async function loadCollection(storage: StorageAdapter, name: string, task
     const keys = core(() => Collection.requiredChunks(manifest));
     let chunks: (Uint8Array | undefined)[];
     try {
-      chunks = await loadRecords(storage, name, keys, task);
+      const reading = loadRecords(storage, name, keys, task);
+      // Grow the heap while the storage reads (in the browser's storage process, or libuv's
+      // threads): a task later, once the adapter has issued its requests.
+      await Promise.race([reading.then(() => undefined, () => undefined), new Promise((resolve) => setTimeout(resolve, 0))]);
+      core(() => Collection.prepareOpen(manifest));
+      chunks = await reading;
     } catch (error) {
       throw storageFailure(error, `loading store ${JSON.stringify(name)}`);
     }
