@@ -49,6 +49,9 @@ export function suiteGroups({ quick }) {
       search: browserEfSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
     { library: "edgevec", runtime: "chromium", adapter: "edgevec", build: { m: 16, efConstruction: 200, ef: 32 }, search: [{}] },
     { library: "voy-search", runtime: "chromium", adapter: "voy-search", search: [{}] },
+    { library: "pglite", runtime: "chromium", adapter: "pglite", build: { index: "flat" }, search: [{}] },
+    { library: "pglite", runtime: "chromium", adapter: "pglite", build: { index: "hnsw", m: 16, efConstruction: 200 },
+      search: browserEfSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
     // Exact peers: a k-d tree (Voy), a JS linear scan (Orama), Postgres' sequential scan (PGlite).
     { library: "voy-search", adapter: "voy-search", search: [{}] },
     { library: "orama", adapter: "orama", search: [{}] },
