@@ -149,7 +149,10 @@ for (const entry of job.entries) {
   const configs = (entry.search ?? [{}]).filter((c) => !(c.batch > 0) || adapter.searchBatch);
   entries.push({
     entry, adapter, buildMs, configs,
-    memory: { reportedBytes: built.memoryBytes ?? null, rssDeltaBytes: after.rss - before.rss, jsDeltaBytes: after.js - before.js },
+    memory: {
+      reportedBytes: built.memoryBytes ?? null, rssDeltaBytes: after.rss - before.rss, jsDeltaBytes: after.js - before.js,
+      ...(built.memoryBreakdown ? { breakdown: built.memoryBreakdown } : {}),
+    },
     results: configs.map(() => ({ p50: [], p99: [], qps: [], cpu: [], recall: null })),
   });
 }
