@@ -49,6 +49,7 @@ export function suiteGroups({ quick }) {
       search: browserEfSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
     { library: "edgevec", runtime: "chromium", adapter: "edgevec", build: { m: 16, efConstruction: 200, ef: 32 }, search: [{}] },
     { library: "voy-search", runtime: "chromium", adapter: "voy-search", search: [{}] },
+    { library: "orama", runtime: "chromium", adapter: "orama", search: [{}] },
     { library: "pglite", runtime: "chromium", adapter: "pglite", build: { index: "flat" }, search: [{}] },
     { library: "pglite", runtime: "chromium", adapter: "pglite", build: { index: "hnsw", m: 16, efConstruction: 200 },
       search: browserEfSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },

@@ -42,7 +42,7 @@ export function suiteMarkdown(records, skipped, context) {
   const rows = records.map((r) => [
     r.library, r.variant && r.variant !== "simd" ? `${r.variant} ` : "", r.runtime ?? "node", describe(r), r.mode,
     r.recall.toFixed(4), fmt(r.p50Ms), fmt(r.p99Ms), fmt(r.qps), fmt(r.cpuMsPerQuery), fmt(r.buildMs / 1000),
-    mb(r.memory?.reportedBytes ?? r.memory?.rssDeltaBytes),
+    mb(r.memory?.reportedBytes ?? r.memory?.rssDeltaBytes ?? r.memory?.jsDeltaBytes),
     r.wasmBytes ? `${kb(r.wasmBytes)} / ${kb(r.wasmGzipBytes)}` : "–", r.version ?? "–",
   ].map(String)).map(([lib, variant, ...rest]) => [`${lib}${variant ? ` (${variant.trim()})` : ""}`, ...rest]);
   const parts = [
