@@ -179,6 +179,7 @@ export function quantMarkdown(records, skipped, context) {
     return [
       name(r), build(r), r.label ?? "–", r.recall.toFixed(4), fmt(held, 4), fmt(cold, 4),
       fmt(r.qps), fmt(r.cpuMsPerQuery), fmt(1000 / r.cpuMsPerQuery), fmt(r.buildMs / 1000),
+      r.buildCpuMs === undefined ? "–" : fmt(r.buildCpuMs / 1000),
       projected ? `${(projected).toFixed(1)} MB` : "–",
       projected ? (projected * 1e6 <= WORKER_BYTES ? "yes" : "no") : "–",
     ];
@@ -188,7 +189,7 @@ export function quantMarkdown(records, skipped, context) {
       `entries of one session interleaved, median of ${context.runs} runs, ${context.node} on ${context.cpu}:`,
     "",
     table(["library", "spec / build", "search", `recall@${context.k}`, "bytes/vector (as held)", "bytes/vector (f32 store cold)",
-      "QPS (wall)", "CPU ms/query", "QPS per CPU s", "build s", `1M × ${context.dim} (f32 cold)`, "fits 128 MB"], rows),
+      "QPS (wall)", "CPU ms/query", "QPS per CPU s", "build s (wall)", "build CPU s", `1M × ${context.dim} (f32 cold)`, "fits 128 MB"], rows),
   ];
   const pairs = [];
   for (const s of records.filter((r) => r.library === "quiver" && r.variant === "simd")) {
