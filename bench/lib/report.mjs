@@ -180,7 +180,7 @@ export function quantMarkdown(records, skipped, context) {
       name(r), build(r), r.label ?? "–", r.recall.toFixed(4), fmt(held, 4), fmt(cold, 4),
       fmt(r.qps), fmt(r.cpuMsPerQuery), fmt(1000 / r.cpuMsPerQuery), fmt(r.buildMs / 1000),
       r.buildCpuMs === undefined ? "–" : fmt(r.buildCpuMs / 1000),
-      projected ? `${(projected).toFixed(1)} MB` : "–",
+      projected ? `${projected.toFixed(1)} MB${cold === null ? " as held" : ""}` : "–",
       projected ? (projected * 1e6 <= WORKER_BYTES ? "yes" : "no") : "–",
     ];
   });
