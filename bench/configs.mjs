@@ -49,6 +49,10 @@ export function suiteGroups({ quick }) {
       search: browserEfSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
     { library: "edgevec", runtime: "chromium", adapter: "edgevec", build: { m: 16, efConstruction: 200, ef: 32 }, search: [{}] },
     { library: "voy-search", runtime: "chromium", adapter: "voy-search", search: [{}] },
+    { library: "orama", runtime: "chromium", adapter: "orama", search: [{}] },
+    { library: "pglite", runtime: "chromium", adapter: "pglite", build: { index: "flat" }, search: [{}] },
+    { library: "pglite", runtime: "chromium", adapter: "pglite", build: { index: "hnsw", m: 16, efConstruction: 200 },
+      search: browserEfSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
     // Exact peers: a k-d tree (Voy), a JS linear scan (Orama), Postgres' sequential scan (PGlite).
     { library: "voy-search", adapter: "voy-search", search: [{}] },
     { library: "orama", adapter: "orama", search: [{}] },
@@ -57,4 +61,51 @@ export function suiteGroups({ quick }) {
       search: efSweep.map((ef) => ({ params: { ef }, label: `ef=${ef}` })) },
   );
   return groups;
+}
+
+// The quantization comparison (issue 6), `--only quant`: Quiver's code-size families in wasm,
+// the SIMD128 package beside its scalar twin (pkg-scalar/) in one process, so the SIMD / scalar
+// ratios come from the same conditions, and EdgeVec's binary quantization at the same 48 bytes
+// per 384-d vector (npm EdgeVec 0.9.0 has no PQ). Each session is one process; its entries are
+// measured in interleaved rounds. Rerank 100 = 10·k, Quiver's default for PQ, BIN and IVF-PQ.
+export function quantSessions({ quick }) {
+  if (quick) return [];
+  const rerankSweep = (extra = {}) => [0, 100].map((rerank) => ({
+    params: { ...extra, rerank },
+    label: [...Object.entries(extra).map(([k, v]) => `${k}=${v}`), `rerank=${rerank}`].join(" "),
+  }));
+  const quiver = (spec, search) => ["simd", "scalar"].map((variant) => ({
+    id: `quiver-${variant} ${spec}`, library: "quiver", adapter: "quiver", options: { variant }, build: { spec }, search,
+  }));
+  return [
+    {
+      label: "quant: 48-byte codes (Quiver PQ48, BIN; EdgeVec BQ)",
+      entries: [
+        ...quiver("PQ48", rerankSweep()),
+        ...quiver("BIN", rerankSweep()),
+        // EdgeVec's Flat index over 1-bit codes: the codes alone, no rerank possible.
+        ...["sign", "centered"].map((bits) => ({
+          id: `edgevec binary-flat ${bits}`, library: "edgevec", adapter: "edgevec",
+          build: { index: "binary-flat", bits }, search: [{}],
+        })),
+        // EdgeVec's BQ on its HNSW graph (f32 vectors and graph kept beside the codes).
+        {
+          id: "edgevec hnsw+bq", library: "edgevec", adapter: "edgevec",
+          build: { m: 16, efConstruction: 200, ef: 64, bq: true },
+          search: [
+            { params: { bq: "raw" }, label: "searchBQ" },
+            { params: { bq: "rescore", rescore: 10 }, label: "searchBQRescored x10" },
+            { params: {}, label: "f32 search" },
+          ],
+        },
+      ],
+    },
+    {
+      label: "quant: IVF over codes (Quiver IVF256,PQ48, IVF64,SQ8)",
+      entries: [
+        ...quiver("IVF256,PQ48", rerankSweep({ nprobe: 32 })),
+        ...quiver("IVF64,SQ8", [8, 16].map((nprobe) => ({ params: { nprobe, rerank: 0 }, label: `nprobe=${nprobe} rerank=0` }))),
+      ],
+    },
+  ];
 }

@@ -12,7 +12,9 @@
 //     target/wasm32-unknown-unknown/release/quiver.wasm
 //   wasm-bindgen --target nodejs --out-dir target/quant-wasm/scalar \
 //     target/scalar/wasm32-unknown-unknown/release/quiver.wasm
-// then `node bench/quant-wasm.mjs [DATA_DIR] [--specs SQ8,HNSW16,SQ8]`.
+// then `node bench/quant-wasm.mjs [DATA_DIR] [--specs SQ8,HNSW16,SQ8]`. PQ48, BIN and IVF over
+// codes (and EdgeVec's binary quantization) are measured by `bash bench/run.sh --only quant`, on
+// the shipped package and its scalar twin instead of these raw modules.
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";

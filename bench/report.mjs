@@ -3,7 +3,7 @@
 // Writes <file>.md and <file>-recall-qps.svg beside the input and prints the Markdown.
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename } from "node:path";
-import { flatMarkdown, recallQpsSvg, suiteMarkdown } from "./lib/report.mjs";
+import { flatMarkdown, quantMarkdown, recallQpsSvg, suiteMarkdown } from "./lib/report.mjs";
 
 const [file, ...rest] = process.argv.slice(2);
 if (!file) {
@@ -34,6 +34,9 @@ if (suite.length) {
   writeFileSync(svg, recallQpsSvg(suite, { title: `${context.dataset}: recall@${context.k} vs QPS (${context.rows} x ${context.dim}, ${context.metric}, single queries, ${clock} clock)`, k: context.k, clock }));
   parts.push("### Suite (issue 10)", "", suiteMarkdown(suite, skipped, context), "", `![recall vs QPS](${basename(svg)})`, "");
 }
+const quant = records.filter((r) => r.suite === "quant" && typeof r.recall === "number");
+const quantSkipped = records.filter((r) => r.suite === "quant" && (r.kind === "skipped" || r.kind === "failed"));
+if (quant.length || quantSkipped.length) parts.push("### Quantization (issue 6)", "", quantMarkdown(quant, quantSkipped, context), "");
 const md = parts.join("\n");
 writeFileSync(`${stem}.md`, `${md}\n`);
 console.log(md);

@@ -5,6 +5,8 @@
 //    loop, measured side by side in one process together with memory copy bandwidth, so the
 //    ratios and the bandwidth floor come from the same conditions.
 // 2. Suite (issue 10): every configured library/index in its own process, recall vs QPS.
+// 3. Quantization (issue 6): Quiver's code-size families in wasm, SIMD128 beside scalar, and
+//    EdgeVec's binary quantization at equal code size (not with --quick).
 // Writes JSON lines (stdout and bench/results/*.jsonl), Markdown tables and an SVG plot.
 import { spawn } from "node:child_process";
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
@@ -12,16 +14,16 @@ import { cpus, loadavg } from "node:os";
 import { join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { gzipSync } from "node:zlib";
-import { suiteGroups } from "./configs.mjs";
+import { quantSessions, suiteGroups } from "./configs.mjs";
 import { detectMetric, loadDataset, prepareDataset } from "./lib/data.mjs";
-import { describe, flatMarkdown, recallQpsSvg, suiteMarkdown } from "./lib/report.mjs";
+import { describe, flatMarkdown, quantMarkdown, recallQpsSvg, suiteMarkdown } from "./lib/report.mjs";
 import { sig } from "./lib/stats.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const log = (...a) => console.error("[bench]", ...a);
 
 function parseArgs(argv) {
-  const args = { quick: false, suites: ["flat", "suite"], positional: [] };
+  const args = { quick: false, suites: ["flat", "suite", "quant"], positional: [] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = () => {
@@ -47,7 +49,7 @@ function parseArgs(argv) {
 }
 
 const usage = `usage: bash bench/run.sh [DATA] [--quick] [--metric cosine|l2|dot] [--runs N]
-       [--queries N] [--k K] [--seed S] [--only flat,suite] [--out DIR] [--plot-clock cpu|wall]
+       [--queries N] [--k K] [--seed S] [--only flat,suite,quant] [--out DIR] [--plot-clock cpu|wall]
        [--libraries quiver,js-brute,...] [--match REGEX]
 DATA: a TEXMEX folder (base.fvecs, query.fvecs, groundtruth.ivecs), or one .fvecs / .npy file
 (queries are split off with the seed and exact ground truth is computed).
@@ -273,6 +275,32 @@ if (args.suites.includes("suite")) {
     const clock = args.plotClock ?? "cpu";
     writeFileSync(join(outDir, svgName), recallQpsSvg(results, { title: `${prepared.name}: recall@${k} vs QPS (${rows} x ${dim}, ${metric}, single queries, ${clock} clock)`, k, clock }));
     markdown.push("### Suite (issue 10)", "", suiteMarkdown(results, skipped, { ...context, runs }), "", `![recall vs QPS](${svgName})`, "");
+  }
+}
+
+if (args.suites.includes("quant")) {
+  const results = [];
+  const skipped = [];
+  for (const s of quantSessions({ quick })) {
+    if (args.match && !args.match.test(s.label)) continue;
+    log(`${s.label}: ${s.entries.length} entries`);
+    for (const r of await session({ ...common, label: s.label, runtime: "node", entries: s.entries })) {
+      if (r.kind === "result") {
+        const full = { suite: "quant", ...base, runtime: "node", session: s.label, ...r, ...wasmSize(r.wasmFiles) };
+        delete full.wasmFiles;
+        delete full.kind;
+        results.push(full);
+        record(full);
+      } else if (r.kind === "skipped" || r.kind === "failed") {
+        const x = { suite: "quant", ...base, session: s.label, ...r };
+        skipped.push(x);
+        record(x);
+        log(`${s.label}: ${r.entry} ${r.kind}: ${r.reason}`);
+      }
+    }
+  }
+  if (results.length || skipped.length) {
+    markdown.push("### Quantization (issue 6)", "", quantMarkdown(results, skipped, { ...context, runs }), "");
   }
 }
 

@@ -32,7 +32,9 @@ export async function create({ dim, metric, seed = 42, variant = "simd" }) {
       }
       // Trained families (IVF, PQ) train on what they hold; the time counts as build time.
       if (typeof collection.train === "function" && collection.isTrained === false) collection.train();
-      return { memoryBytes: collection.memoryBytes() };
+      // The breakdown separates the f32 store (kept for rerank and get) from codes and graph,
+      // so the quantization table can show what an index holds with full vectors cold.
+      return { memoryBytes: collection.memoryBytes(), memoryBreakdown: collection.memoryBreakdown?.() };
     },
     search(query, k, { efSearch, nprobe, rerank } = {}) {
       return toIds(collection.search(query, k, efSearch, nprobe, rerank));

@@ -42,7 +42,7 @@ export function suiteMarkdown(records, skipped, context) {
   const rows = records.map((r) => [
     r.library, r.variant && r.variant !== "simd" ? `${r.variant} ` : "", r.runtime ?? "node", describe(r), r.mode,
     r.recall.toFixed(4), fmt(r.p50Ms), fmt(r.p99Ms), fmt(r.qps), fmt(r.cpuMsPerQuery), fmt(r.buildMs / 1000),
-    mb(r.memory?.reportedBytes ?? r.memory?.rssDeltaBytes),
+    mb(r.memory?.reportedBytes ?? r.memory?.rssDeltaBytes ?? r.memory?.jsDeltaBytes),
     r.wasmBytes ? `${kb(r.wasmBytes)} / ${kb(r.wasmGzipBytes)}` : "–", r.version ?? "–",
   ].map(String)).map(([lib, variant, ...rest]) => [`${lib}${variant ? ` (${variant.trim()})` : ""}`, ...rest]);
   const parts = [
@@ -149,4 +149,56 @@ export function recallQpsSvg(records, { title, k = 10, clock = "wall", minRecall
   }
   out.push("</svg>");
   return `${out.join("\n")}\n`;
+}
+
+const WORKER_BYTES = 128 * 1024 * 1024;
+
+/**
+ * Bytes per vector of a quantization record: as held, and without the f32 store (what the index
+ * needs in RAM with full vectors cold): Quiver's breakdown minus `vectors` and `metadata` (string
+ * ids), EdgeVec's binary Flat index as held (it has no f32 store), null where the f32 vectors
+ * cannot be dropped (EdgeVec's HNSW).
+ */
+export function quantBytes(r) {
+  const rows = r.rows;
+  const held = r.memory?.reportedBytes ? r.memory.reportedBytes / rows : null;
+  const b = r.memory?.breakdown;
+  let cold = null;
+  if (b) cold = (b.total - b.vectors - b.metadata) / rows;
+  else if (r.build?.index === "binary-flat") cold = held;
+  return { held, cold };
+}
+
+/** The quantization tables (issue 6): one row per configuration, then SIMD / scalar ratios. */
+export function quantMarkdown(records, skipped, context) {
+  const name = (r) => `${r.library}${r.variant ? ` (${r.variant})` : ""}`;
+  const build = (r) => (r.library === "quiver" ? r.build.spec : Object.entries(r.build ?? {}).map(([k, v]) => `${k}=${v}`).join(","));
+  const rows = records.map((r) => {
+    const { held, cold } = quantBytes(r);
+    const projected = cold ?? held;
+    return [
+      name(r), build(r), r.label ?? "–", r.recall.toFixed(4), fmt(held, 4), fmt(cold, 4),
+      fmt(r.qps), fmt(r.cpuMsPerQuery), fmt(1000 / r.cpuMsPerQuery), fmt(r.buildMs / 1000),
+      r.buildCpuMs === undefined ? "–" : fmt(r.buildCpuMs / 1000),
+      projected ? `${projected.toFixed(1)} MB${cold === null ? " as held" : ""}` : "–",
+      projected ? (projected * 1e6 <= WORKER_BYTES ? "yes" : "no") : "–",
+    ];
+  });
+  const parts = [
+    `Quantization, ${context.rows} x ${context.dim} (${context.metric}), ${context.nq} queries, k=${context.k}, ` +
+      `entries of one session interleaved, median of ${context.runs} runs, ${context.node} on ${context.cpu}:`,
+    "",
+    table(["library", "spec / build", "search", `recall@${context.k}`, "bytes/vector (as held)", "bytes/vector (f32 store cold)",
+      "QPS (wall)", "CPU ms/query", "QPS per CPU s", "build s (wall)", "build CPU s", `1M × ${context.dim} (f32 cold)`, "fits 128 MB"], rows),
+  ];
+  const pairs = [];
+  for (const s of records.filter((r) => r.library === "quiver" && r.variant === "simd")) {
+    const c = records.find((r) => r.library === "quiver" && r.variant === "scalar" && r.build.spec === s.build.spec && r.label === s.label);
+    if (c) pairs.push([s.build.spec, s.label ?? "–", fmt(c.cpuMsPerQuery / s.cpuMsPerQuery), fmt(c.p50Ms / s.p50Ms), fmt(c.buildMs / s.buildMs)]);
+  }
+  if (pairs.length) {
+    parts.push("", table(["spec", "search", "SIMD / scalar (CPU ms/query)", "(p50 wall)", "build (wall)"], pairs));
+  }
+  if (skipped.length) parts.push("", "Skipped:", "", ...skipped.map((s) => `- ${s.entry ?? s.library}: ${s.reason}`));
+  return parts.join("\n");
 }

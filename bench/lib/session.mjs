@@ -134,6 +134,7 @@ for (const entry of job.entries) {
     continue;
   }
   const before = memorySnapshot();
+  const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let built;
   try {
@@ -144,12 +145,18 @@ for (const entry of job.entries) {
     continue;
   }
   const buildMs = built.buildMs ?? performance.now() - t0;
+  // CPU time of the build too: wall-clock build time on a shared machine is mostly waiting.
+  const buildCpu = process.cpuUsage(cpu0);
+  const buildCpuMs = (buildCpu.user + buildCpu.system) / 1000;
   const after = memorySnapshot();
   log(`${entry.id}: built ${base.rows} x ${dim} in ${buildMs.toFixed(0)} ms`);
   const configs = (entry.search ?? [{}]).filter((c) => !(c.batch > 0) || adapter.searchBatch);
   entries.push({
-    entry, adapter, buildMs, configs,
-    memory: { reportedBytes: built.memoryBytes ?? null, rssDeltaBytes: after.rss - before.rss, jsDeltaBytes: after.js - before.js },
+    entry, adapter, buildMs, buildCpuMs, configs,
+    memory: {
+      reportedBytes: built.memoryBytes ?? null, rssDeltaBytes: after.rss - before.rss, jsDeltaBytes: after.js - before.js,
+      ...(built.memoryBreakdown ? { breakdown: built.memoryBreakdown } : {}),
+    },
     results: configs.map(() => ({ p50: [], p99: [], qps: [], cpu: [], recall: null })),
   });
 }
@@ -212,6 +219,7 @@ for (const e of entries) {
       cpuMsPerQuery: median(r.cpu),
       runsP50Ms: r.p50,
       buildMs: e.buildMs,
+      buildCpuMs: e.buildCpuMs,
       memory: e.memory,
       wasmFiles: e.adapter.wasmFiles ?? [],
     });
