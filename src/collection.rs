@@ -13,7 +13,7 @@ use serde_json::Value;
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
 use crate::filter::{self, Estimate, FieldIndexes, Filter, FilteredSearch, Strategy};
-use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams};
+use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::limits;
 use crate::snapshot::PersistState;
 use crate::topk::Neighbor;
@@ -843,8 +843,12 @@ impl Collection {
     ) -> Result<FilteredSearch> {
         Self::check_k(k)?;
         let prepared = self.prepare_vector(query, 0)?;
-        let params = self.defaults.merge(params);
+        let mut params = self.defaults.merge(params);
         Self::check_params(&params)?;
+        if let (None, Structure::Hnsw { .. }) = (params.ef_search, self.config.spec.structure) {
+            // The index's own default, made explicit: post-filtering widens it.
+            params.ef_search = Some(self.config.options.ef_search);
+        }
         let mut scratch = self.scratch.borrow_mut();
         self.with_filter_context(|context| {
             context.search(&prepared, k, filter, &params, strategy, &mut scratch)

@@ -21,12 +21,14 @@ struct Family {
     spec: &'static str,
     exact: bool,
     min_recall: f64,
-    /// The worst filtered recall allowed in one cell (6 queries) of the 24-d synthetic test,
-    /// where random queries far from the clustered data are harder than real ones; set below
-    /// the measured worst (in brackets in `FAMILIES`), mostly the family's unfiltered recall
-    /// there.
+    /// The worst filtered recall allowed in one cell (6 queries) of the 24-d synthetic test
+    /// (the measured worst in brackets in `FAMILIES`).
     synthetic_min_recall: f64,
     params: SearchParams<'static>,
+    /// The parameters of the 24-d synthetic test, where random queries far from the clustered
+    /// data are harder than real ones: chosen so that the family's *unfiltered* recall@10
+    /// there is ≥ 0.95, so that every filtered cell can be held to 0.95 too.
+    synthetic_params: SearchParams<'static>,
     on_dev_set: bool,
 }
 
@@ -51,22 +53,32 @@ const FAMILIES: &[Family] = &[
         min_recall: 1.0,
         synthetic_min_recall: 1.0, // measured worst: exact
         params: DEFAULT_PARAMS,
+        synthetic_params: DEFAULT_PARAMS,
         on_dev_set: true,
     },
     Family {
         spec: "IVF64",
         exact: false,
         min_recall: 0.95,
-        synthetic_min_recall: 0.9, // measured worst: 1.0
+        synthetic_min_recall: 0.95, // measured worst: 1.0
         params: IVF_PARAMS,
+        synthetic_params: IVF_PARAMS,
         on_dev_set: true,
     },
     Family {
         spec: "HNSW16",
         exact: false,
         min_recall: 0.95,
-        synthetic_min_recall: 0.8, // measured worst: 0.87 at 100%, L2: unfiltered HNSW at ef 64
+        // Measured worst: 0.90 at 100%, every strategy, equal to unfiltered HNSW on the same 6
+        // queries (the graph over tight clusters; ef 512 gives 0.906); ≥ 0.95 elsewhere.
+        synthetic_min_recall: 0.95,
         params: DEFAULT_PARAMS,
+        // Unfiltered recall@10 there (k = 10 and 50): 0.79 at the default ef 64, 0.90 at 128,
+        // 0.986 at 256; k = 50 needs more.
+        synthetic_params: SearchParams {
+            ef_search: Some(256),
+            ..DEFAULT_PARAMS
+        },
         on_dev_set: true,
     },
     // SQ8 codes without rerank: 0.956 at 50% on the fixture, 0.983 on the dev set.
@@ -74,8 +86,9 @@ const FAMILIES: &[Family] = &[
         spec: "IVF64,SQ8",
         exact: false,
         min_recall: 0.94,
-        synthetic_min_recall: 0.9, // measured worst: 0.97
+        synthetic_min_recall: 0.95, // measured worst: 0.97
         params: IVF_PARAMS,
+        synthetic_params: IVF_PARAMS,
         on_dev_set: true,
     },
     // PQ8 on 384-d (48-d sub-vectors) is coarse: 0.906 at 50% on the fixture (50 queries;
@@ -84,32 +97,41 @@ const FAMILIES: &[Family] = &[
         spec: "IVF64,PQ8",
         exact: false,
         min_recall: 0.88,
-        synthetic_min_recall: 0.9, // measured worst: 1.0
+        synthetic_min_recall: 0.95, // measured worst: 1.0
         params: IVF_PARAMS,
+        synthetic_params: IVF_PARAMS,
         on_dev_set: false,
     },
     Family {
         spec: "SQ8",
         exact: false,
         min_recall: 0.95,
-        synthetic_min_recall: 0.9, // measured worst: 0.97
+        synthetic_min_recall: 0.95, // measured worst: 0.97
         params: DEFAULT_PARAMS,
+        synthetic_params: DEFAULT_PARAMS,
         on_dev_set: false,
     },
     Family {
         spec: "BIN",
         exact: false,
         min_recall: 0.95,
-        synthetic_min_recall: 0.3, // measured worst: 0.36 at 50%, L2: 24 sign bits
+        synthetic_min_recall: 0.95, // measured worst: 0.967 (100%)
         params: DEFAULT_PARAMS,
+        // 24 sign bits barely rank the clustered 24-d data: unfiltered recall@10 there is 0.32
+        // at the default rerank (10 per result), 0.54 at 1 000, 0.80 at 3 000, 0.97 at 8 000.
+        synthetic_params: SearchParams {
+            rerank: Some(8000),
+            ..DEFAULT_PARAMS
+        },
         on_dev_set: false,
     },
     Family {
         spec: "PQ8",
         exact: false,
         min_recall: 0.95,
-        synthetic_min_recall: 0.9, // measured worst: 0.99
+        synthetic_min_recall: 0.95, // measured worst: 0.99
         params: DEFAULT_PARAMS,
+        synthetic_params: DEFAULT_PARAMS,
         on_dev_set: false,
     },
 ];
@@ -477,9 +499,14 @@ fn synthetic_selectivities_return_exactly_k_and_exact_results() {
     // Approximate families: filtered recall over the 6 queries (k = 10 and 50) of each
     // filter and strategy, checked per family once its cells are all run.
     let mut failures = Vec::new();
-    let mut recalls = std::collections::BTreeMap::<String, (usize, usize)>::new();
+    // Per cell: hits, total, and the key of the cell's unfiltered tally.
+    let mut recalls = std::collections::BTreeMap::<String, (usize, usize, String)>::new();
+    // Per family, metric and filter: the unfiltered recall over the same queries, the bound
+    // for a filter that matches everything.
+    let mut unfiltered = std::collections::BTreeMap::<String, (usize, usize)>::new();
     for family in FAMILIES {
         recalls.clear();
+        unfiltered.clear();
         // Exact families under both metrics; the approximate ones under L2 only (time: the
         // real-data tests run them under cosine).
         let metrics: &[Metric] = if family.exact {
@@ -511,6 +538,21 @@ fn synthetic_selectivities_return_exactly_k_and_exact_results() {
                     for k in [10, 50] {
                         for _ in 0..3 {
                             let query = rng.vector(DIM);
+                            if !family.exact && !indexed {
+                                let all =
+                                    brute_force_filtered(metric, DIM, &data, &query, k, |_| true);
+                                let found = collection
+                                    .search_internal(&query, k, &family.synthetic_params)
+                                    .unwrap();
+                                let tally = unfiltered
+                                    .entry(format!("{metric} {filter_json}"))
+                                    .or_insert((0, 0));
+                                tally.0 += found
+                                    .iter()
+                                    .filter(|n| all.contains(&(n.id as usize)))
+                                    .count();
+                                tally.1 += all.len();
+                            }
                             let truth = brute_force_filtered(metric, DIM, &data, &query, k, |i| {
                                 filter.matches(Some(&metadata[i]))
                             });
@@ -524,7 +566,7 @@ fn synthetic_selectivities_return_exactly_k_and_exact_results() {
                                         &query,
                                         k,
                                         &filter,
-                                        &family.params,
+                                        &family.synthetic_params,
                                         strategy,
                                     )
                                     .unwrap();
@@ -542,7 +584,11 @@ fn synthetic_selectivities_return_exactly_k_and_exact_results() {
                                         "seed {seed:#x} {} {metric} indexed={indexed} {strategy} {filter_json}",
                                         family.spec
                                     );
-                                    let tally = recalls.entry(key).or_insert((0, 0));
+                                    let tally = recalls.entry(key).or_insert((
+                                        0,
+                                        0,
+                                        format!("{metric} {filter_json}"),
+                                    ));
                                     tally.0 += ids.iter().filter(|i| truth.contains(i)).count();
                                     tally.1 += truth.len();
                                 }
@@ -552,18 +598,34 @@ fn synthetic_selectivities_return_exactly_k_and_exact_results() {
                 }
             }
         }
-        let worst = recalls
-            .iter()
-            .map(|(key, &(hits, total))| (hits as f64 / total as f64, key))
-            .min_by(|a, b| a.0.total_cmp(&b.0));
+        // Every cell reaches the family's threshold, or, where the index's own unfiltered
+        // recall on the same queries is below it (HNSW16 on these tight clusters), that
+        // unfiltered recall less 0.05 (6 queries: one in 180 results is 0.0056).
+        let mut worst: Option<(f64, &String)> = None;
+        for (key, (hits, total, base_key)) in &recalls {
+            let recall = *hits as f64 / *total as f64;
+            let (base_hits, base_total) = unfiltered[base_key];
+            let base = base_hits as f64 / base_total as f64;
+            let floor = family.synthetic_min_recall.min(base - 0.05);
+            if recall < family.synthetic_min_recall {
+                println!(
+                    "{key}: filtered recall {recall:.4}, unfiltered on the same queries {base:.4}"
+                );
+            }
+            if recall < floor {
+                failures.push(format!(
+                    "{key}: filtered recall {recall}, unfiltered {base}"
+                ));
+            }
+            if worst.is_none_or(|(w, _)| recall < w) {
+                worst = Some((recall, key));
+            }
+        }
         if let Some((recall, key)) = worst {
             println!(
                 "{}: worst synthetic filtered recall {recall:.4} ({key})",
                 family.spec
             );
-            if recall < family.synthetic_min_recall {
-                failures.push(format!("{key}: filtered recall {recall}"));
-            }
         }
     }
     assert!(failures.is_empty(), "{failures:#?}");

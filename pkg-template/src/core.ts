@@ -25,9 +25,12 @@ export { QuiverError, isQuiverError, type QuiverErrorCode } from "./errors.js";
 export { MemoryStorage, storeKeyPrefix, type StorageAdapter, type StorageEntry } from "./storage/adapter.js";
 export type {
   CreateOptions,
+  FieldCondition,
   FieldFilter,
   Filter,
   FilterScalar,
+  FilterValue,
+  FilterValueObject,
   IndexSpec,
   Item,
   JsonValue,

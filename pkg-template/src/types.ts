@@ -61,49 +61,93 @@ export interface SearchHit<M extends object = Metadata> {
   metadata?: M;
 }
 
-/** A scalar a filter compares against. */
+/** A JSON scalar in a filter. */
 export type FilterScalar = string | number | boolean | null;
 
-/** Operators on one metadata field. */
-export interface FieldFilter {
-  /** Equal to (for an array field: contains). */
-  $eq?: FilterScalar;
-  /** Not equal to. */
-  $ne?: FilterScalar;
-  /** Equal to one of. */
-  $in?: readonly FilterScalar[];
-  /** Equal to none of. */
-  $nin?: readonly FilterScalar[];
-  /** Greater than. */
-  $gt?: number | string;
-  /** Greater than or equal to. */
-  $gte?: number | string;
-  /** Less than. */
-  $lt?: number | string;
-  /** Less than or equal to. */
-  $lte?: number | string;
-  /** Whether the field is present. */
-  $exists?: boolean;
-  /** Negation of the operators inside. */
-  $not?: FieldFilter;
+/**
+ * A JSON value inside a filter: the operand of `$eq`/`$ne`/`$in`/`$nin`, or a containment
+ * pattern (`{ tags: ["a", "b"] }`, `{ meta: { lang: "en" } }`). Keys starting with `$` are
+ * operators, refused inside values (write `{ "a.b": { $gt: 1 } }`, not
+ * `{ a: { b: { $gt: 1 } } }`).
+ */
+export type FilterValue = FilterScalar | readonly FilterValue[] | FilterValueObject;
+
+/** An object inside a filter value: no `$` keys. */
+export interface FilterValueObject {
+  readonly [key: string]: FilterValue;
+  readonly [operator: `$${string}`]: never;
 }
 
 /**
- * A metadata filter, MongoDB style: `{ category: "book" }` (equality, or contains for arrays),
- * `{ year: { $gte: 2020 } }`, `{ $or: [{ a: 1 }, { b: 2 }] }`.
+ * Operators on one metadata field; several in one object all apply
+ * (`{ year: { $gte: 2015, $lt: 2020 } }`). A missing field fails every predicate, so it passes
+ * every negation (`$ne`, `$nin`, `$not`, `$exists: false`).
+ */
+export interface FieldFilter {
+  /** Equal to (structural, numbers by value; no coercion), or an array field with an equal element. */
+  readonly $eq?: FilterValue;
+  /** Not `$eq`: also true when the field is missing, or no array element is equal. */
+  readonly $ne?: FilterValue;
+  /** `$eq` to one of the list (an array field: any element in it); `[]` matches nothing. */
+  readonly $in?: readonly FilterValue[];
+  /** Not `$in` (also true when the field is missing). */
+  readonly $nin?: readonly FilterValue[];
+  /** Greater than: numbers with numbers, strings with strings (by code point); an array field: any element. */
+  readonly $gt?: number | string;
+  /** Greater than or equal to (as `$gt`). */
+  readonly $gte?: number | string;
+  /** Less than (as `$gt`). */
+  readonly $lt?: number | string;
+  /** Less than or equal to (as `$gt`). */
+  readonly $lte?: number | string;
+  /** Whether the field is present (with any value, `null` included). */
+  readonly $exists?: boolean;
+  /** The operators inside (a non-empty object) do not hold. */
+  readonly $not?: FieldFilter;
+}
+
+/**
+ * What a field must satisfy: a scalar (equality, or *contains* for an array field:
+ * `{ tags: "rust" }`), an array or object pattern it must contain (PostgreSQL `jsonb @>`, what
+ * pgvector's `metadata @> '{...}'` does), or an operator object.
+ */
+export type FieldCondition = FilterValue | FieldFilter;
+
+/**
+ * A metadata filter, MongoDB style: a search with a filter returns the `k` best among the
+ * items whose metadata matches — `min(k, matches)` results, whatever the index (the core picks
+ * pre-filtering, in-index filtering or post-filtering by estimated selectivity; see
+ * docs/filters.md). All keys of one object must hold; `{}` matches everything.
  *
- * **Not yet evaluated:** the filter engine lands in the core later; until then a search with a
- * `filter` fails with `unsupported` rather than returning unfiltered results.
+ * - Fields: a name or a dotted path (`"meta.lang"`, through objects only) mapped to a
+ *   {@link FieldCondition}: `{ category: "book" }`, `{ tags: "rust" }` (array contains),
+ *   `{ year: { $gte: 2015, $lt: 2020 } }`, `{ lang: { $in: ["en", "de"] } }`,
+ *   `{ draft: { $exists: false } }`, `{ meta: { lang: "en" } }` (containment).
+ * - Combinators: `$and` and `$or` (non-empty arrays of filters), `$not` (a filter).
+ *
+ * The type catches most misuse at compile time (unknown operators, comparisons with booleans,
+ * `$in` without an array, operators inside values such as `{ a: { $in: [{ $gt: 1 }] } }`). It
+ * cannot catch everything: a nested object is also a valid sub-filter to the type, so
+ * `{ a: { b: { $gt: 1 } } }` compiles (write `{ "a.b": { $gt: 1 } }`), and empty `$and`/`$or`
+ * arrays, forbidden keys and the size limits are checked at run time only.
+ *
+ * A malformed filter (an unknown operator, a comparison with a boolean, an empty `$or`, a
+ * field operator outside a field, the keys `__proto__`, `constructor` or `prototype`,
+ * nesting deeper than 32 or more than 1,024 values) rejects with a {@link QuiverError} of
+ * code `invalid_filter` whose message names the place as a JSON pointer and what is wrong,
+ * e.g. `invalid filter at /year/$gt: …`. Nothing in a filter is ever evaluated as code.
  */
 export interface Filter {
-  /** Every sub-filter matches. */
-  $and?: readonly Filter[];
-  /** At least one sub-filter matches. */
-  $or?: readonly Filter[];
-  /** The sub-filter does not match. */
-  $not?: Filter;
-  /** A field: a scalar (equality) or an operator object. */
-  [field: string]: FilterScalar | FieldFilter | Filter | readonly Filter[] | undefined;
+  /** Every filter in the (non-empty) array holds. */
+  readonly $and?: readonly Filter[];
+  /** At least one filter in the (non-empty) array holds. */
+  readonly $or?: readonly Filter[];
+  /** The filter does not hold. */
+  readonly $not?: Filter;
+  /** Only `$and`, `$or` and `$not` at filter level: other operators belong to a field. */
+  readonly [operator: `$${string}`]: Filter | readonly Filter[] | undefined;
+  /** A field (name or dotted path) and what it must satisfy. */
+  readonly [field: string]: FieldCondition | Filter | readonly Filter[] | undefined;
 }
 
 /** Per-query knobs of approximate indexes; exact (`Flat`) search ignores them. */

@@ -149,6 +149,40 @@ pub fn filtered_nprobe(spec: &IndexSpec, nprobe: Option<usize>, selectivity: f64
     Some((scaled as usize).clamp(base, nlist.max(base)))
 }
 
+/// HNSW post-filter: the `ef_search` of the oversampled walk for `oversampled` results, so
+/// that its whole list is as accurate as the top `k` of the walk at `ef_search`. The filtered
+/// top k come from anywhere in the oversampled list, and a walk at `ef = oversampled` (what
+/// HNSW uses when `ef_search` is smaller) ranks its tail poorly: keeping the slack
+/// `ef_search - k` beyond the oversampled depth restores it (synthetic 24-d, 10%: filtered
+/// recall 0.95 → see `docs/filters.md`). `None` (no HNSW, or no `ef_search`) stays `None`.
+pub fn post_filter_ef(ef_search: Option<usize>, k: usize, oversampled: usize) -> Option<usize> {
+    ef_search.map(|ef| {
+        let slack = ef.max(k) - k;
+        oversampled.max(k).saturating_add(slack)
+    })
+}
+
+/// Lossy families, post-filter: an explicit `rerank` (candidates rescored for `k` results)
+/// scaled to the oversampled search, so that the matches among the oversampled results get
+/// the depth the caller asked for. Unscaled, the walk for `oversampled ≥ rerank` results
+/// reranked only `oversampled` code-ranked candidates (`BIN`, rerank 1000, synthetic 24-d at
+/// 1%: filtered recall 0.67 where the default depth of 10 per result gave 0.998). The
+/// defaults (per result) scale by themselves. At most `total` (the index's size: more would
+/// only size a larger heap), never below the caller's value (already checked against
+/// [`crate::limits::MAX_RERANK`]).
+pub fn post_filter_rerank(
+    rerank: Option<usize>,
+    k: usize,
+    oversampled: usize,
+    total: usize,
+) -> Option<usize> {
+    rerank.map(|r| {
+        let scaled = r as f64 * oversampled.max(k) as f64 / k.max(1) as f64;
+        // `as usize` saturates.
+        (scaled.ceil() as usize).min(total).max(r)
+    })
+}
+
 /// Flat, matching ids known: gathering and scoring a scattered candidate costs 1.4–2.4× a row
 /// of the sequential scan, so pre-filter wins below ~20% (20k × 384: 1.1 ms vs 6.1 ms at 10%,
 /// even at 20%, cold caches; see `docs/filters.md`).
@@ -449,14 +483,17 @@ impl Context<'_> {
         // `as usize` saturates; the addition must too.
         let mut oversampled = (((k as f64 / selectivity) * 1.25).ceil() as usize).saturating_add(8);
         let mut kept = Vec::new();
-        let params = &SearchParams {
-            nprobe: self.filtered_nprobe(plan, params),
-            ..*params
-        };
+        let nprobe = self.filtered_nprobe(plan, params);
         for _ in 0..POST_FILTER_ROUNDS {
             // Not `clamp`: k may exceed the collection size.
             oversampled = oversampled.max(k).min(total);
-            let found = self.index.search(query, oversampled, params, scratch)?;
+            let params = SearchParams {
+                nprobe,
+                ef_search: post_filter_ef(params.ef_search, k, oversampled),
+                rerank: post_filter_rerank(params.rerank, k, oversampled, total),
+                ..*params
+            };
+            let found = self.index.search(query, oversampled, &params, scratch)?;
             let exhausted = found.len() < oversampled || oversampled >= total;
             kept = found.into_iter().filter(|n| accept(n.id)).collect();
             if kept.len() >= k {
