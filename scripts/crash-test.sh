@@ -39,7 +39,7 @@ seed=${QUIVER_CRASH_SEED:-$(( $(date +%s) % 100000 ))}
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 started=$(date +%s)
-done_rounds=0 acked=0 committed=0 resets=0 b=0
+done_rounds=0 acked=0 committed=0 resets=0 b=0 ab_before=0 ab_part=0 ab_after=0 ab_retried=0
 declare -A m_rounds m_acked m_committed m_resets m_aborted m_ms
 order=()
 while [ "$done_rounds" -lt "$rounds" ]; do
@@ -71,6 +71,9 @@ while [ "$done_rounds" -lt "$rounds" ]; do
         m_committed[$mode]=$(( m_committed[$mode] + mc )); m_resets[$mode]=$(( m_resets[$mode] + mb ))
         m_aborted[$mode]=$(( m_aborted[$mode] + mx )); m_ms[$mode]=$(( m_ms[$mode] + mt ))
     done < <(sed -nE 's/.*crash mode ([a-z-]+): ([0-9]+) rounds, ([0-9]+) acknowledged saves, 0 lost, 0 failed opens, ([0-9]+) unreported saves found committed, ([0-9]+) browser resets, [0-9]+ file-system losses, ([0-9]+) aborted saves, ([0-9]+) ms.*/\1 \2 \3 \4 \5 \6 \7/p' "$log")
+    while read -r x y z w; do
+        ab_before=$(( ab_before + x )); ab_part=$(( ab_part + y )); ab_after=$(( ab_after + z )); ab_retried=$(( ab_retried + w ))
+    done < <(sed -nE 's/.*crash aborts: ([0-9]+) before any request of the save succeeded, ([0-9]+) part way, ([0-9]+) after its last request.*; ([0-9]+) saved again.*/\1 \2 \3 \4/p' "$log")
     done_rounds=$(( done_rounds + n ))
     b=$(( b + 1 ))
 done
@@ -79,4 +82,7 @@ printf '%-17s %7s %12s %5s %12s %15s %14s %13s %8s\n' mode rounds acknowledged l
 for mode in "${order[@]}"; do
     printf '%-17s %7d %12d %5d %12d %15d %14d %13d %8d\n' "$mode" "${m_rounds[$mode]}" "${m_acked[$mode]}" 0 0 "${m_resets[$mode]}" "${m_committed[$mode]}" "${m_aborted[$mode]}" $(( m_ms[$mode] / 1000 ))
 done
+if [ -n "${m_rounds[abort-commit]+x}" ]; then
+    echo "aborted commits: $ab_before before any request of the save succeeded, $ab_part part way, $ab_after after its last request (before the commit); $ab_retried saved again successfully after the abort"
+fi
 echo "crash test: $rounds rounds (modes $modes) in $(( $(date +%s) - started )) s: $acked acknowledged saves, 0 lost, 0 failed opens, $resets browser resets, $committed unacknowledged saves found committed whole (seeds $seed..$(( seed + rounds - 1 )))"

@@ -163,11 +163,25 @@ function roll(seed, salt) {
   return (h ^ (h >>> 12)) >>> 0;
 }
 
+/** Resolves `promise`, or rejects with `message` after `ms` (without keeping the process alive). */
+async function within(promise, ms, message) {
+  let timer;
+  try {
+    return await Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** Kills the browser's process group and waits for it. */
 async function killBrowser(b) {
   kill(b.proc);
   await b.exited;
   await b.browser.close().catch(() => undefined);
+  // Chromium's crash handler (chrome_crashpad_handler, in a process group of its own, so not
+  // killed above) inherits stderr and can hold the pipe open for half a minute after a crash,
+  // which would keep this process alive.
+  b.proc.stderr?.destroy();
 }
 
 /**
@@ -226,7 +240,7 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
           if (cdp) {
             cdp.send("Browser.crash").catch(() => undefined);
             // The browser process dies; its helpers notice, or are killed below.
-            await Promise.race([writer.exited, new Promise((r) => setTimeout(r, 10_000))]);
+            await within(writer.exited, 10_000, "").catch(() => undefined);
           }
         } finally {
           live = undefined;
@@ -238,7 +252,7 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
         await new Promise((r) => setTimeout(r, delay));
         const crashed = new Promise((r) => page.once("crash", r));
         cdp.send("Page.crash").catch(() => undefined);
-        await Promise.race([crashed, new Promise((_, reject) => setTimeout(() => reject(new Error(`${context}: Page.crash did not crash the page`)), 30_000))]);
+        await within(crashed, 30_000, `${context}: Page.crash did not crash the page`);
         await page.close().catch(() => undefined);
       } else if (mode === "worker-terminate") {
         // Counted from the moment the worker's store is open (the page logs `opened`).
@@ -255,6 +269,10 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
         lastAck = Math.max(lastAck, r.lastAck);
         assert.equal(lastAck, r.retried ? r.step : r.step - 1, `${context}: acknowledgements around the aborted save`);
         stats.abortedSaves++;
+        const where = r.at === 0 ? "beforeAnyRequest" : r.at === r.requests ? "afterLastRequest" : "partWay";
+        stats.abortPoints ??= { beforeAnyRequest: 0, partWay: 0, afterLastRequest: 0, retried: 0 };
+        stats.abortPoints[where]++;
+        if (r.retried) stats.abortPoints.retried++;
         exact = true;
         await page.close();
       }
@@ -356,12 +374,23 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
   return { totalAcked, inFlightCommitted, browserResets, fileSystemLosses, items: model.size, modes: perMode };
 }
 
-/** One line per kill mode, in the format scripts/crash-test.sh parses. */
+/**
+ * One line per kill mode, in the format scripts/crash-test.sh parses, then where the aborted
+ * commits were aborted (a line of its own, which the script passes through).
+ */
 export function modeSummary(r) {
-  return Object.entries(r.modes).map(
+  const lines = Object.entries(r.modes).map(
     ([mode, m]) =>
       `crash mode ${mode}: ${m.rounds} rounds, ${m.acked} acknowledged saves, 0 lost, 0 failed opens, ` +
       `${m.inFlightCommitted} unreported saves found committed, ${m.browserResets} browser resets, ` +
       `${m.fileSystemLosses} file-system losses, ${m.abortedSaves} aborted saves, ${m.ms} ms`,
   );
+  const a = r.modes["abort-commit"]?.abortPoints;
+  if (a) {
+    lines.push(
+      `crash aborts: ${a.beforeAnyRequest} before any request of the save succeeded, ${a.partWay} part way, ` +
+        `${a.afterLastRequest} after its last request (before the commit); ${a.retried} saved again successfully after the abort`,
+    );
+  }
+  return lines;
 }
