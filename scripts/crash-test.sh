@@ -59,6 +59,7 @@ while [ "$done_rounds" -lt "$rounds" ]; do
         exit 1
     fi
     echo "   $line"
+    grep -oE 'crash (mode [a-z-]+|aborts): .*' "$log" | sed 's/^/   /' || true
     read -r a c r < <(echo "$line" | sed -E 's/.* ([0-9]+) acknowledged saves, ([0-9]+) unreported saves found committed, ([0-9]+) browser resets.*/\1 \2 \3/')
     acked=$(( acked + a ))
     committed=$(( committed + c ))
