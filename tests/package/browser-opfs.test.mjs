@@ -8,7 +8,8 @@
 //   - two tabs writing the same store at once lose no update;
 //   - crash safety (tests/package/crash-harness.mjs, the loop of the IndexedDB crash test, on
 //     the page pages/persist.html with the `opfs` backend): the whole browser is SIGKILLed at a
-//     random moment over QUIVER_CRASH_ROUNDS rounds (default 20); every acknowledged save must
+//     random moment over QUIVER_CRASH_ROUNDS rounds (default 20; other kill modes with
+//     QUIVER_OPFS_CRASH_MODES, e.g. `sigkill,page-crash,browser-crash,worker-terminate`); every acknowledged save must
 //     survive, except in rounds where Chromium's own OPFS directory database (a LevelDB) dropped
 //     entries after the kill, which are counted apart (see crash-harness.mjs, docs/storage.md);
 //   - in Node, where there is no OPFS, the adapter rejects with `unsupported`.
@@ -20,7 +21,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
-import { crashRounds } from "./crash-harness.mjs";
+import { crashRounds, modeSummary, parseModes } from "./crash-harness.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -157,12 +158,16 @@ test("OPFS: two tabs writing one store at once lose no update", async () => {
 });
 
 const crashRoundCount = Number(process.env.QUIVER_CRASH_ROUNDS ?? 20);
+// SIGKILL by default; page-crash, browser-crash and worker-terminate work here too
+// (abort-commit aborts IndexedDB transactions, so not).
+const opfsCrashModes = parseModes(process.env.QUIVER_OPFS_CRASH_MODES, ["sigkill"]);
 
 test("OPFS crash: SIGKILL of the browser at random points never loses an acknowledged save", { timeout: Math.max(900_000, crashRoundCount * 60_000) }, async () => {
   const rounds = crashRoundCount;
   const baseSeed = Number(process.env.QUIVER_CRASH_SEED ?? Date.now() % 100_000);
   const crashPage = new URL("persist.html", pageUrl).href;
-  const r = await crashRounds({ executablePath, chromiumArgs, pageUrl: crashPage, dir: profile(), rounds, baseSeed, backend: "opfs" });
+  const r = await crashRounds({ executablePath, chromiumArgs, pageUrl: crashPage, dir: profile(), rounds, baseSeed, backend: "opfs", modes: opfsCrashModes });
+  for (const line of modeSummary(r)) console.log(`OPFS ${line}`);
   console.log(
     `OPFS crash test: ${rounds} rounds, ${r.totalAcked} acknowledged saves, ${r.inFlightCommitted} unreported saves found committed, ` +
       `${r.fileSystemLosses} file-system losses (Chromium's OPFS directory database dropped entries), ${r.browserResets} IndexedDB resets, ` +

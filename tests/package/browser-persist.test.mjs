@@ -1,8 +1,10 @@
 // Persistence in headless Chromium with IndexedDB (the page: tests/package/pages/):
 //   - round trips for every metric, with incremental saves and reopen after each;
 //   - crash safety (tests/package/crash-harness.mjs): a writer that saves step after step is
-//     killed with SIGKILL (the whole browser, process group and all) at a random moment, over
-//     QUIVER_CRASH_ROUNDS rounds (default 20); the same profile is reopened and must hold every
+//     killed at a random moment, over QUIVER_CRASH_ROUNDS rounds (default 25), the kill modes of
+//     QUIVER_CRASH_MODES (comma-separated; default all five) in turn: SIGKILL of the whole
+//     browser, CDP Page.crash, CDP Browser.crash, worker.terminate() of a writer in a Web
+//     Worker, and an aborted IndexedDB commit; the same profile is reopened and must hold every
 //     acknowledged step, the step in flight entirely or not at all, nothing else, and answer
 //     exactly as a store rebuilt from the recovered items. Rounds where Chromium itself found
 //     its IndexedDB corrupt and deleted it are counted apart (see docs/storage.md);
@@ -17,7 +19,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { chromium } from "playwright-core";
 import { serve } from "../../scripts/serve.mjs";
-import { crashRounds } from "./crash-harness.mjs";
+import { CRASH_MODES, crashRounds, modeSummary, parseModes } from "./crash-harness.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
@@ -71,15 +73,17 @@ test("IndexedDB: round trips for every metric, incremental saves and reopens", a
   }
 });
 
-const crashRoundCount = Number(process.env.QUIVER_CRASH_ROUNDS ?? 20);
+const crashRoundCount = Number(process.env.QUIVER_CRASH_ROUNDS ?? 25);
+const crashModes = parseModes(process.env.QUIVER_CRASH_MODES, CRASH_MODES);
 
-test("crash: SIGKILL of the browser at random points never loses an acknowledged save", { timeout: Math.max(900_000, crashRoundCount * 60_000) }, async () => {
+test(`crash: ${crashModes.join(", ")} at random points never lose an acknowledged save`, { timeout: Math.max(900_000, crashRoundCount * 60_000) }, async () => {
   const rounds = crashRoundCount;
   const baseSeed = Number(process.env.QUIVER_CRASH_SEED ?? Date.now() % 100_000);
-  const r = await crashRounds({ executablePath, chromiumArgs, pageUrl, dir: profile(), rounds, baseSeed, backend: "indexeddb" });
+  const r = await crashRounds({ executablePath, chromiumArgs, pageUrl, dir: profile(), rounds, baseSeed, backend: "indexeddb", modes: crashModes });
+  for (const line of modeSummary(r)) console.log(line);
   console.log(
     `crash test: ${rounds} rounds, ${r.totalAcked} acknowledged saves, ${r.inFlightCommitted} unreported saves found committed, ` +
-      `${r.browserResets} browser resets (Chromium deleted its corrupt IndexedDB), ${r.items} items at the end (QUIVER_CRASH_SEED=${baseSeed})`,
+      `${r.browserResets} browser resets (Chromium deleted its corrupt IndexedDB), ${r.items} items at the end (QUIVER_CRASH_SEED=${baseSeed}, QUIVER_CRASH_MODES=${crashModes.join(",")})`,
   );
   assert.ok(r.totalAcked > rounds, "the writer made progress");
   // A reset in most rounds would leave nothing verified; Chromium resets far less often.

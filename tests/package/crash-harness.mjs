@@ -129,12 +129,72 @@ async function openHarness(context, pageUrl) {
 }
 
 /**
- * Runs `rounds` crash rounds on the profile `dir`. `backend` is passed to the page's
+ * The kill modes, in round-robin order:
+ * - `sigkill`: SIGKILL of the whole browser (process group) at a random moment;
+ * - `page-crash`: CDP `Page.crash` of the writer's renderer at a random moment; the browser
+ *   lives on, and a new page of it checks;
+ * - `browser-crash`: CDP `Browser.crash` (the browser process crashes on its main thread) at a
+ *   random moment; then whatever is left of the process group is SIGKILLed;
+ * - `worker-terminate`: the store lives in a dedicated Web Worker (`serveWorker` behind
+ *   `WorkerVectorStore`) and the page calls `worker.terminate()` at a random moment; a new page
+ *   checks;
+ * - `abort-commit` (IndexedDB only): the IndexedDB transaction of a save chosen at random is
+ *   aborted at a random point (before or after any of its requests succeeded, never after
+ *   the commit); the save must reject, and the store must then hold exactly the acknowledged
+ *   steps (or, when the writer saved again after the abort, the aborted step too).
+ * A browser that survives its round's kill serves the next round, so only `sigkill` and
+ * `browser-crash` rounds start a new Chromium.
+ */
+export const CRASH_MODES = ["sigkill", "page-crash", "browser-crash", "worker-terminate", "abort-commit"];
+
+/** Parses a comma-separated list of kill modes (`all` for every one). */
+export function parseModes(text, fallback) {
+  if (!text) return fallback;
+  const modes = text === "all" ? CRASH_MODES : text.split(",").map((m) => m.trim()).filter(Boolean);
+  for (const m of modes) if (!CRASH_MODES.includes(m)) throw new Error(`unknown crash mode ${m} (known: ${CRASH_MODES.join(", ")})`);
+  if (modes.length === 0) throw new Error("no crash mode given");
+  return modes;
+}
+
+/** A deterministic 32-bit hash of the round's seed and a salt, for its random choices. */
+function roll(seed, salt) {
+  let h = Math.imul(seed ^ Math.imul(salt + 1, 0x85ebca6b), 0x9e3779b1);
+  h = Math.imul(h ^ (h >>> 15), 0x2c1b3c6d);
+  return (h ^ (h >>> 12)) >>> 0;
+}
+
+/** Resolves `promise`, or rejects with `message` after `ms` (without keeping the process alive). */
+async function within(promise, ms, message) {
+  let timer;
+  try {
+    return await Promise.race([promise, new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Kills the browser's process group and waits for it. */
+async function killBrowser(b) {
+  kill(b.proc);
+  await b.exited;
+  await b.browser.close().catch(() => undefined);
+  // Chromium's crash handler (chrome_crashpad_handler, in a process group of its own, so not
+  // killed above) inherits stderr and can hold the pipe open for half a minute after a crash,
+  // which would keep this process alive.
+  b.proc.stderr?.destroy();
+}
+
+/**
+ * Runs `rounds` crash rounds on the profile `dir`, round `r` in kill mode
+ * `modes[r % modes.length]`. `backend` is passed to the page's
  * `harness.writer(seed, base, backend)`, `harness.recover(candidates, backend)` and
  * `harness.wipe(backend)`. Returns `{ totalAcked, inFlightCommitted, browserResets,
- * fileSystemLosses, items }`.
+ * fileSystemLosses, items, modes }`, `modes` holding per kill mode `{ rounds, acked,
+ * inFlightCommitted, browserResets, fileSystemLosses, abortedSaves, ms }`.
  */
-export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, rounds, baseSeed, backend }) {
+export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, rounds, baseSeed, backend, modes = ["sigkill"] }) {
+  for (const m of modes) if (!CRASH_MODES.includes(m)) throw new Error(`unknown crash mode ${m}`);
+  if (backend !== "indexeddb" && modes.includes("abort-commit")) throw new Error("abort-commit aborts IndexedDB transactions: IndexedDB backend only");
   /** Items present, as established after each recovery. */
   const model = new Set();
   const candidates = new Set();
@@ -142,15 +202,29 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
   let inFlightCommitted = 0;
   let browserResets = 0;
   let fileSystemLosses = 0;
+  const perMode = Object.fromEntries(
+    modes.map((m) => [m, { rounds: 0, acked: 0, inFlightCommitted: 0, browserResets: 0, fileSystemLosses: 0, abortedSaves: 0, ms: 0 }]),
+  );
   const fileSystemDrops = fileSystemDropWatcher(dir);
-  for (let round = 0; round < rounds; round++) {
-    const seed = baseSeed + round;
-    const base = round * 100_000;
-    const context = `${backend} round ${round} (QUIVER_CRASH_SEED=${baseSeed})`;
-    let lastAck = -1;
-    let openedCount;
-    const writer = await spawnChromium(executablePath, chromiumArgs, dir);
-    try {
+  /** The live Chromium on the profile, if any: it serves rounds until a round kills it. */
+  let live;
+  try {
+    for (let round = 0; round < rounds; round++) {
+      const mode = modes[round % modes.length];
+      const stats = perMode[mode];
+      const started = Date.now();
+      const seed = baseSeed + round;
+      const base = round * 100_000;
+      const context = `${backend} ${mode} round ${round} (QUIVER_CRASH_SEED=${baseSeed}, QUIVER_CRASH_MODES=${modes.join(",")})`;
+      let lastAck = -1;
+      let openedCount;
+      /** Whether the writer's outcome is known exactly (no step may be found beyond lastAck). */
+      let exact = false;
+      live ??= await spawnChromium(executablePath, chromiumArgs, dir);
+      const writer = live;
+      const writerMark = writer.log.length;
+      // Kill at a random moment: early (during the first save) to late.
+      const delay = 50 + (((seed * 2654435761) >>> 0) % 1500);
       const page = await openHarness(writer.context, pageUrl);
       page.on("console", (msg) => {
         const m = /^(ack|opened) (\d+) (\d+)$/.exec(msg.text());
@@ -158,92 +232,165 @@ export async function crashRounds({ executablePath, chromiumArgs, pageUrl, dir, 
         if (m[1] === "ack") lastAck = Math.max(lastAck, Number(m[3]));
         else openedCount = Number(m[3]);
       });
-      page.evaluate(([s, b, k]) => window.harness.writer(s, b, k), [seed, base, backend]).catch(() => undefined);
-      // Kill at a random moment: early (during the first full save) to late.
-      const delay = 50 + (((seed * 2654435761) >>> 0) % 1500);
-      await new Promise((r) => setTimeout(r, delay));
-    } finally {
-      kill(writer.proc);
-      await writer.exited;
-      await writer.browser.close().catch(() => undefined);
-    }
-    const dropped = fileSystemDrops();
-    const writerReset = writer.log.some((l) => BROWSER_RESET.test(l));
-    if (writerReset) {
-      // The browser dropped everything before the writer read it.
-      browserResets++;
-      console.log(`${context}: browser reset when the writer opened the profile (${model.size} items dropped by Chromium)`);
-      model.clear();
-    }
-    // The writer must have found the state the last check verified; less means the store
-    // vanished between two browser sessions without the browser saying so.
-    if (openedCount !== undefined && openedCount !== model.size) {
-      assert.fail(`${context}: the writer opened ${openedCount} items, the last check verified ${model.size}\nChromium log:\n${writer.log.join("\n")}\n${storageReport(dir)}`);
-    }
-    // Acknowledgements reach this process through console messages, so the last few may be
-    // lost with the browser: later steps may be committed too, but only whole and in order.
-    for (let step = 0; step <= lastAck; step++) {
-      const { added, deleted } = crashStep(seed, base, step);
-      for (const i of added) model.add(i);
-      for (const i of deleted) model.delete(i);
-      for (const i of added) candidates.add(i);
-    }
-    const LOOKAHEAD = 40;
-    const later = Array.from({ length: LOOKAHEAD }, (_, k) => crashStep(seed, base, lastAck + 1 + k));
-    for (const step of later) for (const i of step.added) candidates.add(i);
-    totalAcked += lastAck + 1;
-
-    const checker = await spawnChromium(executablePath, chromiumArgs, dir);
-    try {
-      const page = await openHarness(checker.context, pageUrl);
-      const result = await page.evaluate(([c, k]) => window.harness.recover(c, k), [[...candidates], backend]);
-      dropped.push(...fileSystemDrops());
-      if (checker.log.some((l) => BROWSER_RESET.test(l))) {
-        // Reset while the checker opened the profile: the store must be cleanly absent.
+      if (mode === "sigkill" || mode === "browser-crash") {
+        try {
+          page.evaluate(([s, b, k]) => window.harness.writer(s, b, k), [seed, base, backend]).catch(() => undefined);
+          const cdp = mode === "browser-crash" ? await writer.browser.newBrowserCDPSession() : undefined;
+          await new Promise((r) => setTimeout(r, delay));
+          if (cdp) {
+            cdp.send("Browser.crash").catch(() => undefined);
+            // The browser process dies; its helpers notice, or are killed below.
+            await within(writer.exited, 10_000, "").catch(() => undefined);
+          }
+        } finally {
+          live = undefined;
+          await killBrowser(writer);
+        }
+      } else if (mode === "page-crash") {
+        const cdp = await writer.context.newCDPSession(page);
+        page.evaluate(([s, b, k]) => window.harness.writer(s, b, k), [seed, base, backend]).catch(() => undefined);
+        await new Promise((r) => setTimeout(r, delay));
+        const crashed = new Promise((r) => page.once("crash", r));
+        cdp.send("Page.crash").catch(() => undefined);
+        await within(crashed, 30_000, `${context}: Page.crash did not crash the page`);
+        await page.close().catch(() => undefined);
+      } else if (mode === "worker-terminate") {
+        // Counted from the moment the worker's store is open (the page logs `opened`).
+        const r = await page.evaluate(([s, b, k, d]) => window.harness.workerWriter(s, b, k, d), [seed, base, backend, delay]);
+        assert.equal(r.failure, undefined, `${context}: the worker's writer failed before it was terminated`);
+        lastAck = Math.max(lastAck, r.lastAck);
+        await page.close();
+      } else {
+        // abort-commit: abort the save of a step in 0..11, at a random point of its transaction.
+        const abort = { step: roll(seed, 1) % 12, after: roll(seed, 2), retry: roll(seed, 3) % 2 === 1 };
+        const r = await page.evaluate(([s, b, k, a]) => window.harness.writer(s, b, k, a), [seed, base, backend, abort]);
+        assert.equal(r.error, undefined, `${context}: ${r.error}`);
+        assert.equal(r.code, "storage_error", `${context}: an aborted save must reject with storage_error, got ${r.code}`);
+        lastAck = Math.max(lastAck, r.lastAck);
+        assert.equal(lastAck, r.retried ? r.step : r.step - 1, `${context}: acknowledgements around the aborted save`);
+        stats.abortedSaves++;
+        const where = r.at === 0 ? "beforeAnyRequest" : r.at === r.requests ? "afterLastRequest" : "partWay";
+        stats.abortPoints ??= { beforeAnyRequest: 0, partWay: 0, afterLastRequest: 0, retried: 0 };
+        stats.abortPoints[where]++;
+        if (r.retried) stats.abortPoints.retried++;
+        exact = true;
+        await page.close();
+      }
+      const writerLog = writer.log.slice(writerMark);
+      const dropped = fileSystemDrops();
+      const writerReset = writerLog.some((l) => BROWSER_RESET.test(l));
+      if (writerReset) {
+        // The browser dropped everything before the writer read it.
         browserResets++;
-        console.log(`${context}: browser reset when the checker opened the profile`);
-        assert.equal(result.error, undefined, `${context}: after a browser reset the store does not open cleanly: ${result.error}`);
-        assert.equal(result.count, 0, `${context}: items survived a browser reset`);
+        stats.browserResets++;
+        console.log(`${context}: browser reset when the writer opened the profile (${model.size} items dropped by Chromium)`);
         model.clear();
-        continue;
       }
-      const present = new Set(result.present);
-      const state = new Set(model);
-      const same = () => state.size === present.size && [...state].every((i) => present.has(i));
-      let matched = same() ? 0 : -1;
-      for (let k = 0; matched < 0 && k < LOOKAHEAD; k++) {
-        for (const i of later[k].added) state.add(i);
-        for (const i of later[k].deleted) state.delete(i);
-        if (same()) matched = k + 1;
+      // The writer must have found the state the last check verified; less means the store
+      // vanished between two browser sessions without the browser saying so.
+      if (openedCount !== undefined && openedCount !== model.size) {
+        assert.fail(`${context}: the writer opened ${openedCount} items, the last check verified ${model.size}\nChromium log:\n${writerLog.join("\n")}\n${storageReport(dir)}`);
       }
-      if (backend === "opfs" && (result.error !== undefined || matched < 0) && dropped.length > 0) {
-        // Chromium's OPFS directory database dropped entries (see the top of this file).
-        fileSystemLosses++;
-        console.log(`${context}: file-system loss: ${result.error ?? `${present.size} items present, ${model.size} expected`} after\n${dropped.join("\n")}`);
-        await page.evaluate((k) => window.harness.wipe(k), backend);
+      // Acknowledgements reach this process through console messages, so the last few may be
+      // lost with the browser: later steps may be committed too, but only whole and in order.
+      for (let step = 0; step <= lastAck; step++) {
+        const { added, deleted } = crashStep(seed, base, step);
+        for (const i of added) model.add(i);
+        for (const i of deleted) model.delete(i);
+        for (const i of added) candidates.add(i);
+      }
+      const LOOKAHEAD = exact ? 1 : 40;
+      const later = Array.from({ length: LOOKAHEAD }, (_, k) => crashStep(seed, base, lastAck + 1 + k));
+      for (const step of later) for (const i of step.added) candidates.add(i);
+      totalAcked += lastAck + 1;
+      stats.acked += lastAck + 1;
+      stats.rounds++;
+
+      live ??= await spawnChromium(executablePath, chromiumArgs, dir);
+      const checker = live;
+      const checkerMark = checker.log.length;
+      const checkPage = await openHarness(checker.context, pageUrl);
+      try {
+        const result = await checkPage.evaluate(([c, k]) => window.harness.recover(c, k), [[...candidates], backend]);
+        dropped.push(...fileSystemDrops());
+        const checkerLog = checker.log.slice(checkerMark);
+        if (checkerLog.some((l) => BROWSER_RESET.test(l))) {
+          // Reset while the checker opened the profile: the store must be cleanly absent.
+          browserResets++;
+          stats.browserResets++;
+          console.log(`${context}: browser reset when the checker opened the profile`);
+          assert.equal(result.error, undefined, `${context}: after a browser reset the store does not open cleanly: ${result.error}`);
+          assert.equal(result.count, 0, `${context}: items survived a browser reset`);
+          model.clear();
+          continue;
+        }
+        const present = new Set(result.present);
+        const state = new Set(model);
+        const same = () => state.size === present.size && [...state].every((i) => present.has(i));
+        let matched = same() ? 0 : -1;
+        // After an aborted commit the outcome is known: nothing beyond the acknowledged steps.
+        for (let k = 0; matched < 0 && !exact && k < LOOKAHEAD; k++) {
+          for (const i of later[k].added) state.add(i);
+          for (const i of later[k].deleted) state.delete(i);
+          if (same()) matched = k + 1;
+        }
+        if (backend === "opfs" && (result.error !== undefined || matched < 0) && dropped.length > 0) {
+          // Chromium's OPFS directory database dropped entries (see the top of this file).
+          fileSystemLosses++;
+          stats.fileSystemLosses++;
+          console.log(`${context}: file-system loss: ${result.error ?? `${present.size} items present, ${model.size} expected`} after\n${dropped.join("\n")}`);
+          await checkPage.evaluate((k) => window.harness.wipe(k), backend);
+          model.clear();
+          continue;
+        }
+        assert.equal(result.error, undefined, `${context}: the store does not open: ${result.error}\n${storageReport(dir)}`);
+        if (matched < 0) {
+          const lost = [...model].filter((i) => !present.has(i));
+          const extra = [...present].filter((i) => !model.has(i));
+          assert.fail(
+            `${context}: the store is not the state after ${exact ? "exactly the acknowledged steps" : "any prefix of the steps"} (last ack ${lastAck}; acknowledged items missing: ${JSON.stringify(lost.slice(0, 10))}; unacknowledged present: ${JSON.stringify(extra.slice(0, 10))}; ${present.size} present, ${model.size} expected at least; the writer opened ${openedCount})\nChromium log:\n${[...writerLog, ...checkerLog].join("\n")}\n${storageReport(dir)}`,
+          );
+        }
+        // Adopt the recovered state (the steps found committed) for the following rounds.
         model.clear();
-        continue;
+        for (const i of state) model.add(i);
+        inFlightCommitted += matched;
+        stats.inFlightCommitted += matched;
+        for (const step of later.slice(matched)) for (const i of step.added) candidates.delete(i);
+        assert.equal(result.count, model.size, `${context}: items outside the plan`);
+        assert.equal(result.wrongVector, 0, `${context}: vectors changed`);
+        assert.ok(result.equal, `${context}: answers differ from a rebuild`);
+      } finally {
+        await checkPage.close().catch(() => undefined);
+        stats.ms += Date.now() - started;
       }
-      assert.equal(result.error, undefined, `${context}: the store does not open: ${result.error}\n${storageReport(dir)}`);
-      if (matched < 0) {
-        const lost = [...model].filter((i) => !present.has(i));
-        assert.fail(
-          `${context}: the store is not the state after any prefix of the steps (last ack ${lastAck}; acknowledged items missing: ${JSON.stringify(lost.slice(0, 10))}; ${present.size} present, ${model.size} expected at least; the writer opened ${openedCount})\nChromium log:\n${[...writer.log, ...checker.log].join("\n")}\n${storageReport(dir)}`,
-        );
-      }
-      // Adopt the recovered state (the steps found committed) for the following rounds.
-      model.clear();
-      for (const i of state) model.add(i);
-      inFlightCommitted += matched;
-      for (const step of later.slice(matched)) for (const i of step.added) candidates.delete(i);
-      assert.equal(result.count, model.size, `${context}: items outside the plan`);
-      assert.equal(result.wrongVector, 0, `${context}: vectors changed`);
-      assert.ok(result.equal, `${context}: answers differ from a rebuild`);
-    } finally {
-      await checker.browser.close().catch(() => undefined);
-      kill(checker.proc);
-      await checker.exited;
+    }
+  } finally {
+    if (live) {
+      await live.browser.close().catch(() => undefined);
+      await killBrowser(live);
     }
   }
-  return { totalAcked, inFlightCommitted, browserResets, fileSystemLosses, items: model.size };
+  return { totalAcked, inFlightCommitted, browserResets, fileSystemLosses, items: model.size, modes: perMode };
+}
+
+/**
+ * One line per kill mode, in the format scripts/crash-test.sh parses, then where the aborted
+ * commits were aborted (a line of its own, which the script passes through).
+ */
+export function modeSummary(r) {
+  const lines = Object.entries(r.modes).map(
+    ([mode, m]) =>
+      `crash mode ${mode}: ${m.rounds} rounds, ${m.acked} acknowledged saves, 0 lost, 0 failed opens, ` +
+      `${m.inFlightCommitted} unreported saves found committed, ${m.browserResets} browser resets, ` +
+      `${m.fileSystemLosses} file-system losses, ${m.abortedSaves} aborted saves, ${m.ms} ms`,
+  );
+  const a = r.modes["abort-commit"]?.abortPoints;
+  if (a) {
+    lines.push(
+      `crash aborts: ${a.beforeAnyRequest} before any request of the save succeeded, ${a.partWay} part way, ` +
+        `${a.afterLastRequest} after its last request (before the commit); ${a.retried} saved again successfully after the abort`,
+    );
+  }
+  return lines;
 }

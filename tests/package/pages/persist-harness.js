@@ -1,7 +1,7 @@
 // Browser side of the persistence tests (tests/package/browser-persist.test.mjs): small
 // scenarios the test drives with page.evaluate. Vectors are a deterministic function of the
 // item number, so both sides know every vector.
-import { IndexedDBStorage, OPFSStorage, VectorStore, init, isQuiverError } from "/pkg/dist/browser.js";
+import { IndexedDBStorage, OPFSStorage, VectorStore, WorkerVectorStore, init, isQuiverError } from "/pkg/dist/browser.js";
 import { crashStep } from "./crash-plan.js";
 
 export const ready = init();
@@ -61,29 +61,145 @@ export async function roundTrip(database) {
   return report;
 }
 
-/** The storage adapter of a crash-test backend. */
-function crashStorage(backend) {
+/** The storage adapter of a crash-test backend (also used by crash-worker.js). */
+export function crashStorage(backend) {
   if (backend === "indexeddb") return new IndexedDBStorage({ database: "quiver-crash", durability: "strict" });
   if (backend === "opfs") return new OPFSStorage({ directory: "quiver-crash" });
   throw new Error(`unknown crash-test backend ${backend}`);
 }
 
 /**
+ * Arms a one-shot abort of the next `readwrite` IndexedDB transaction (the `abort-commit` kill
+ * mode): once the adapter has issued its requests, the transaction is aborted after `after`
+ * of them succeeded (counted modulo their number + 1, so 0 aborts before any succeeded and the
+ * largest value right after the last one, before the commit). Patches the IndexedDB prototypes,
+ * not the package, so the package's own adapter meets the abort. The returned state says
+ * whether `abort()` was called on a live transaction.
+ */
+function armAbort(after) {
+  const transaction = IDBDatabase.prototype.transaction;
+  const put = IDBObjectStore.prototype.put;
+  const del = IDBObjectStore.prototype.delete;
+  const state = { aborted: false, requests: 0, at: -1, error: undefined };
+  let armed;
+  const restore = () => {
+    IDBDatabase.prototype.transaction = transaction;
+    IDBObjectStore.prototype.put = put;
+    IDBObjectStore.prototype.delete = del;
+  };
+  const abort = () => {
+    if (state.aborted) return;
+    try {
+      armed.abort();
+      state.aborted = true;
+    } catch (error) {
+      state.error = String(error);
+    }
+  };
+  const track = (request) => {
+    if (armed && request.transaction === armed) {
+      state.requests++;
+      request.addEventListener("success", () => {
+        state.succeeded = (state.succeeded ?? 0) + 1;
+        if (state.succeeded === state.at) abort();
+      });
+    }
+    return request;
+  };
+  IDBObjectStore.prototype.put = function (...args) {
+    return track(put.apply(this, args));
+  };
+  IDBObjectStore.prototype.delete = function (...args) {
+    return track(del.apply(this, args));
+  };
+  IDBDatabase.prototype.transaction = function (stores, mode, options) {
+    const tx = transaction.call(this, stores, mode, options);
+    if (mode !== "readwrite" || armed) return tx;
+    armed = tx;
+    IDBDatabase.prototype.transaction = transaction;
+    // The adapter issues every request synchronously after opening the transaction, so a
+    // microtask sees them all.
+    queueMicrotask(() => {
+      IDBObjectStore.prototype.put = put;
+      IDBObjectStore.prototype.delete = del;
+      state.at = after % (state.requests + 1);
+      if (state.at === 0) abort();
+    });
+    return tx;
+  };
+  return { state, restore };
+}
+
+/**
  * The crash-test writer (tests/package/crash-harness.mjs): step after step (see crash-plan.js)
  * adds a batch, sometimes deletes an earlier item, saves, and logs `ack <base> <step>` once the
- * save resolved. Runs until the browser is killed.
+ * save resolved. Runs until the browser is killed — or, with `abort` (`{ step, after, retry }`,
+ * the `abort-commit` kill mode), until the save of step `abort.step` has had its IndexedDB
+ * transaction aborted (see armAbort). That save must reject; with `retry` the writer saves
+ * once more, which must commit the step. Then it closes the store and returns what happened.
  */
-export async function writer(seed, base, backend) {
+export async function writer(seed, base, backend, abort) {
   const store = await VectorStore.open({ name: "crash", storage: crashStorage(backend), dimension: dim });
   // What the writer found: the checker compares it with the state it verified last round.
   console.log(`opened ${base} ${(await store.stats()).count}`);
+  let lastAck = -1;
   for (let step = 0; ; step++) {
     const { added, deleted } = crashStep(seed, base, step);
     await store.add(added.map(item));
     if (deleted.length > 0) await store.delete(deleted.map((i) => `k${i}`));
-    await store.save();
+    const hook = abort && step >= abort.step ? armAbort(abort.after) : undefined;
+    let failure;
+    try {
+      await store.save();
+    } catch (error) {
+      failure = error;
+    } finally {
+      hook?.restore();
+    }
+    if (hook?.state.aborted) {
+      if (!failure) return { lastAck, step, error: "a save whose transaction was aborted resolved" };
+      const code = isQuiverError(failure) ? failure.code : String(failure);
+      if (abort.retry) {
+        await store.save();
+        console.log(`ack ${base} ${step}`);
+        lastAck = step;
+      }
+      await store.close();
+      return { lastAck, step, code, retried: abort.retry, requests: hook.state.requests, at: hook.state.at };
+    }
+    if (failure) throw failure;
     console.log(`ack ${base} ${step}`);
+    lastAck = step;
   }
+}
+
+/**
+ * The `worker-terminate` kill mode: the same writer, but the store lives in a dedicated worker
+ * (pages/crash-worker.js, `serveWorker` with the crash-test storage) driven through
+ * `WorkerVectorStore`; `delay` ms after the store opened, the page terminates the worker,
+ * whatever it is doing. Returns the last acknowledged step.
+ */
+export async function workerWriter(seed, base, backend, delay) {
+  const worker = new Worker(new URL(`./crash-worker.js?backend=${backend}`, import.meta.url), { type: "module" });
+  const store = await WorkerVectorStore.open(worker, { name: "crash", dimension: dim });
+  console.log(`opened ${base} ${(await store.stats()).count}`);
+  let lastAck = -1;
+  let failure;
+  (async () => {
+    for (let step = 0; ; step++) {
+      const { added, deleted } = crashStep(seed, base, step);
+      await store.add(added.map(item));
+      if (deleted.length > 0) await store.delete(deleted.map((i) => `k${i}`));
+      await store.save();
+      console.log(`ack ${base} ${step}`);
+      lastAck = step;
+    }
+  })().catch((error) => {
+    failure = describe(error);
+  });
+  await new Promise((resolve) => setTimeout(resolve, delay));
+  worker.terminate();
+  return { lastAck, failure };
 }
 
 /**
