@@ -25,7 +25,7 @@ if [ "${1:-}" = replay ]; then
         mkdir -p "corpus/$target" "work-corpus/$target" "regressions/$target"
         echo "== $target (replay under ASan)"
         "target/asan/x86_64-unknown-linux-gnu/release/$target" "${limits[@]}" -runs=0 \
-            "work-corpus/$target" "corpus/$target" "regressions/$target" 2>&1 | tail -n 1
+            "work-corpus/$target" "corpus/$target" "regressions/$target" 2>&1 | tail -n 3
     done
     exit 0
 fi
