@@ -1,9 +1,16 @@
 //! The public collection API driven by arbitrary operation sequences, checked after every
 //! operation against a plain model (a map from id to vector and metadata): `len`, `contains`,
-//! `get` and metadata always agree; a rejected operation changes nothing; a valid operation on
+//! `get` and metadata always agree (`get` of every id every few operations, see
+//! `FULL_CHECK_EVERY`; vectors bit for bit on raw families); a rejected operation changes nothing; a valid operation on
 //! an L2 collection succeeds; search returns `min(k, len)` distinct stored ids, and exact
 //! (Flat) search returns the model's best distance first.
 #![no_main]
+
+#[path = "../common/limit_alloc.rs"]
+mod limit_alloc;
+
+#[global_allocator]
+static ALLOC: limit_alloc::LimitedAlloc = limit_alloc::LimitedAlloc;
 
 use std::collections::BTreeMap;
 
@@ -13,15 +20,7 @@ use quiver::{Collection, Item, SearchParams, Strategy};
 use serde_json::{json, Value};
 
 const DIM: usize = 4;
-const SPECS: &[&str] = &[
-    "Flat",
-    "IVF4",
-    "HNSW8",
-    "SQ8",
-    "BIN",
-    "PQ2",
-    "IVF4,SQ8",
-];
+const SPECS: &[&str] = &["Flat", "IVF4", "HNSW8", "SQ8", "BIN", "PQ2", "IVF4,SQ8"];
 const METRICS: &[&str] = &["l2", "cosine", "dot"];
 
 #[derive(Arbitrary, Debug)]
@@ -87,15 +86,29 @@ fn meta_of(item: &NewItem) -> Option<Value> {
 
 type Model = BTreeMap<String, (Vec<f32>, Option<Value>)>;
 
-fn check(c: &Collection, model: &Model) {
+/// A full `get` of all 48 ids runs every `FULL_CHECK_EVERY` operations, after the last one and
+/// after training or indexing (which touch every item); the operations between check `len` and
+/// `contains` of all 48 ids and `get` of the ids they named. An operation that damages an
+/// item it did not name is still caught, at the next full check, unless an operation in
+/// between replaces or deletes that item.
+const FULL_CHECK_EVERY: usize = 8;
+
+/// `len` and `contains` of every id (`all_ids`, formatted once per input) agree with the model;
+/// `get` of `ids` returns the model's id, metadata and (`exact`: families that keep vectors bit
+/// for bit) vector.
+fn check(c: &Collection, model: &Model, all_ids: &[String], ids: &[String], exact: bool) {
     assert_eq!(c.len(), model.len());
-    for n in 0..48u8 {
-        let id = id_of(n);
-        assert_eq!(c.contains(&id), model.contains_key(&id), "contains {id}");
-        match (c.get(&id), model.get(&id)) {
-            (Ok(record), Some((_, meta))) => {
+    for id in all_ids {
+        assert_eq!(c.contains(id), model.contains_key(id), "contains {id}");
+    }
+    for id in ids {
+        match (c.get(id), model.get(id)) {
+            (Ok(record), Some((vector, meta))) => {
                 assert_eq!(&record.metadata, meta, "metadata of {id}");
-                assert_eq!(record.id, id);
+                assert_eq!(&record.id, id);
+                if exact {
+                    assert_eq!(&record.vector, vector, "vector of {id}");
+                }
             }
             (Err(e), Some(_)) => assert_eq!(e.code(), "unsupported", "get {id}: {e:?}"),
             (Err(e), None) => assert_eq!(e.code(), "not_found"),
@@ -165,12 +178,26 @@ fuzz_target!(|input: Input| {
         panic!("cannot create {spec} {metric}");
     };
     let mut model = Model::new();
-    for op in input.ops.iter().take(64) {
+    // Raw families keep vectors exactly (cosine stores them normalised).
+    let exact = matches!(spec, "Flat" | "HNSW8" | "IVF4") && metric != "cosine";
+    let all_ids: Vec<String> = (0..48u8).map(id_of).collect();
+    let ops = &input.ops[..input.ops.len().min(64)];
+    for (step, op) in ops.iter().enumerate() {
+        // The ids this operation names (`get` checks them after it), or all (`full`).
+        let mut touched: Vec<String> = Vec::new();
+        let mut full = step % FULL_CHECK_EVERY == FULL_CHECK_EVERY - 1 || step + 1 == ops.len();
         match op {
-            Op::Add(items) => apply(&mut c, &mut model, items, false, l2),
-            Op::Upsert(items) => apply(&mut c, &mut model, items, true, l2),
+            Op::Add(items) => {
+                touched.extend(items.iter().map(|i| id_of(i.id)));
+                apply(&mut c, &mut model, items, false, l2);
+            }
+            Op::Upsert(items) => {
+                touched.extend(items.iter().map(|i| id_of(i.id)));
+                apply(&mut c, &mut model, items, true, l2);
+            }
             Op::Delete(ns) => {
                 let ids: Vec<String> = ns.iter().map(|&n| id_of(n)).collect();
+                touched.extend(ids.iter().cloned());
                 let all_known = ids.iter().all(|id| model.contains_key(id));
                 match c.delete(&ids) {
                     Ok(n) => {
@@ -186,6 +213,7 @@ fuzz_target!(|input: Input| {
             }
             Op::Get(n) => {
                 let id = id_of(*n);
+                touched.push(id.clone());
                 assert_eq!(
                     c.get(&id).is_ok() || c.contains(&id),
                     model.contains_key(&id)
@@ -281,9 +309,11 @@ fuzz_target!(|input: Input| {
             }
             Op::IndexField => {
                 let _ = c.create_field_index("color");
+                full = true;
             }
             Op::Train => {
                 let _ = c.train();
+                full = true;
             }
             Op::WeirdId(id) => {
                 let v = [1.0f32; DIM];
@@ -299,6 +329,7 @@ fuzz_target!(|input: Input| {
                 }
             }
         }
-        check(&c, &model);
+        let get = if full { &all_ids } else { &touched };
+        check(&c, &model, &all_ids, get, exact);
     }
 });

@@ -2,6 +2,12 @@
 //! that parses must evaluate (totally) against arbitrary metadata.
 #![no_main]
 
+#[path = "../common/limit_alloc.rs"]
+mod limit_alloc;
+
+#[global_allocator]
+static ALLOC: limit_alloc::LimitedAlloc = limit_alloc::LimitedAlloc;
+
 use libfuzzer_sys::fuzz_target;
 use quiver::filter::Filter;
 

@@ -24,6 +24,12 @@
 //! `QUIVER_WRITE_SEEDS=<dir>` writes the valid inputs (one per store and path) to `<dir>`.
 #![no_main]
 
+#[path = "../common/limit_alloc.rs"]
+mod limit_alloc;
+
+#[global_allocator]
+static ALLOC: limit_alloc::LimitedAlloc = limit_alloc::LimitedAlloc;
+
 use std::collections::HashMap;
 use std::sync::OnceLock;
 

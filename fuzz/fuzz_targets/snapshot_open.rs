@@ -3,7 +3,15 @@
 //! the input itself). Opening must never panic and never allocate past libFuzzer's limits:
 //! it succeeds, or fails with `corrupt` / `unsupported_version`. An undamaged store opens with
 //! every item.
+//!
+//! The stores are built once per process (`saved`); each input only clones one (a few KB).
 #![no_main]
+
+#[path = "../common/limit_alloc.rs"]
+mod limit_alloc;
+
+#[global_allocator]
+static ALLOC: limit_alloc::LimitedAlloc = limit_alloc::LimitedAlloc;
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
@@ -13,18 +21,43 @@ use libfuzzer_sys::fuzz_target;
 use quiver::snapshot::MANIFEST_KEY;
 use quiver::{Collection, Item};
 
-const SPECS: &[&str] = &["Flat", "IVF4", "HNSW8", "SQ8", "PQ2", "BIN"];
+/// The stores: (spec, items, train). Small on purpose: opening decodes every item (its metadata
+/// is JSON), so the store's size sets the rate, and a few dozen items exercise every decoder as
+/// well as 300 did. Quantized families are saved both untrained (raw buffer) and trained (codes,
+/// codebooks); IVF4 trained (lists, at its minimum of 156 vectors) and untrained (buffer); HNSW8 large enough for upper layers.
+const STORES: &[(&str, usize, bool)] = &[
+    ("Flat", 32, false),
+    ("IVF4", 160, true),
+    ("IVF4", 24, false),
+    ("HNSW8", 64, false),
+    ("SQ8", 40, true),
+    ("SQ8", 24, false),
+    ("PQ2", 256, true),
+    ("PQ2", 24, false),
+    ("BIN", 40, true),
+    ("BIN", 24, false),
+];
+
+/// Distinct, spread-out vectors (a multiplicative hash): k-means-based training needs more
+/// distinct points than it has centroids.
+fn vector(i: usize) -> Vec<f32> {
+    (0..4)
+        .map(|j| {
+            let h = ((i * 4 + j) as u32).wrapping_mul(2_654_435_761) >> 16;
+            (h % 1024) as f32 / 64.0 - 8.0
+        })
+        .collect()
+}
 
 fn saved() -> &'static Vec<(usize, HashMap<String, Vec<u8>>)> {
     static SAVED: OnceLock<Vec<(usize, HashMap<String, Vec<u8>>)>> = OnceLock::new();
     SAVED.get_or_init(|| {
-        SPECS
+        STORES
             .iter()
-            .map(|spec| {
+            .map(|&(spec, n, train)| {
                 let mut c = Collection::with_strings(4, "l2", spec).expect("collection");
-                let ids: Vec<String> = (0..300).map(|i| format!("id{i}")).collect();
-                let vectors: Vec<Vec<f32>> =
-                    (0..300).map(|i| (0..4).map(|j| ((i * 7 + j * 3) % 11) as f32).collect()).collect();
+                let ids: Vec<String> = (0..n).map(|i| format!("id{i}")).collect();
+                let vectors: Vec<Vec<f32>> = (0..n).map(vector).collect();
                 let items: Vec<Item> = ids
                     .iter()
                     .zip(&vectors)
@@ -32,11 +65,20 @@ fn saved() -> &'static Vec<(usize, HashMap<String, Vec<u8>>)> {
                     .map(|(i, (id, v))| Item {
                         id,
                         vector: v,
-                        metadata: Some(serde_json::json!({ "n": i })),
+                        metadata: (i % 4 != 0).then(|| serde_json::json!({ "n": i, "t": ["x"] })),
                     })
                     .collect();
                 c.add(&items).expect("add");
-                c.delete(&["id3", "id77"]).expect("delete");
+                // IVF trains itself at 39 · nlist vectors; the quantizers train when asked.
+                if train && !c.index().is_trained() {
+                    c.train().expect("train");
+                }
+                let untrainable = matches!(spec, "Flat" | "HNSW8");
+                assert!(
+                    untrainable || c.index().is_trained() == train,
+                    "{spec} with {n} items"
+                );
+                c.delete(&["id3", "id17"]).expect("delete");
                 let mut store = HashMap::new();
                 let ticket = c
                     .begin_save_into(&mut |key, bytes| {
@@ -66,7 +108,7 @@ struct Input {
 }
 
 fuzz_target!(|input: Input| {
-    let (len, original) = &saved()[input.store as usize % SPECS.len()];
+    let (len, original) = &saved()[input.store as usize % STORES.len()];
     let mut store = original.clone();
     let mut keys: Vec<String> = store.keys().cloned().collect();
     keys.sort();
@@ -113,8 +155,14 @@ fuzz_target!(|input: Input| {
             let _ = c.get("id1");
         }
         Err(e) => {
-            assert!(&store != original, "an undamaged store failed to open: {e:?}");
-            assert!(["corrupt", "unsupported_version"].contains(&e.code()), "unexpected error {e:?}");
+            assert!(
+                &store != original,
+                "an undamaged store failed to open: {e:?}"
+            );
+            assert!(
+                ["corrupt", "unsupported_version"].contains(&e.code()),
+                "unexpected error {e:?}"
+            );
         }
     }
 });
