@@ -190,3 +190,22 @@ fn query_block_kernels_are_bit_identical_to_single_query_kernels() {
         }
     }
 }
+
+/// axpy is element-wise (one multiply, one add per lane), so the twins must agree bit for bit,
+/// for every length (vector body and scalar tail) and when `acc` is longer than `x`.
+#[wasm_bindgen_test]
+fn axpy_matches_scalar_bit_for_bit() {
+    let mut rng = Rng(20261126);
+    for n in 0..=300usize {
+        let x: Vec<f32> = (0..n).map(|_| rng.signed() * 100.0).collect();
+        let start: Vec<f32> = (0..n + 3).map(|_| rng.signed()).collect();
+        let a = rng.signed() * -2.0;
+        let mut simd = start.clone();
+        let mut oracle = start.clone();
+        simd128::axpy(&mut simd, a, &x);
+        scalar::axpy(&mut oracle, a, &x);
+        let simd_bits: Vec<u32> = simd.iter().map(|v| v.to_bits()).collect();
+        let oracle_bits: Vec<u32> = oracle.iter().map(|v| v.to_bits()).collect();
+        assert_eq!(simd_bits, oracle_bits, "axpy n {n} a {a}");
+    }
+}

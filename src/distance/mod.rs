@@ -38,6 +38,13 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     kernels::l2_squared(a, b)
 }
 
+/// `accᵢ += a·xᵢ` over the shorter of the two slices (axpy). Element-wise, a multiply then an
+/// add per lane in every build, so the SIMD128 and scalar results are bit-identical.
+#[inline]
+pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
+    kernels::axpy(acc, a, x)
+}
+
 /// Euclidean norm `‖a‖`, accumulated in f64 so that very large or very small components neither
 /// overflow nor underflow to zero.
 pub fn norm(a: &[f32]) -> f64 {

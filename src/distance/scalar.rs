@@ -4,6 +4,14 @@
 //! Four independent accumulators give the CPU (or wasm engine) instruction-level parallelism
 //! without changing what is computed beyond summation order.
 
+/// `accᵢ += a·xᵢ` over the shorter of the two slices.
+#[inline]
+pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
+    for (y, &v) in acc.iter_mut().zip(x) {
+        *y += a * v;
+    }
+}
+
 /// Inner product `Σ aᵢ·bᵢ`. The slices must have equal length (checked by the caller).
 #[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {

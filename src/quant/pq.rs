@@ -287,8 +287,9 @@ fn transpose_codebooks(centroids: &[f32], m: usize, dsub: usize) -> Vec<f32> {
 
 /// The nearest of 256 centroids to `x` under squared L2, ties to the lower index, with its
 /// distance. `book` is one sub-space of [`transpose_codebooks`]: computing
-/// `‖c‖² − 2·x·c` for all 256 centroids at once is a loop over contiguous lanes that the
-/// compiler vectorizes (SIMD128 in wasm), whatever `dsub` is, where a per-centroid distance
+/// `‖c‖² − 2·x·c` for all 256 centroids at once is a loop over contiguous lanes
+/// ([`crate::distance::axpy`], explicit SIMD128 in wasm, where LLVM left the plain loop
+/// scalar), whatever `dsub` is, where a per-centroid distance
 /// over `dsub = 8` floats would be all loop overhead. (That is what makes training 10× faster
 /// than the generic k-means assignment.)
 #[inline]
@@ -297,10 +298,7 @@ fn nearest_centroid(x: &[f32], book: &[f32]) -> (usize, f32) {
     let mut acc = [0.0f32; KSUB];
     acc.copy_from_slice(norms);
     for (&xd, column) in x.iter().zip(columns.chunks_exact(KSUB)) {
-        let w = -2.0 * xd;
-        for (a, &c) in acc.iter_mut().zip(column) {
-            *a += w * c;
-        }
+        crate::distance::axpy(&mut acc, -2.0 * xd, column);
     }
     let mut best = (0usize, f32::INFINITY);
     for (c, &d) in acc.iter().enumerate() {
