@@ -1,10 +1,12 @@
-// The SIGKILL crash test, shared by the storage backends that persist in a browser profile
-// (tests/package/browser-persist.test.mjs runs it over IndexedDB).
+// The crash test, shared by the storage backends that persist in a browser profile
+// (tests/package/browser-persist.test.mjs runs it over IndexedDB, browser-opfs.test.mjs over
+// OPFS, scripts/crash-test.sh at scale).
 //
-// Each round starts a Chromium we own on one profile, runs the page's `writer` (which saves
-// step after step and logs `ack <base> <step>`), kills the whole browser (process group, SIGKILL)
-// at a random moment, then starts another Chromium on the same profile whose page runs
-// `recover`. The recovered store must be the state after some prefix of the steps that includes
+// Each round runs the page's `writer` (which saves step after step and logs `ack <base> <step>`)
+// in a Chromium we own on one profile, stops it at a random moment in the round's kill mode
+// (CRASH_MODES below: SIGKILL of the whole browser, Page.crash, Browser.crash,
+// worker.terminate(), an aborted IndexedDB commit), then a page — of a new Chromium on the same
+// profile if the browser died — runs `recover`. The recovered store must be the state after some prefix of the steps that includes
 // every acknowledged one, and answer exactly as a store rebuilt from the recovered items.
 //
 // One outcome is not Quiver's to prevent: Chromium sometimes finds its own IndexedDB LevelDB
