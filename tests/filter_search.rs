@@ -850,3 +850,28 @@ fn auto_choices_of_the_approximate_families() {
         assert_eq!(chosen(&collection, 900), broad, "{spec}");
     }
 }
+
+/// The post-filter's widened `ef_search` and scaled `rerank` (`docs/filters.md`, "Post-filter
+/// keeps the caller's accuracy"): the slack beyond the oversampled depth, the per-result
+/// rerank ratio, and their bounds.
+#[test]
+fn post_filter_widens_ef_and_scales_rerank() {
+    use quiver::filter::strategy::{post_filter_ef, post_filter_rerank};
+    // ef 64 for k = 10 keeps 54 spare candidates beyond 133 oversampled results.
+    assert_eq!(post_filter_ef(Some(64), 10, 133), Some(187));
+    // ef below k is raised to k first: no slack.
+    assert_eq!(post_filter_ef(Some(5), 10, 40), Some(40));
+    assert_eq!(post_filter_ef(None, 10, 40), None);
+    assert_eq!(post_filter_ef(Some(64), 10, usize::MAX), Some(usize::MAX));
+    // rerank 100 for k = 10 is 10 per result: 1 330 for 133 results, capped by the index size.
+    assert_eq!(post_filter_rerank(Some(100), 10, 133, 20_000), Some(1330));
+    assert_eq!(post_filter_rerank(Some(100), 10, 133, 500), Some(500));
+    // Never below the caller's value, nor changed when nothing is oversampled.
+    assert_eq!(post_filter_rerank(Some(100), 10, 133, 50), Some(100));
+    assert_eq!(post_filter_rerank(Some(100), 10, 10, 20_000), Some(100));
+    assert_eq!(post_filter_rerank(None, 10, 133, 20_000), None);
+    assert_eq!(
+        post_filter_rerank(Some(100_000), 10, usize::MAX, usize::MAX),
+        Some(usize::MAX)
+    );
+}
