@@ -240,6 +240,12 @@ impl WasmCollection {
         self.inner.drop_field_index(field).map_err(to_js)
     }
 
+    /// The indexed metadata fields, sorted by path.
+    #[wasm_bindgen(js_name = indexedFields, unchecked_return_type = "string[]")]
+    pub fn indexed_fields(&self) -> Array {
+        strings(&self.inner.indexed_fields())
+    }
+
     /// Searches a block of queries (`queries.length / dim` of them) at once: an array of
     /// result arrays.
     #[wasm_bindgen(js_name = searchBatch)]

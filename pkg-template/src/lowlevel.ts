@@ -30,6 +30,12 @@ export interface Collection {
   upsert(ids: string[], vectors: Float32Array, metadataJson?: string | null): void;
   /** Deletes items by id (all or nothing); returns how many. */
   delete(ids: string[]): number;
+  /** Indexes a metadata field (a dotted path); `false` if it was already indexed. */
+  createFieldIndex(field: string): boolean;
+  /** Stops indexing a metadata field; `false` if it was not indexed. */
+  dropFieldIndex(field: string): boolean;
+  /** The indexed metadata fields, sorted by path. */
+  indexedFields(): string[];
   /** The stored item `{ id, vector, metadata }`; throws `not_found`. */
   get(id: string): { id: string; vector: Float32Array; metadata: object | null };
   /** Whether an id is stored. */

@@ -111,6 +111,11 @@ class Undo {
   }
 }
 
+/** A field path must be a non-empty string; the core checks its syntax. */
+function checkFieldName(field: unknown): void {
+  if (typeof field !== "string" || field.length === 0) throw quiverError("invalid_argument", "field must be a non-empty string such as \"category\" or \"author.name\"");
+}
+
 /**
  * A vector store running in this thread. Create one with {@link VectorStore.create} or
  * {@link VectorStore.open}; `M` types the metadata.
@@ -240,7 +245,17 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     const seed = checkInteger(o.seed, "seed", 0, Number.MAX_SAFE_INTEGER);
     if (o.metrics !== undefined && typeof o.metrics !== "boolean") throw quiverError("invalid_argument", "metrics must be a boolean");
     if (o.onMetric !== undefined && typeof o.onMetric !== "function") throw quiverError("invalid_argument", "onMetric must be a function");
+    const indexedFields = o.indexedFields;
+    if (indexedFields !== undefined && !(Array.isArray(indexedFields) && indexedFields.every((f) => typeof f === "string"))) {
+      throw quiverError("invalid_argument", "indexedFields must be an array of field paths");
+    }
     const collection = core(() => new Collection(dimension, metric, index, seed));
+    try {
+      for (const field of (indexedFields ?? []) as string[]) core(() => collection.createFieldIndex(field));
+    } catch (error) {
+      collection.free();
+      throw error;
+    }
     // A store with storage journals from the start, so that if another tab saves the same
     // store first, this one's changes can be replayed onto that version.
     if (storage) collection.enableJournal();
@@ -287,6 +302,29 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     });
   }
 
+  /**
+   * Indexes a metadata field (a dotted path such as `"author.name"`) so that filters on it are
+   * estimated and answered from per-value bitmaps instead of a scan of every item's metadata
+   * (docs/filters.md). Resolves `false` if it was already indexed. Building reads every item
+   * once; afterwards adds, upserts and deletes keep it current, and the next save stores it.
+   * Rejects with `invalid_argument` for a malformed path.
+   */
+  async createFieldIndex(field: string): Promise<boolean> {
+    checkFieldName(field);
+    return this.#run((c) => core(() => c.createFieldIndex(field)));
+  }
+
+  /** Stops indexing a metadata field; resolves `false` if it was not indexed. */
+  async dropFieldIndex(field: string): Promise<boolean> {
+    checkFieldName(field);
+    return this.#run((c) => core(() => c.dropFieldIndex(field)));
+  }
+
+  /** The indexed metadata fields, sorted by path. */
+  async indexedFields(): Promise<string[]> {
+    return this.#run((c) => c.indexedFields());
+  }
+
   /** The stored item `{ id, vector, metadata? }`, or `undefined` if the id is not stored. */
   async get(id: string): Promise<StoredItem<M> | undefined> {
     checkId(id, "get");
@@ -305,13 +343,13 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * docs/filters.md: with a filter, the `k` best among the matching items).
    */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
-    const { query, k, efSearch, nprobe, rerank, exact, filterJson } = checkSearch(request, this.dimension);
+    const { query, k, efSearch, nprobe, rerank, exact, filterJson, filterStrategy } = checkSearch(request, this.dimension);
     const metrics = this.#metrics;
     return this.#run((c) => {
       // Read the clock only when something is measured (metrics: false and no onMetric).
       const started = metrics.enabled ? performance.now() : 0;
       const raw = (
-        exact ? core(() => c.searchExact(query, k)) : c.search(query, k, efSearch, nprobe, rerank, filterJson)
+        exact ? core(() => c.searchExact(query, k)) : c.search(query, k, efSearch, nprobe, rerank, filterJson, filterStrategy)
       ) as { id: string; score: number; metadata: M | null }[];
       if (metrics.enabled) metrics.search(performance.now() - started);
       return raw.map((h) => (h.metadata === null ? { id: h.id, score: h.score } : h) as SearchHit<M>);

@@ -165,7 +165,21 @@ export interface SearchParams {
    * available for indexes that keep no full vectors (`unsupported`).
    */
   exact?: boolean | undefined;
+  /**
+   * How a filtered search finds its matches (docs/filters.md). `"auto"` (the default) picks by
+   * the filter's estimated selectivity; the others force one path:
+   * - `"pre-filter"`: an exact scan over the matching items (best when few match);
+   * - `"in-index"`: HNSW traverses the whole graph but collects only matches; IVF probes more
+   *   lists until enough match;
+   * - `"post-filter"`: an oversampled unfiltered search whose results are then filtered.
+   *
+   * Every path returns `min(k, matches)` results. Ignored without a `filter`.
+   */
+  filterStrategy?: FilterStrategy | undefined;
 }
+
+/** A filtered search's path: see {@link SearchParams.filterStrategy}. */
+export type FilterStrategy = "auto" | "pre-filter" | "in-index" | "post-filter";
 
 /** A search request. */
 export interface SearchRequest {
@@ -218,6 +232,12 @@ export interface CreateOptions extends MetricsOptions {
   index?: IndexSpec | undefined;
   /** Fixes every randomized step (k-means init, HNSW levels): same seed, same index. */
   seed?: number | undefined;
+  /**
+   * Metadata fields (dotted paths such as `"author.name"`) to index for filtering: each keeps
+   * a bitmap per value (and sorted numbers for ranges), so filters on it are estimated and
+   * answered without scanning every item's metadata. Saved with the store.
+   */
+  indexedFields?: readonly string[] | undefined;
   /**
    * Where {@link QuiverStore.save} writes: `IndexedDBStorage`, `FileStorage`,
    * `DurableObjectStorageAdapter` or `MemoryStorage`. Optional: without it the store lives in

@@ -224,7 +224,11 @@ export interface CheckedSearch {
   exact: boolean;
   /** The filter as JSON text for the core, or `undefined` for none. */
   filterJson: string | undefined;
+  /** The forced filtered-search path, or `undefined` for automatic. */
+  filterStrategy: string | undefined;
 }
+
+const FILTER_STRATEGIES = ["auto", "pre-filter", "in-index", "post-filter"];
 
 /**
  * Checks a search request: `invalid_argument` unless it is an object, `invalid_k` unless `k` is
@@ -247,6 +251,10 @@ export function checkSearch(request: unknown, dimension: number): CheckedSearch 
     throw quiverError("invalid_argument", `params.exact must be a boolean, got ${describe(params.exact)}`);
   }
   const exact = params.exact === true;
+  const filterStrategy = params.filterStrategy;
+  if (filterStrategy !== undefined && !(typeof filterStrategy === "string" && FILTER_STRATEGIES.includes(filterStrategy))) {
+    throw quiverError("invalid_argument", `params.filterStrategy must be one of ${FILTER_STRATEGIES.map((s) => JSON.stringify(s)).join(", ")}, got ${describe(filterStrategy)}`);
+  }
   if (exact && filterJson !== undefined) throw quiverError("unsupported", "params.exact cannot be combined with a filter yet");
   return {
     query,
@@ -256,6 +264,7 @@ export function checkSearch(request: unknown, dimension: number): CheckedSearch 
     rerank: checkInteger(params.rerank, "params.rerank", 0, U32_MAX),
     exact,
     filterJson,
+    filterStrategy,
   };
 }
 
