@@ -90,6 +90,11 @@ export interface ShardConfig {
   metric?: Metric | undefined;
   index?: string | undefined;
   seed?: number | undefined;
+  /**
+   * Metadata fields to index for filtering in every shard (see `CreateOptions.indexedFields`).
+   * Applied when a shard's store is created; a shard that already exists keeps its own.
+   */
+  indexedFields?: readonly string[] | undefined;
 }
 
 /** Options of the {@link QuiverShard} class, set with {@link QuiverShard.configure}. */

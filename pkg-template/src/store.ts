@@ -419,6 +419,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       memoryBytes: c.memoryBytes(),
       memory: c.memoryBreakdown(),
       searchDefaults: definedParams(c.searchDefaults()),
+      indexedFields: c.indexedFields(),
       simd: simdEnabled(),
       version: version(),
       ...this.#metrics.snapshot(),

@@ -294,6 +294,8 @@ export interface StoreStats extends OperationStats {
   memory: MemoryBreakdown;
   /** The knob values searches use when they leave them unset (e.g. set by `tune`). */
   searchDefaults: SearchParams;
+  /** Metadata fields with an index for filtering (see {@link CreateOptions.indexedFields}), sorted. */
+  indexedFields: string[];
   /** Components per vector. */
   dimension: number;
   /** The metric. */

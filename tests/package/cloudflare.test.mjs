@@ -38,8 +38,9 @@ test("router + 4 Durable Object shards in Miniflare: add, search, tune, restart,
       `import { QuiverShard, createRouter } from ${JSON.stringify(join(root, "pkg/dist/cloudflare.js"))};
 export { QuiverShard };
 const docs = createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name: "docs" });
-// A second logical store on the same namespace: 4 HNSW shards (objects ann-0..ann-3).
-const ann = createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name: "ann", index: "HNSW16", seed: 7 });
+// A second logical store on the same namespace: 4 HNSW shards (objects ann-0..ann-3), each
+// indexing the metadata field "i" for filters.
+const ann = createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name: "ann", index: "HNSW16", seed: 7, indexedFields: ["i"] });
 // A shard object that can also write the interim layout (one "i:<id>" key per item) and list
 // its raw keys, to test the migration and the storage layout.
 export class LegacyShard extends QuiverShard {
@@ -122,6 +123,7 @@ export default {
     const stats = (await post(mf, "stats")).json;
     assert.equal(stats.count, 1200);
     assert.deepEqual(stats.shards.map((s) => s.name), ["docs-0", "docs-1", "docs-2", "docs-3"]);
+    assert.deepEqual(stats.shards.map((s) => s.indexedFields), [[], [], [], []]);
     assert.deepEqual(
       stats.shards.map((s) => s.count),
       [0, 1, 2, 3].map((n) => items.filter((it) => shardOf(it.id, 4) === n).length),
@@ -164,6 +166,15 @@ export default {
     await annFlat.add(items.filter((it) => it.id !== "doc-9"));
     const exact = await ann({ exact: true });
     for (const [q, vector] of queries.entries()) assert.deepEqual(exact[q].hits, await annFlat.search({ vector, k: 10 }), `exact, query ${q}`);
+    // Filters through the router, answered from each shard's field index ("pre-filter" scores
+    // exactly the matching items, so the merged hits equal the in-process exact filtered search).
+    const filter = { i: { $lt: 150 } };
+    const filtered = async () =>
+      Promise.all(queries.map(async (q) => (await post(mf, "ann/search", { vector: Array.from(q), k: 10, filter, params: { filterStrategy: "pre-filter" } })).json));
+    const filteredBefore = await filtered();
+    for (const [q, vector] of queries.entries()) {
+      assert.deepEqual(filteredBefore[q].hits, await annFlat.search({ vector, k: 10, filter }), `filtered, query ${q}`);
+    }
 
     await mf.dispose();
     mf = start();
@@ -178,6 +189,8 @@ export default {
     const annStats = (await post(mf, "ann/stats")).json;
     assert.equal(annStats.count, 1199);
     assert.deepEqual(annStats.shards.map((s) => s.searchDefaults.efSearch), [1, 2, 3, 4].map(() => tuned.json.value));
+    assert.deepEqual(annStats.shards.map((s) => s.indexedFields), [["i"], ["i"], ["i"], ["i"]], "field indexes are created with the shards and saved");
+    assert.deepEqual(await filtered(), filteredBefore);
     assert.equal((await post(mf, "ann/measureRecall", { k: 10, queries: plainQueries })).json.recall, tuned.json.recall);
 
     // A shard written by the interim template (one key per item) is migrated on open.
