@@ -333,18 +333,18 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   /**
    * The stored item `{ id, vector, metadata? }`, or `undefined` if the id is not stored.
    *
-   * Rejects with `unsupported` in a store created with `keepVectors: false`, whatever it holds
-   * (even before its index has trained and dropped the vectors, so that code written against a
-   * small store does not break as it grows); {@link VectorStore.getMetadata} returns the id and
-   * metadata.
+   * For a stored id, rejects with `unsupported` in a store created with `keepVectors: false`,
+   * whatever it holds (even before its index has trained and dropped the vectors, so that code
+   * written against a small store does not break as it grows); {@link VectorStore.getMetadata}
+   * returns the id and metadata. An id that is not stored is `undefined` in every store.
    */
   async get(id: string): Promise<StoredItem<M> | undefined> {
     checkId(id, "get");
     return this.#run((c) => {
+      if (!c.has(id)) return undefined;
       if (!c.keepVectors) {
         throw quiverError("unsupported", `store ${JSON.stringify(this.name)} was created with keepVectors: false, so it holds no vectors for get to return; getMetadata(id) returns the id and metadata`);
       }
-      if (!c.has(id)) return undefined;
       const record = c.get(id) as RawRecord;
       return (record.metadata === null ? { id: record.id, vector: record.vector } : record) as StoredItem<M>;
     });

@@ -255,9 +255,9 @@ export interface CreateOptions extends MetricsOptions {
    * costs, from the moment the store is created:
    * - search scores the codes only: no default rerank, so recall is the codes' own (see
    *   docs/quantization.md); an explicit `params.rerank` > 0 rejects with `unsupported`;
-   * - `get` rejects with `unsupported` (use {@link VectorStore.getMetadata} for the id and
-   *   metadata); a `ShardedStore` reads items back for its cross-shard rollback, so its
-   *   `delete` and replacing `upsert` reject with `unsupported` over such shards, and
+   * - `get` of a stored id rejects with `unsupported` (use {@link VectorStore.getMetadata} for
+   *   the id and metadata); a `ShardedStore` reads items back for its cross-shard rollback, so
+   *   its `delete` and replacing `upsert` reject with `unsupported` over such shards, and
    *   `ShardedStore.withWorkers` refuses `keepVectors: false`;
    * - `params.exact`, `measureRecall` and `tune` need exact results over the stored vectors and
    *   reject with `unsupported` once trained (measure recall against your own ground truth);
@@ -431,8 +431,8 @@ export interface QuiverStore<M extends object = Metadata> {
    */
   delete(ids: string | readonly string[]): Promise<number>;
   /**
-   * The stored item, or `undefined` if the id is not stored. Rejects with `unsupported` in a
-   * store created with `keepVectors: false` (it has no vectors to return).
+   * The stored item, or `undefined` if the id is not stored. Rejects with `unsupported` for a
+   * stored id in a store created with `keepVectors: false` (it has no vectors to return).
    */
   get(id: string): Promise<StoredItem<M> | undefined>;
   /** The `k` best items for the query, best first. */

@@ -108,6 +108,7 @@ for (const { index, min, params = {} } of FAMILIES) {
 
     // What needs the vectors fails clearly; the metadata stays reachable.
     await rejectsWith(dropped.get("doc-0"), "unsupported", `${context} get`);
+    assert.equal(await dropped.get("missing"), undefined, `${context}: get of an id not stored`);
     assert.deepEqual(await dropped.getMetadata("doc-0"), { id: "doc-0", metadata: { i: 0 } }, context);
     assert.deepEqual(await dropped.getMetadata("doc-1"), { id: "doc-1" }, context);
     assert.equal(await dropped.getMetadata("missing"), undefined, context);
@@ -178,6 +179,22 @@ test("keepVectors is refused where it has no meaning, and checked", async () => 
   }
   await rejectsWith(VectorStore.create({ dimension: 8, index: "SQ8", keepVectors: "no" }), "invalid_argument", "not a boolean");
   await rejectsWith(ShardedStore.withWorkers({ dimension: 8, index: "SQ8", keepVectors: false, count: 2, workerUrl: "x" }), "unsupported", "sharded");
+});
+
+test("a ShardedStore over keepVectors: false shards: adds and searches; delete and replacing upserts fail cleanly", async () => {
+  const shards = await Promise.all([0, 1].map((i) => VectorStore.create({ name: `s${i}`, dimension: DIM, index: "SQ8", keepVectors: false, seed: SEED })));
+  const sharded = new ShardedStore(shards);
+  await sharded.add(items.slice(0, 2400));
+  await sharded.upsert([{ id: "new-1", vector: base[2500] }]);
+  assert.equal((await sharded.stats()).count, 2401);
+  assert.equal((await sharded.stats()).keepVectors, false);
+  const [best] = await sharded.search({ vector: base[7], k: 1 });
+  assert.equal(best.id, "doc-7");
+  await rejectsWith(sharded.delete(["doc-7", "doc-8"]), "unsupported", "sharded delete");
+  await rejectsWith(sharded.upsert([{ id: "doc-7", vector: base[7] }]), "unsupported", "sharded replacing upsert");
+  assert.equal((await sharded.stats()).count, 2401, "nothing deleted");
+  assert.deepEqual(await shards[sharded.shardOf("doc-7")].getMetadata("doc-7"), { id: "doc-7" });
+  await sharded.close();
 });
 
 test("keepVectors: false through the worker front end", async () => {
