@@ -42,7 +42,7 @@ const FIRST = 2500;
 
 /**
  * The quantized families, each with the smallest recall@10 (against the fixture's exact top-10)
- * its codes alone must reach: measured on this fixture at seed 11 (see docs/package-api.md) and
+ * its codes alone must reach: measured on this fixture at seed 11 (values below) and
  * set a few points below, since without kept vectors nothing is reranked. IVF16,PQ48 trains at
  * 39 · 16 = 624 vectors (flat PQ48 needs 9,984, more than the fixture); the IVF families are
  * searched at nprobe 16 (every list) so the threshold measures the codes, not the probing.
