@@ -136,6 +136,7 @@ impl WasmCollection {
         if let Some(seed) = seed {
             options.seed = seed as u64;
         }
+        let metric = metric.parse().map_err(to_js)?;
         let spec: crate::index::IndexSpec = spec.parse().map_err(to_js)?;
         if keep_vectors == Some(false) {
             if !spec.is_lossy() {
@@ -152,7 +153,7 @@ impl WasmCollection {
         }
         let config = CollectionConfig {
             dimension: dimension as usize,
-            metric: metric.parse().map_err(to_js)?,
+            metric,
             spec,
             options,
         };

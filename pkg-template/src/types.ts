@@ -251,8 +251,8 @@ export interface CreateOptions extends MetricsOptions {
    *
    * `false` drops them once the index has trained (until then they sit in its exact buffer,
    * which it searches exactly), so only the codes stay in memory and in storage: e.g. `"BIN"` at
-   * 384 dimensions holds ~65 bytes per item (plus ids and metadata) instead of ~1,700. What it
-   * costs, from the moment the store is created:
+   * 384 dimensions holds ~100 bytes per item (plus ids and metadata) instead of ~2,600, `"PQ48"`
+   * ~120 (docs/package-api.md). What it costs, from the moment the store is created:
    * - search scores the codes only: no default rerank, so recall is the codes' own (see
    *   docs/quantization.md); an explicit `params.rerank` > 0 rejects with `unsupported`;
    * - `get` of a stored id rejects with `unsupported` (use {@link VectorStore.getMetadata} for
@@ -260,8 +260,7 @@ export interface CreateOptions extends MetricsOptions {
    *   its `delete` and replacing `upsert` reject with `unsupported` over such shards, and
    *   `ShardedStore.withWorkers` refuses `keepVectors: false`;
    * - `params.exact`, `measureRecall` and `tune` need exact results over the stored vectors and
-   *   reject with `unsupported` once trained (measure recall against your own ground truth);
-   * - a flat-over-codes index cannot be re-trained (`train` on it rejects with `unsupported`).
+   *   reject with `unsupported` once trained (measure recall against your own ground truth).
    *
    * Saved with the store and restored on open ({@link StoreStats.keepVectors}). Indexes over raw
    * vectors (`"Flat"`, `"HNSW{m}"`, `"IVF{n}"`) reject `false` with `invalid_argument`: their
