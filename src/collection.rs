@@ -635,7 +635,8 @@ impl Collection {
             .vector(internal)
             .ok_or_else(|| Error::Unsupported {
                 what: format!(
-                    "index {} does not keep full vectors, so get cannot return one",
+                    "index {} does not keep full vectors (keep_vectors / keepVectors: false), \
+                     so get cannot return one (the package's getMetadata returns id and metadata)",
                     self.config.spec
                 ),
             })?

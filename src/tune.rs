@@ -278,7 +278,9 @@ fn tune_queries(
 fn stored_vector(index: &dyn Index, id: u32) -> Result<&[f32]> {
     index.vector(id).ok_or_else(|| Error::Unsupported {
         what: format!(
-            "tuning {}: it does not keep full vectors to compute exact results from",
+            "exact results (the ground truth of tune and measureRecall, and exact search) \
+             need the full vectors, which this {} index does not keep \
+             (keep_vectors / keepVectors: false)",
             index.spec()
         ),
     })

@@ -120,22 +120,41 @@ pub struct WasmCollection {
 #[wasm_bindgen(js_class = Collection)]
 impl WasmCollection {
     /// Creates an empty collection. `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the
-    /// index (`"Flat"`, …); `seed` fixes every randomized step.
+    /// index (`"Flat"`, …); `seed` fixes every randomized step. `keepVectors` (default `true`)
+    /// is `IndexOptions::keep_vectors`: `false` makes a lossy index (SQ8, PQ, BIN, and their
+    /// IVF and HNSW forms) drop the full f32 vectors once trained; indexes over raw vectors
+    /// refuse it with `invalid_argument`, since their vectors are the index.
     #[wasm_bindgen(constructor)]
     pub fn new(
         dimension: u32,
         metric: &str,
         spec: &str,
         seed: Option<f64>,
+        keep_vectors: Option<bool>,
     ) -> Result<WasmCollection, JsValue> {
         let mut options = IndexOptions::default();
         if let Some(seed) = seed {
             options.seed = seed as u64;
         }
+        let metric = metric.parse().map_err(to_js)?;
+        let spec: crate::index::IndexSpec = spec.parse().map_err(to_js)?;
+        if keep_vectors == Some(false) {
+            if !spec.is_lossy() {
+                return Err(to_js(Error::InvalidArgument {
+                    name: "keepVectors",
+                    reason: format!(
+                        "{spec} stores the full vectors as its index, so it cannot drop them; \
+                         keepVectors: false needs a quantized index (SQ8, PQ{{m}}, BIN, \
+                         IVF{{n}},SQ8, IVF{{n}},PQ{{m}}, HNSW{{m}},SQ8)"
+                    ),
+                }));
+            }
+            options.keep_vectors = false;
+        }
         let config = CollectionConfig {
             dimension: dimension as usize,
-            metric: metric.parse().map_err(to_js)?,
-            spec: spec.parse().map_err(to_js)?,
+            metric,
+            spec,
             options,
         };
         Ok(WasmCollection {
@@ -185,6 +204,31 @@ impl WasmCollection {
         );
         set(&object, "metadata", &metadata_to_js(&record.metadata));
         Ok(object.into())
+    }
+
+    /// The stored item without its vector: `{ id, metadata }` (works whether or not the index
+    /// keeps full vectors; `get` needs them). Throws `not_found`.
+    #[wasm_bindgen(js_name = getMetadata)]
+    pub fn get_metadata(&self, id: &str) -> Result<JsValue, JsValue> {
+        let internal = self
+            .inner
+            .internal_id_of(id)
+            .ok_or_else(|| to_js(Error::NotFound { id: id.to_string() }))?;
+        let object = Object::new();
+        set(&object, "id", &id.into());
+        set(
+            &object,
+            "metadata",
+            &metadata_to_js(&self.inner.metadata_of(internal).cloned()),
+        );
+        Ok(object.into())
+    }
+
+    /// Whether the index keeps the full f32 vectors once trained (the `keepVectors` it was
+    /// created with, read back from the manifest when opened).
+    #[wasm_bindgen(getter, js_name = keepVectors)]
+    pub fn keep_vectors(&self) -> bool {
+        self.inner.config().options.keep_vectors
     }
 
     /// Whether an id is stored.

@@ -46,6 +46,7 @@ export type {
   SearchParams,
   SearchRequest,
   StoredItem,
+  StoredMetadata,
   StoreStats,
   TaskOptions,
   TuneOptions,

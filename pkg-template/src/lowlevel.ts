@@ -36,8 +36,13 @@ export interface Collection {
   dropFieldIndex(field: string): boolean;
   /** The indexed metadata fields, sorted by path. */
   indexedFields(): string[];
-  /** The stored item `{ id, vector, metadata }`; throws `not_found`. */
+  /**
+   * The stored item `{ id, vector, metadata }`; throws `not_found`, and `unsupported` once an
+   * index created with `keepVectors: false` has trained (dropped its vectors).
+   */
   get(id: string): { id: string; vector: Float32Array; metadata: object | null };
+  /** The stored item without its vector, `{ id, metadata }`; throws `not_found`. */
+  getMetadata(id: string): { id: string; metadata: object | null };
   /** Whether an id is stored. */
   has(id: string): boolean;
   /** The `k` best items for `query`, best first; `filterJson` keeps only matching items. */
@@ -52,6 +57,8 @@ export interface Collection {
   readonly metric: string;
   /** The canonical index spec. */
   readonly spec: string;
+  /** Whether the index keeps the full f32 vectors once trained (`keepVectors` at creation). */
+  readonly keepVectors: boolean;
   /** Bytes held (index, ids, metadata). */
   memoryBytes(): number;
   /** Trains the index on the vectors it holds (IVF: k-means); a no-op for other families. */
@@ -158,8 +165,12 @@ export interface TuneReport {
 
 /** The constructor of {@link Collection}. */
 export interface CollectionConstructor {
-  /** An empty collection: `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the index. */
-  new (dimension: number, metric: string, spec: string, seed?: number | null): Collection;
+  /**
+   * An empty collection: `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the index.
+   * `keepVectors: false` (quantized specs only; `invalid_argument` otherwise) drops the full
+   * vectors once the index has trained.
+   */
+  new (dimension: number, metric: string, spec: string, seed?: number | null, keepVectors?: boolean | null): Collection;
   /** The record keys {@link CollectionConstructor.open} needs for this manifest. */
   requiredChunks(manifest: Uint8Array): string[];
   /**

@@ -213,6 +213,10 @@ export class ShardedStore<M extends object = Metadata> implements QuiverStore<M>
     if (!Number.isInteger(count) || count < 1 || count > 256) {
       throw quiverError("invalid_argument", `count must be an integer from 1 to 256, got ${String(count)}`);
     }
+    if (storeOptions.keepVectors === false) {
+      // delete and upsert read the items back (get) to roll the other shards back on failure.
+      throw quiverError("unsupported", "a sharded store reads items back for its cross-shard rollback, which keepVectors: false shards cannot return; use keepVectors: true (the default)");
+    }
     const make =
       createWorker ??
       ((url: string | URL) => {

@@ -26,6 +26,7 @@ import type {
   SearchParams,
   SearchRequest,
   StoredItem,
+  StoredMetadata,
   StoreStats,
   Item,
   TaskOptions,
@@ -222,7 +223,9 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
             ? quiverError("invalid_argument", `store ${JSON.stringify(name)} uses the ${loaded.metric} metric, not ${String(o.metric)}`)
             : o.index !== undefined && typeof o.index === "string" && o.index.replace(/\s/g, "").toUpperCase() !== loaded.spec.toUpperCase()
               ? quiverError("invalid_argument", `store ${JSON.stringify(name)} has index ${loaded.spec}, not ${o.index}`)
-              : undefined;
+              : o.keepVectors !== undefined && o.keepVectors !== loaded.keepVectors
+                ? quiverError("invalid_argument", `store ${JSON.stringify(name)} was created with keepVectors: ${String(loaded.keepVectors)}, not ${String(o.keepVectors)}`)
+                : undefined;
       if (mismatch) {
         loaded.free();
         throw mismatch;
@@ -243,13 +246,15 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     const index = o.index ?? "Flat";
     if (typeof index !== "string") throw quiverError("invalid_spec", `index must be a spec string such as "Flat"`);
     const seed = checkInteger(o.seed, "seed", 0, Number.MAX_SAFE_INTEGER);
+    if (o.keepVectors !== undefined && typeof o.keepVectors !== "boolean") throw quiverError("invalid_argument", "keepVectors must be a boolean");
+    const keepVectors = o.keepVectors as boolean | undefined;
     if (o.metrics !== undefined && typeof o.metrics !== "boolean") throw quiverError("invalid_argument", "metrics must be a boolean");
     if (o.onMetric !== undefined && typeof o.onMetric !== "function") throw quiverError("invalid_argument", "onMetric must be a function");
     const indexedFields = o.indexedFields;
     if (indexedFields !== undefined && !(Array.isArray(indexedFields) && indexedFields.every((f) => typeof f === "string"))) {
       throw quiverError("invalid_argument", "indexedFields must be an array of field paths");
     }
-    const collection = core(() => new Collection(dimension, metric, index, seed));
+    const collection = core(() => new Collection(dimension, metric, index, seed, keepVectors));
     try {
       for (const field of (indexedFields ?? []) as string[]) core(() => collection.createFieldIndex(field));
     } catch (error) {
@@ -325,13 +330,37 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     return this.#run((c) => c.indexedFields());
   }
 
-  /** The stored item `{ id, vector, metadata? }`, or `undefined` if the id is not stored. */
+  /**
+   * The stored item `{ id, vector, metadata? }`, or `undefined` if the id is not stored.
+   *
+   * For a stored id, rejects with `unsupported` in a store created with `keepVectors: false`,
+   * whatever it holds (even before its index has trained and dropped the vectors, so that code
+   * written against a small store does not break as it grows); {@link VectorStore.getMetadata}
+   * returns the id and metadata. An id that is not stored is `undefined` in every store.
+   */
   async get(id: string): Promise<StoredItem<M> | undefined> {
     checkId(id, "get");
     return this.#run((c) => {
       if (!c.has(id)) return undefined;
+      if (!c.keepVectors) {
+        throw quiverError("unsupported", `store ${JSON.stringify(this.name)} was created with keepVectors: false, so it holds no vectors for get to return; getMetadata(id) returns the id and metadata`);
+      }
       const record = c.get(id) as RawRecord;
       return (record.metadata === null ? { id: record.id, vector: record.vector } : record) as StoredItem<M>;
+    });
+  }
+
+  /**
+   * The stored item without its vector, `{ id, metadata? }`, or `undefined` if the id is not
+   * stored. Works whatever the index keeps (unlike {@link VectorStore.get}, it does not need the
+   * full vectors of a `keepVectors: false` store), and copies no vector.
+   */
+  async getMetadata(id: string): Promise<StoredMetadata<M> | undefined> {
+    checkId(id, "getMetadata");
+    return this.#run((c) => {
+      if (!c.has(id)) return undefined;
+      const record = c.getMetadata(id) as { id: string; metadata: M | null };
+      return (record.metadata === null ? { id: record.id } : record) as StoredMetadata<M>;
     });
   }
 
@@ -405,7 +434,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
 
   /**
    * Counts, sizes, configuration and operation metrics: `{ name, count, tombstones, dimension,
-   * metric, index, memoryBytes, memory, searchDefaults, simd, version, search, insert, deletes,
+   * metric, index, keepVectors, memoryBytes, memory, searchDefaults, simd, version, search, insert, deletes,
    * windowSeconds }` (see {@link StoreStats}).
    */
   async stats(): Promise<StoreStats> {
@@ -416,6 +445,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       dimension: this.dimension,
       metric: this.metric,
       index: this.index,
+      keepVectors: c.keepVectors,
       memoryBytes: c.memoryBytes(),
       memory: c.memoryBreakdown(),
       searchDefaults: definedParams(c.searchDefaults()),

@@ -51,6 +51,17 @@ export interface StoredItem<M extends object = Metadata> {
   metadata?: M;
 }
 
+/**
+ * An item without its vector, returned by {@link VectorStore.getMetadata}: what a store
+ * created with `keepVectors: false` can still return once its index has dropped the vectors.
+ */
+export interface StoredMetadata<M extends object = Metadata> {
+  /** The item's id. */
+  id: string;
+  /** The stored metadata; absent when the item has none. */
+  metadata?: M;
+}
+
 /** One search result. */
 export interface SearchHit<M extends object = Metadata> {
   /** The item's id. */
@@ -233,6 +244,30 @@ export interface CreateOptions extends MetricsOptions {
   /** Fixes every randomized step (k-means init, HNSW levels): same seed, same index. */
   seed?: number | undefined;
   /**
+   * Quantized indexes (`"SQ8"`, `"PQ{m}"`, `"BIN"`, `"IVF{n},SQ8"`, `"IVF{n},PQ{m}"`,
+   * `"HNSW{m},SQ8"`) only. Default `true`: the full f32 vectors (`4 × dimension` bytes per item)
+   * are kept beside the codes, for exact reranking, {@link QuiverStore.get}, exact search,
+   * {@link QuiverStore.measureRecall} and {@link QuiverStore.tune}.
+   *
+   * `false` drops them once the index has trained (until then they sit in its exact buffer,
+   * which it searches exactly), so only the codes stay in memory and in storage: e.g. `"BIN"` at
+   * 384 dimensions holds ~100 bytes per item (plus ids and metadata) instead of ~2,600, `"PQ48"`
+   * ~120 (docs/package-api.md). What it costs, from the moment the store is created:
+   * - search scores the codes only: no default rerank, so recall is the codes' own (see
+   *   docs/quantization.md); an explicit `params.rerank` > 0 rejects with `unsupported`;
+   * - `get` of a stored id rejects with `unsupported` (use {@link VectorStore.getMetadata} for
+   *   the id and metadata); a `ShardedStore` reads items back for its cross-shard rollback, so
+   *   its `delete` and replacing `upsert` reject with `unsupported` over such shards, and
+   *   `ShardedStore.withWorkers` refuses `keepVectors: false`;
+   * - `params.exact`, `measureRecall` and `tune` need exact results over the stored vectors and
+   *   reject with `unsupported` once trained (measure recall against your own ground truth).
+   *
+   * Saved with the store and restored on open ({@link StoreStats.keepVectors}). Indexes over raw
+   * vectors (`"Flat"`, `"HNSW{m}"`, `"IVF{n}"`) reject `false` with `invalid_argument`: their
+   * vectors are the index.
+   */
+  keepVectors?: boolean | undefined;
+  /**
    * Metadata fields (dotted paths such as `"author.name"`) to index for filtering: each keeps
    * a bitmap per value (and sorted numbers for ranges), so filters on it are estimated and
    * answered without scanning every item's metadata. Saved with the store.
@@ -302,6 +337,12 @@ export interface StoreStats extends OperationStats {
   metric: Metric;
   /** The canonical index spec. */
   index: string;
+  /**
+   * Whether the index keeps the full f32 vectors beside its codes ({@link CreateOptions.keepVectors};
+   * always `true` for indexes over raw vectors). `false` takes effect once the index has trained:
+   * `memory.vectors` shows what is still held.
+   */
+  keepVectors: boolean;
   /** Bytes held in WebAssembly memory by the store (index, ids, metadata). */
   memoryBytes: number;
   /** Whether the SIMD128 kernels are in use. */
@@ -390,7 +431,10 @@ export interface QuiverStore<M extends object = Metadata> {
    * deletes nothing. Resolves to the number deleted.
    */
   delete(ids: string | readonly string[]): Promise<number>;
-  /** The stored item, or `undefined` if the id is not stored. */
+  /**
+   * The stored item, or `undefined` if the id is not stored. Rejects with `unsupported` for a
+   * stored id in a store created with `keepVectors: false` (it has no vectors to return).
+   */
   get(id: string): Promise<StoredItem<M> | undefined>;
   /** The `k` best items for the query, best first. */
   search(request: SearchRequest): Promise<SearchHit<M>[]>;

@@ -68,7 +68,8 @@ impl FullVectors {
     pub fn rerank_depth(&self, requested: Option<usize>, default: usize) -> Result<usize> {
         match requested {
             Some(r) if r > 0 && !self.available() => Err(Error::Unsupported {
-                what: "rerank needs the full vectors: keep them (keep_vectors) or set a \
+                what: "rerank needs the full vectors, which this index does not keep \
+                       (keep_vectors / keepVectors: false): search without rerank, or set a \
                        VectorSource"
                     .into(),
             }),

@@ -24,6 +24,7 @@ import type {
   SearchParams,
   SearchRequest,
   StoredItem,
+  StoredMetadata,
   StoreStats,
   TaskOptions,
   TuneOptions,
@@ -239,6 +240,12 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
     return (await this.#call("get", [checkId(id, "get")])) as StoredItem<M> | undefined;
   }
 
+  /** The stored item without its vector, or `undefined` (see {@link VectorStore.getMetadata}). */
+  async getMetadata(id: string): Promise<StoredMetadata<M> | undefined> {
+    this.#checkOpen();
+    return (await this.#call("getMetadata", [checkId(id, "getMetadata")])) as StoredMetadata<M> | undefined;
+  }
+
   /** The `k` best items for the query, best first (see {@link VectorStore.search}). */
   async search(request: SearchRequest): Promise<SearchHit<M>[]> {
     this.#checkOpen();
@@ -268,8 +275,8 @@ export class WorkerVectorStore<M extends object = Metadata> implements QuiverSto
   }
 
   /**
-   * Counts, sizes and configuration: `{ name, count, dimension, metric, index, memoryBytes, simd,
-   * version }`.
+   * Counts, sizes and configuration: `{ name, count, dimension, metric, index, keepVectors,
+   * memoryBytes, simd, version }` and the rest of {@link StoreStats}.
    */
   async stats(): Promise<StoreStats> {
     this.#checkOpen();

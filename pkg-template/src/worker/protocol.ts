@@ -28,7 +28,7 @@ export interface MessageEndpoint {
 }
 
 /** The store operations a request can name. */
-export type Op = "create" | "open" | "add" | "upsert" | "delete" | "get" | "search" | "save" | "compact" | "stats" | "measureRecall" | "tune" | "setSearchDefaults" | "close";
+export type Op = "create" | "open" | "add" | "upsert" | "delete" | "get" | "getMetadata" | "search" | "save" | "compact" | "stats" | "measureRecall" | "tune" | "setSearchDefaults" | "close";
 
 /** Page → worker. */
 export type Request =

@@ -90,6 +90,8 @@ export function serveWorker(options: ServeWorkerOptions = {}): () => void {
         return storeOf(request.store).delete(args[0] as string[]).then((n) => [n]);
       case "get":
         return storeOf(request.store).get(args[0] as string).then((item) => [item, item ? [item.vector.buffer as ArrayBuffer] : []]);
+      case "getMetadata":
+        return storeOf(request.store).getMetadata(args[0] as string).then((item) => [item]);
       case "search":
         return storeOf(request.store).search(args[0] as SearchRequest).then((hits) => [hits]);
       case "save":

@@ -19,6 +19,7 @@ import {
   type SearchHit,
   type StorageAdapter,
   type StoredItem,
+  type StoredMetadata,
   type StoreStats,
   type MetricEvent,
   type RecallReport,
@@ -149,4 +150,19 @@ export async function metrics(): Promise<void> {
   // @ts-expect-error not a metric name
   const bad: MetricEvent["name"] = "quiver.search.latency";
   void bad;
+}
+
+export async function keepVectors(): Promise<void> {
+  const store = await VectorStore.create<Doc>({ dimension: 384, index: "BIN", keepVectors: false });
+  const kept: boolean = (await store.stats()).keepVectors;
+  const meta: StoredMetadata<Doc> | undefined = await store.getMetadata("a");
+  const title: string | undefined = meta?.metadata?.title;
+  const remote = await WorkerVectorStore.create<Doc>(worker, { dimension: 384, index: "PQ48", keepVectors: false });
+  const remoteMeta: StoredMetadata<Doc> | undefined = await remote.getMetadata("a");
+  await VectorStore.open({ name: "docs", storage: new MemoryStorage(), keepVectors: false });
+  void [kept, title, remoteMeta];
+  // @ts-expect-error keepVectors is a boolean
+  await VectorStore.create({ dimension: 3, index: "SQ8", keepVectors: "no" });
+  // @ts-expect-error getMetadata returns no vector
+  void meta?.vector;
 }
