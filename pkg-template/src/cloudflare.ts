@@ -95,6 +95,12 @@ export interface ShardConfig {
    * Applied when a shard's store is created; a shard that already exists keeps its own.
    */
   indexedFields?: readonly string[] | undefined;
+  /**
+   * `false` drops each shard's full vectors once its quantized index is trained (see
+   * `CreateOptions.keepVectors`): `get` then rejects with `unsupported`, as do `delete` and
+   * upserts of stored ids through the router (its cross-shard rollback reads items back).
+   */
+  keepVectors?: boolean | undefined;
 }
 
 /** Options of the {@link QuiverShard} class, set with {@link QuiverShard.configure}. */

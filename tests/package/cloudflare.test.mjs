@@ -3,7 +3,9 @@
 // DurableObjectStorageAdapter. Add, search (equal to one in-process store), tune the merged
 // HNSW search through the router, restart Miniflare on the same persisted storage (every object
 // evicted), search again: the same results, HNSW graphs and tuned defaults included. A shard
-// written in the interim one-key-per-item layout is migrated on open.
+// written in the interim one-key-per-item layout is migrated on open. The shard config carries
+// indexedFields (field indexes created in every shard) and keepVectors (a shard answering from
+// its codes alone, equal to an in-process store created alike).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -32,6 +34,8 @@ test("router + 4 Durable Object shards in Miniflare: add, search, tune, restart,
     return;
   }
   const dir = mkdtempSync(join(tmpdir(), "quiver-cf-"));
+  // Disposed in `finally` too, so a failed assertion does not leave workerd (and the test) running.
+  let mf;
   try {
     writeFileSync(
       join(dir, "worker.js"),
@@ -41,6 +45,9 @@ const docs = createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name: 
 // A second logical store on the same namespace: 4 HNSW shards (objects ann-0..ann-3), each
 // indexing the metadata field "i" for filters.
 const ann = createRouter({ binding: "SHARDS", shards: 4, dimension: 384, name: "ann", index: "HNSW16", seed: 7, indexedFields: ["i"] });
+// A third: one SQ8 shard (SQ8 trains itself at 1,000 vectors) that drops its full vectors once
+// trained (keepVectors: false).
+const codes = createRouter({ binding: "SHARDS", shards: 1, dimension: 384, name: "codes", index: "SQ8", seed: 3, keepVectors: false });
 // A shard object that can also write the interim layout (one "i:<id>" key per item) and list
 // its raw keys, to test the migration and the storage layout.
 export class LegacyShard extends QuiverShard {
@@ -66,6 +73,7 @@ export default {
     if (url.pathname.startsWith("/legacy/")) {
       return env.LEGACY.get(env.LEGACY.idFromName("old")).fetch(new Request(new URL(url.pathname.slice(7), url), request));
     }
+    if (url.pathname.startsWith("/codes/")) return codes.fetch(new Request(new URL(url.pathname.slice(6), url), request), env);
     if (!url.pathname.startsWith("/ann/")) return docs.fetch(request, env);
     return ann.fetch(new Request(new URL(url.pathname.slice(4), url), request), env);
   },
@@ -115,7 +123,7 @@ export default {
     const single = await VectorStore.create({ dimension: 384 });
     await single.add(items);
 
-    let mf = start();
+    mf = start();
     for (let i = 0; i < items.length; i += 300) {
       const r = await post(mf, "add", { items: items.slice(i, i + 300) });
       assert.equal(r.status, 200, JSON.stringify(r.json));
@@ -176,8 +184,27 @@ export default {
       assert.deepEqual(filteredBefore[q].hits, await annFlat.search({ vector, k: 10, filter }), `filtered, query ${q}`);
     }
 
+    // keepVectors: false through the shard config: the shard drops its vectors once trained and
+    // answers exactly as an in-process store created alike; get rejects with a typed error.
+    const codesLocal = await VectorStore.create({ dimension: 384, index: "SQ8", seed: 3, keepVectors: false });
+    for (let i = 0; i < items.length; i += 300) {
+      const r = await post(mf, "codes/add", { items: items.slice(i, i + 300) });
+      assert.equal(r.status, 200, JSON.stringify(r.json));
+      await codesLocal.add(items.slice(i, i + 300).map((it) => ({ ...it, vector: Float32Array.from(it.vector) })));
+    }
+    const codesStats = (await post(mf, "codes/stats")).json;
+    assert.equal(codesStats.count, 1200);
+    assert.deepEqual(codesStats.shards.map((s) => [s.keepVectors, s.memory.vectors]), [[false, 0]], "trained, vectors dropped");
+    const codesGet = await post(mf, "codes/get", { id: "doc-7" });
+    assert.deepEqual([codesGet.status, codesGet.json.code], [400, "unsupported"]);
+    const codesSearch = async () => Promise.all(queries.map(async (q) => (await post(mf, "codes/search", { vector: Array.from(q), k: 10 })).json));
+    const codesBefore = await codesSearch();
+    for (const [q, vector] of queries.entries()) assert.deepEqual(codesBefore[q].hits, await codesLocal.search({ vector, k: 10 }), `codes, query ${q}`);
+
     await mf.dispose();
     mf = start();
+    assert.deepEqual(await codesSearch(), codesBefore, "keepVectors: false shards reopen to the same answers");
+    assert.deepEqual((await post(mf, "codes/stats")).json.shards.map((s) => s.keepVectors), [false]);
     const after = await search();
     assert.deepEqual(after, afterDelete, "same results after restarting Miniflare");
     assert.equal((await post(mf, "stats")).json.count, 1199);
@@ -218,6 +245,7 @@ export default {
     assert.deepEqual((await post(mf, "legacy/stats")).json.searchDefaults, { rerank: 4 }, "saved by setSearchDefaults");
     await mf.dispose();
   } finally {
+    await mf?.dispose().catch(() => undefined);
     rmSync(dir, { recursive: true, force: true });
   }
 });
