@@ -167,3 +167,71 @@ export async function profileOpen(database) {
   c.free();
   return out;
 }
+
+/**
+ * Where a cold open's time goes (diagnostics, one cold launch each): the manifest read, the
+ * record reads (first and last arrival), the work done on records as they arrive, growing the
+ * heap, the decode and the first query. `mode: "stream"` is what `VectorStore.open` does with
+ * `IndexedDBStorage` (`loadEach` + `OpenSession`: copy and check each record on arrival);
+ * `mode: "loaded"` is the earlier path (`loadMany`, then `Collection.open`). Times in ms from
+ * the start.
+ */
+export async function coldBreakdown({ database, mode, r = 0 }) {
+  const queries = await fvecs("/data/query.fvecs");
+  const { OpenSession } = await import("/pkg/wasm/quiver.js");
+  const storage = new IndexedDBStorage({ database });
+  const out = { mode };
+  const t0 = performance.now();
+  const at = () => performance.now() - t0;
+  const manifest = await storage.load("bench/manifest");
+  out.manifestAt = at();
+  let collection;
+  if (mode === "stream") {
+    const session = new OpenSession(manifest);
+    const keys = session.keys();
+    let acceptMs = 0;
+    let firstAt;
+    const reading = storage.loadEach(keys.map((k) => `bench/${k}`), (i, bytes) => {
+      firstAt ??= at();
+      const t = performance.now();
+      session.accept(i, bytes);
+      acceptMs += performance.now() - t;
+    });
+    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 0))]);
+    let t = performance.now();
+    session.prepare();
+    out.prepareMs = performance.now() - t;
+    await reading;
+    out.firstRecordAt = firstAt;
+    out.lastRecordAt = at();
+    out.acceptMs = acceptMs;
+    t = performance.now();
+    collection = session.finish();
+    out.decodeMs = performance.now() - t;
+    session.free();
+  } else {
+    const keys = Collection.requiredChunks(manifest);
+    const reading = storage.loadMany(keys.map((k) => `bench/${k}`));
+    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 0))]);
+    let t = performance.now();
+    Collection.prepareOpen(manifest);
+    out.prepareMs = performance.now() - t;
+    const chunks = await reading;
+    out.lastRecordAt = at();
+    t = performance.now();
+    collection = Collection.open(manifest, keys, chunks);
+    out.decodeMs = performance.now() - t;
+  }
+  out.openedAt = at();
+  const dim = queries.dim;
+  let t = performance.now();
+  collection.search(queries.data.subarray(r * dim, (r + 1) * dim), 10);
+  out.queryMs = performance.now() - t;
+  out.totalMs = at();
+  out.count = collection.length;
+  // Initialising again returns the instance's exports: the heap size after the open.
+  const wasm = await (await import("/pkg/wasm/quiver.js")).default();
+  out.wasmMemoryMB = wasm.memory.buffer.byteLength / 1048576;
+  collection.free();
+  return out;
+}

@@ -28,6 +28,10 @@ const durabilities = arg("durability", "strict").split(",");
 // Each cold open relaunches Chromium on the same profile: a fresh wasm instance and a fresh
 // IndexedDB backing store, like a user's first visit after a restart.
 const coldOpens = Number(arg("cold-opens", "3"));
+// --breakdown N: N more cold launches per mode ("stream,loaded" unless --modes says otherwise)
+// that time each phase of an open (page.js coldBreakdown).
+const breakdowns = Number(arg("breakdown", "0"));
+const modes = arg("modes", "stream,loaded").split(",");
 
 if (!existsSync(join(dataDir, "base.fvecs"))) {
   console.log(`SKIPPED: dev set not found at ${dataDir} (set QUIVER_DATA_DIR)`);
@@ -35,9 +39,11 @@ if (!existsSync(join(dataDir, "base.fvecs"))) {
 }
 
 const types = { ".html": "text/html", ".js": "text/javascript", ".wasm": "application/wasm" };
+// QUIVER_BENCH_PKG=DIR serves another build of the package as /pkg/ (before/after comparisons).
+const pkgDir = process.env.QUIVER_BENCH_PKG;
 const server = createServer((req, res) => {
   const path = decodeURIComponent(new URL(req.url, "http://x").pathname);
-  const [dir, rel] = path.startsWith("/data/") ? [dataDir, path.slice(6)] : [root, path];
+  const [dir, rel] = path.startsWith("/data/") ? [dataDir, path.slice(6)] : pkgDir && path.startsWith("/pkg/") ? [pkgDir, path.slice(5)] : [root, path];
   const file = normalize(join(dir, rel));
   if (!file.startsWith(dir) || !existsSync(file) || statSync(file).isDirectory()) return res.writeHead(404).end();
   res.writeHead(200, { "content-type": types[extname(file)] ?? "application/octet-stream", "content-length": statSync(file).size });
@@ -86,13 +92,25 @@ try {
           cold.push(await coldPage.evaluate((o) => window.bench.coldOpen(o), { database, durability, r: c }));
           await coldPage.close();
         }
-        if (coldOpens > 0) {
+        if (coldOpens > 0 && !process.argv.includes("--no-split")) {
           // One more cold launch, split into reading IndexedDB and decoding in the core.
           await context.close();
           context = await launch();
           const splitPage = await openPage(context);
           r.coldSplit = await splitPage.evaluate((o) => window.bench.coldProfileOpen(o), { database });
           await splitPage.close();
+        }
+        r.breakdown = [];
+        for (let b = 0; b < breakdowns; b++) {
+          for (const mode of modes) {
+            await context.close();
+            context = await launch();
+            const page = await openPage(context);
+            const x = await page.evaluate((o) => window.bench.coldBreakdown(o), { database, mode, r: b });
+            r.breakdown.push(x);
+            console.error(JSON.stringify(x));
+            await page.close();
+          }
         }
         if (cold.length > 0) {
           const sorted = cold.map((x) => x.totalMs).sort((a, b) => a - b);
@@ -111,13 +129,24 @@ try {
   if (keptProfile === undefined) rmSync(profile, { recursive: true, force: true });
 }
 
+const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (b) => (b / 1048576).toFixed(1);
 const ms = (x) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
 console.log("| store | index | durability | full save | incremental save (1k inserts) | incr / full | open (read + decode) | first query | open + first query | cold open + first query | … with 1k logged inserts |");
 console.log("|---|---|---|---|---|---|---|---|---|---|---|");
 for (const r of results) {
+  for (const mode of modes) {
+    const xs = r.breakdown.filter((x) => x.mode === mode);
+    if (xs.length === 0) continue;
+    const med = (f) => ms(median(xs.map(f)));
+    console.log(
+      `| ${r.n / 1000}k × ${r.dim} ${r.index} breakdown, ${mode} (median of ${xs.length}) | manifest ${med((x) => x.manifestAt)} | grow heap ${med((x) => x.prepareMs)} | last record at ${med((x) => x.lastRecordAt)} | ` +
+        `on-arrival work ${mode === "stream" ? med((x) => x.acceptMs) : "–"} | decode ${med((x) => x.decodeMs)} | query ${med((x) => x.queryMs)} | total ${med((x) => x.totalMs)} (runs ${xs.map((x) => ms(x.totalMs)).join(", ")}) | wasm memory ${med((x) => x.wasmMemoryMB)} MB |`,
+    );
+  }
   if (openOnly) {
-    console.log(`| ${r.n / 1000}k × ${r.dim} | ${r.index} | ${r.durability} | cold open + first query ${ms(r.coldOpenAndQueryMs)} ms (runs: ${r.coldOpenAndQueryAllMs.map(ms).join(", ")}); cold split: read ${ms(r.coldSplit.readMs)} + decode ${ms(r.coldSplit.decodeMs)} ms |`);
+    if (r.coldOpenAndQueryMs === undefined) continue;
+    console.log(`| ${r.n / 1000}k × ${r.dim} | ${r.index} | ${r.durability} | cold open + first query ${ms(r.coldOpenAndQueryMs)} ms (runs: ${r.coldOpenAndQueryAllMs.map(ms).join(", ")})${r.coldSplit ? `; cold split: read ${ms(r.coldSplit.readMs)} + decode ${ms(r.coldSplit.decodeMs)} ms` : ""} |`);
     continue;
   }
   console.log(
