@@ -7,7 +7,7 @@
 // Needs the built package (scripts/build-pkg.sh) and the dev set ($QUIVER_DATA_DIR or
 // ../shared/data). Prints a Markdown table and writes bench/results/persistence.json.
 import { createServer } from "node:http";
-import { createReadStream, existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { createReadStream, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { extname, join, normalize } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -32,6 +32,44 @@ const coldOpens = Number(arg("cold-opens", "3"));
 // that time each phase of an open (page.js coldBreakdown).
 const breakdowns = Number(arg("breakdown", "0"));
 const modes = arg("modes", "stream,loaded").split(",");
+// --cpu-profile: sample the renderer's main thread during each breakdown open and print the
+// functions with the most self time (a build with wasm names shows Rust functions).
+const cpuProfile = process.argv.includes("--cpu-profile");
+// CPU time (ms) used so far by this machine's Chromium processes, by process type (Linux).
+const chromiumCpu = () => {
+  const procs = [];
+  for (const pid of readdirSync("/proc").filter((d) => /^\d+$/.test(d))) {
+    try {
+      const cmd = readFileSync(`/proc/${pid}/cmdline`, "utf8");
+      const f = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+      procs.push({ pid, ppid: f[1], cmd, ms: ((Number(f[11]) + Number(f[12])) * 1000) / 100 });
+    } catch {
+      // The process ended.
+    }
+  }
+  // The browser (its command line names the profile) and its descendants.
+  const mine = new Set(procs.filter((p) => p.cmd.includes(profile) && !p.cmd.includes("--type=")).map((p) => p.pid));
+  for (let grew = true; grew; ) {
+    grew = false;
+    for (const p of procs) if (!mine.has(p.pid) && mine.has(p.ppid)) (mine.add(p.pid), (grew = true));
+  }
+  const out = {};
+  for (const p of procs.filter((p) => mine.has(p.pid))) {
+    const type = /--type=([a-z-]+)/.exec(p.cmd)?.[1] ?? "browser";
+    out[type] = (out[type] ?? 0) + p.ms;
+  }
+  return out;
+};
+const selfTimes = (profile) => {
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const self = new Map();
+  profile.samples.forEach((id, i) => {
+    const f = byId.get(id).callFrame;
+    const name = `${f.functionName || "(anonymous)"} ${f.url.split("/").pop()}`;
+    self.set(name, (self.get(name) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return Object.fromEntries([...self].sort((a, b) => b[1] - a[1]).slice(0, 25).map(([k, v]) => [k, Math.round(v)]));
+};
 
 if (!existsSync(join(dataDir, "base.fvecs"))) {
   console.log(`SKIPPED: dev set not found at ${dataDir} (set QUIVER_DATA_DIR)`);
@@ -106,7 +144,24 @@ try {
             await context.close();
             context = await launch();
             const page = await openPage(context);
+            // Main-thread busy time of the renderer over the open (CDP Performance metrics).
+            const cdp = await context.newCDPSession(page);
+            await cdp.send("Performance.enable");
+            const metrics = async () => Object.fromEntries((await cdp.send("Performance.getMetrics")).metrics.map((m) => [m.name, m.value]));
+            const m0 = await metrics();
+            if (cpuProfile) {
+              await cdp.send("Profiler.enable");
+              await cdp.send("Profiler.setSamplingInterval", { interval: 100 });
+              await cdp.send("Profiler.start");
+            }
+            const c0 = chromiumCpu();
             const x = await page.evaluate((o) => window.bench.coldBreakdown(o), { database, mode, r: b });
+            const m1 = await metrics();
+            const c1 = chromiumCpu();
+            x.cpuMs = Object.fromEntries(Object.keys(c1).map((k) => [k, c1[k] - (c0[k] ?? 0)]));
+            x.mainThreadBusyMs = 1000 * (m1.TaskDuration - m0.TaskDuration);
+            if (cpuProfile) x.selfMs = selfTimes((await cdp.send("Profiler.stop")).profile);
+            x.scriptMs = 1000 * (m1.ScriptDuration - m0.ScriptDuration);
             r.breakdown.push(x);
             console.error(JSON.stringify(x));
             await page.close();
@@ -129,6 +184,7 @@ try {
   if (keptProfile === undefined) rmSync(profile, { recursive: true, force: true });
 }
 
+const x0 = (xs) => xs[0];
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 const mb = (b) => (b / 1048576).toFixed(1);
 const ms = (x) => (x < 10 ? x.toFixed(1) : Math.round(x).toString());
@@ -141,7 +197,7 @@ for (const r of results) {
     const med = (f) => ms(median(xs.map(f)));
     console.log(
       `| ${r.n / 1000}k × ${r.dim} ${r.index} breakdown, ${mode} (median of ${xs.length}) | manifest ${med((x) => x.manifestAt)} | grow heap ${med((x) => x.prepareMs)} | last record at ${med((x) => x.lastRecordAt)} | ` +
-        `on-arrival work ${mode === "stream" ? med((x) => x.acceptMs) : "–"} | decode ${med((x) => x.decodeMs)} | query ${med((x) => x.queryMs)} | total ${med((x) => x.totalMs)} (runs ${xs.map((x) => ms(x.totalMs)).join(", ")}) | wasm memory ${med((x) => x.wasmMemoryMB)} MB |`,
+        `on-arrival work ${x0(xs).acceptMs === undefined ? "–" : med((x) => x.acceptMs)} | decode ${med((x) => x.decodeMs)} | query ${med((x) => x.queryMs)} | total ${med((x) => x.totalMs)} (runs ${xs.map((x) => ms(x.totalMs)).join(", ")}) | wasm memory ${med((x) => x.wasmMemoryMB ?? 0)} MB | main thread busy ${med((x) => x.mainThreadBusyMs)} (script ${med((x) => x.scriptMs)}) | CPU ms ${Object.keys(xs[0].cpuMs).map((k) => `${k} ${med((x) => x.cpuMs[k] ?? 0)}`).join(", ")} |`,
     );
   }
   if (openOnly) {

@@ -53,17 +53,24 @@ impl Expected {
 /// The checked chunks of a session: what decoding reads from.
 #[derive(Debug, Default)]
 struct Checked {
-    expected: HashMap<String, Expected>,
-    /// Taken (and so freed) as decoding reads them.
-    chunks: HashMap<String, Vec<u8>>,
+    /// Every key the manifest needs, in reading order (what [`OpenSession::keys`] returns).
+    keys: Vec<String>,
+    expected: Vec<Expected>,
+    index_of: HashMap<String, u32>,
+    /// By index; taken (and so freed) as decoding reads them.
+    chunks: Vec<Option<Vec<u8>>>,
+}
+
+impl Checked {
+    fn slot(&self, key: &str) -> Option<usize> {
+        self.index_of.get(key).map(|&i| i as usize)
+    }
 }
 
 /// A store being opened record by record. See the module documentation.
 #[derive(Debug)]
 pub struct OpenSession {
     manifest: Manifest,
-    /// Every key the manifest needs, in reading order (what [`OpenSession::keys`] returns).
-    keys: Vec<String>,
     checked: Checked,
 }
 
@@ -78,34 +85,28 @@ impl OpenSession {
             .map(|r| (r, kind::META))
             .chain(manifest.index.iter().map(|r| (r, kind::INDEX)))
             .chain(manifest.log.iter().map(|l| (&l.chunk, kind::OPLOG)));
-        let mut keys = Vec::new();
-        let mut expected = HashMap::new();
+        let mut checked = Checked::default();
         for (r, kind) in sections {
-            keys.push(r.key.clone());
-            // The manifest rejects a key listed twice, so each key has one expectation.
-            expected.insert(
-                r.key.clone(),
-                Expected {
-                    kind,
-                    len: r.len,
-                    crc: r.crc,
-                },
-            );
+            // The manifest rejects a key listed twice, so each key has one expectation. A
+            // manifest lists far fewer than 2^32 chunks (it is at most 2 MiB).
+            checked
+                .index_of
+                .insert(r.key.clone(), checked.keys.len() as u32);
+            checked.keys.push(r.key.clone());
+            checked.expected.push(Expected {
+                kind,
+                len: r.len,
+                crc: r.crc,
+            });
+            checked.chunks.push(None);
         }
-        Ok(OpenSession {
-            manifest,
-            keys,
-            checked: Checked {
-                expected,
-                chunks: HashMap::new(),
-            },
-        })
+        Ok(OpenSession { manifest, checked })
     }
 
     /// The keys of the records to load, in the order decoding reads them (the same list as
     /// [`Collection::required_chunks`]). [`OpenSession::accept`] takes an index into it.
     pub fn keys(&self) -> &[String] {
-        &self.keys
+        &self.checked.keys
     }
 
     /// Stored bytes of the snapshot and log the manifest names (to size the heap ahead).
@@ -118,22 +119,25 @@ impl OpenSession {
     /// is `Corrupt` (and not kept); an index out of range is `InvalidArgument`. Accepting the
     /// same record again replaces it.
     pub fn accept(&mut self, index: usize, bytes: Vec<u8>) -> Result<()> {
-        let Some(key) = self.keys.get(index) else {
+        let c = &mut self.checked;
+        let (Some(key), Some(e), Some(slot)) = (
+            c.keys.get(index),
+            c.expected.get(index),
+            c.chunks.get_mut(index),
+        ) else {
             return Err(Error::InvalidArgument {
                 name: "index",
                 reason: format!("no record {index} in this manifest"),
             });
         };
-        if let Some(e) = self.checked.expected.get(key) {
-            chunk::verify(&bytes, &e.of(key))?;
-            self.checked.chunks.insert(key.clone(), bytes);
-        }
+        chunk::verify(&bytes, &e.of(key))?;
+        *slot = Some(bytes);
         Ok(())
     }
 
     /// How many distinct records were accepted.
     pub fn accepted(&self) -> usize {
-        self.checked.chunks.len()
+        self.checked.chunks.iter().filter(|c| c.is_some()).count()
     }
 
     /// Decodes the accepted records into the collection, as [`Collection::open`] would: a
@@ -145,19 +149,21 @@ impl OpenSession {
 
 impl ChunkSource for Checked {
     fn stored_len(&self, key: &str) -> Option<usize> {
-        self.chunks.get(key).map(Vec::len)
+        self.chunks.get(self.slot(key)?)?.as_ref().map(Vec::len)
     }
 
     /// Hands the chunk over (decoding reads each once), so it is freed once consumed.
     fn read(&mut self, key: &str) -> Option<Vec<u8>> {
-        self.chunks.remove(key)
+        let i = self.slot(key)?;
+        self.chunks.get_mut(i)?.take()
     }
 
     fn read_checked(&mut self, key: &str, want: &Expect<'_>) -> Result<Vec<u8>> {
         let bytes = self
             .read(key)
             .ok_or_else(|| corrupt_at(key, "chunk is missing"))?;
-        if !self.expected.get(key).is_some_and(|e| e.covers(want)) {
+        let checked = self.slot(key).and_then(|i| self.expected.get(i));
+        if !checked.is_some_and(|e| e.covers(want)) {
             chunk::verify(&bytes, want)?;
         }
         Ok(bytes)
