@@ -13,7 +13,7 @@ use crate::collection::{Collection, CollectionConfig, Item, SearchDefaults, Sear
 use crate::error::Error;
 use crate::filter::{Filter, Strategy};
 use crate::index::{IndexOptions, SearchParams};
-use crate::snapshot::{ChunkSource, UpdatePlan};
+use crate::snapshot::{ChunkSource, OpenSession, UpdatePlan};
 
 /// Turns a core error into a JS `Error` named `QuiverError` with a `code` property.
 fn to_js(error: Error) -> JsValue {
@@ -742,6 +742,62 @@ impl ChunkSource for JsChunks {
 
     fn read(&mut self, key: &str) -> Option<Vec<u8>> {
         self.get(key).map(|a| a.to_vec())
+    }
+}
+
+/// A store being opened while its records load (see `snapshot::OpenSession`): `accept` each
+/// record as its read completes, in any order, then `finish`. Each record is copied into wasm
+/// memory and checked (length, CRC-32) on arrival, so that work overlaps the remaining reads.
+/// `free()` abandons the open.
+#[wasm_bindgen(js_name = OpenSession)]
+pub struct WasmOpenSession {
+    inner: Option<OpenSession>,
+}
+
+#[wasm_bindgen(js_class = OpenSession)]
+impl WasmOpenSession {
+    /// Starts opening the store `manifest` describes; a bad manifest throws `corrupt` or
+    /// `unsupported_version`.
+    #[wasm_bindgen(constructor)]
+    pub fn new(manifest: &[u8]) -> Result<WasmOpenSession, JsValue> {
+        Ok(WasmOpenSession {
+            inner: Some(OpenSession::new(manifest).map_err(to_js)?),
+        })
+    }
+
+    fn spent() -> JsValue {
+        to_js(Error::InvalidArgument {
+            name: "session",
+            reason: "this open already finished".into(),
+        })
+    }
+
+    /// The record keys to load, in decoding order; `accept` takes an index into them.
+    pub fn keys(&self) -> Array {
+        strings(self.inner.as_ref().map_or(&[], |s| s.keys()))
+    }
+
+    /// Grows the heap once to fit the store (see `Collection.prepareOpen`): call it once the
+    /// reads are issued, before most records arrive.
+    pub fn prepare(&self) {
+        if let Some(s) = &self.inner {
+            reserve_heap_bytes(s.stored_bytes() as f64, true);
+        }
+    }
+
+    /// Takes the record `keys()[index]`; throws `corrupt` at once if it fails its check.
+    pub fn accept(&mut self, index: u32, bytes: Vec<u8>) -> Result<(), JsValue> {
+        let session = self.inner.as_mut().ok_or_else(Self::spent)?;
+        session.accept(index as usize, bytes).map_err(to_js)
+    }
+
+    /// Decodes the accepted records into a collection (`corrupt` if one is missing). The
+    /// session is spent either way.
+    pub fn finish(&mut self) -> Result<WasmCollection, JsValue> {
+        let session = self.inner.take().ok_or_else(Self::spent)?;
+        Ok(WasmCollection {
+            inner: session.finish().map_err(to_js)?,
+        })
     }
 }
 

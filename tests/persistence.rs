@@ -7,7 +7,7 @@ mod common;
 use std::collections::BTreeMap;
 
 use common::{clustered, Rng};
-use quiver::snapshot::{crc32, SavePlan, UpdatePlan, MANIFEST_KEY};
+use quiver::snapshot::{crc32, OpenSession, SavePlan, UpdatePlan, MANIFEST_KEY};
 use quiver::{Collection, CollectionConfig, Item, Metric};
 use serde_json::{json, Value};
 
@@ -1339,4 +1339,179 @@ fn rebased_settings_follow_the_later_writer() {
     let last = store.open().unwrap();
     assert_eq!(last.indexed_fields(), vec!["n".to_string()]);
     assert_eq!(last.search_defaults().ef_search, Some(99));
+}
+
+/// Opens `store` through an [`OpenSession`], handing it the records in `order` (indexes into
+/// the session's keys; repeats allowed), as an adapter that streams them would.
+fn open_by_session(store: &MemStore, order: &[usize]) -> quiver::Result<Collection> {
+    let mut session = OpenSession::new(store.manifest())?;
+    let keys = session.keys().to_vec();
+    for &i in order {
+        if let Some(bytes) = store.values.get(&keys[i]) {
+            session.accept(i, bytes.clone())?;
+        }
+    }
+    session.finish()
+}
+
+fn shuffled(n: usize, rng: &mut Rng) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..n).collect();
+    for i in (1..n).rev() {
+        order.swap(i, rng.below(i + 1));
+    }
+    order
+}
+
+/// A store of `spec` with several chunks per section and an op log (adds and deletes).
+fn multi_chunk_store(spec: &str, seed: u64) -> (MemStore, Collection, Model) {
+    let dim = 64;
+    let mut c = Collection::new(CollectionConfig::new(
+        dim,
+        Metric::L2,
+        spec.parse().unwrap(),
+    ))
+    .unwrap();
+    let mut rng = Rng(seed);
+    let mut model = Model::new();
+    let first: Vec<String> = (0..2500).map(|i| format!("a{i}")).collect();
+    add_batch(&mut c, &mut model, &mut rng, &first, false);
+    let mut store = MemStore::default();
+    store.save(&mut c);
+    let more: Vec<String> = (0..40).map(|i| format!("b{i}")).collect();
+    add_batch(&mut c, &mut model, &mut rng, &more, false);
+    c.delete(&["a3", "b5"]).unwrap();
+    model.remove("a3");
+    model.remove("b5");
+    store.save(&mut c);
+    (store, c, model)
+}
+
+#[test]
+fn an_open_session_takes_records_in_any_order() {
+    for (spec, seed) in [("Flat", 31), ("HNSW8", 32), ("IVF8,SQ8", 33)] {
+        let (store, live, model) = multi_chunk_store(spec, seed);
+        let session = OpenSession::new(store.manifest()).unwrap();
+        let n = session.keys().len();
+        assert_eq!(
+            session.keys(),
+            Collection::required_chunks(store.manifest()).unwrap(),
+            "{spec}"
+        );
+        let info = Collection::manifest_info(store.manifest()).unwrap();
+        assert!(info.log_ops > 0, "{spec}: the store has a log");
+        assert!(n >= 4, "{spec}: {n} records, want several per section");
+        let opened = store.open().unwrap();
+        let mut rng = Rng(seed);
+        let forward: Vec<usize> = (0..n).collect();
+        let reverse: Vec<usize> = (0..n).rev().collect();
+        let mut repeated = shuffled(n, &mut rng);
+        repeated.extend(shuffled(n, &mut rng).into_iter().take(n / 2));
+        for (name, order) in [
+            ("forward", forward),
+            ("reverse", reverse),
+            ("shuffled", shuffled(n, &mut rng)),
+            ("with repeats", repeated),
+        ] {
+            let context = format!("{spec}, records {name}");
+            let c = open_by_session(&store, &order).unwrap_or_else(|e| panic!("{context}: {e}"));
+            assert_matches_model(&c, &model, &context);
+            assert_same(&live, &c, &model, seed, &context);
+            assert_same(&opened, &c, &model, seed, &context);
+            assert_eq!(c.saved_version(), opened.saved_version(), "{context}");
+        }
+    }
+}
+
+#[test]
+fn an_open_session_rejects_a_bad_record_as_it_arrives() {
+    let (store, _, model) = small_store();
+    let keys = OpenSession::new(store.manifest()).unwrap().keys().to_vec();
+    let mut checked = 0;
+    for (i, key) in keys.iter().enumerate() {
+        let bytes = &store.values[key];
+        let mut damaged = Vec::new();
+        for bit in 0..bytes.len() * 8 {
+            let mut b = bytes.clone();
+            b[bit / 8] ^= 1 << (bit % 8);
+            damaged.push((format!("bit {bit} flipped"), b));
+        }
+        for len in 0..bytes.len() {
+            damaged.push((format!("truncated to {len}"), bytes[..len].to_vec()));
+        }
+        let mut longer = bytes.clone();
+        longer.push(0);
+        damaged.push(("one byte longer".into(), longer));
+        for (what, b) in damaged {
+            let mut session = OpenSession::new(store.manifest()).unwrap();
+            let e = session
+                .accept(i, b)
+                .expect_err(&format!("{key:?} {what}: accepted"));
+            assert!(
+                matches!(e.code(), "corrupt" | "unsupported_version"),
+                "{key:?} {what}: {e}"
+            );
+            // The bad record is not kept: the good one still completes the open.
+            for (j, k) in keys.iter().enumerate() {
+                session.accept(j, store.values[k].clone()).unwrap();
+            }
+            assert_matches_model(&session.finish().unwrap(), &model, &what);
+            checked += 1;
+        }
+    }
+    println!("{checked} damaged records rejected on arrival");
+
+    // A record handed in under another record's index fails its manifest checksum.
+    let mut session = OpenSession::new(store.manifest()).unwrap();
+    let e = session
+        .accept(0, store.values[&keys[1]].clone())
+        .unwrap_err();
+    assert_eq!(e.code(), "corrupt", "{e}");
+    // An index past the manifest's records is the caller's mistake.
+    let e = session.accept(keys.len(), Vec::new()).unwrap_err();
+    assert_eq!(e.code(), "invalid_argument", "{e}");
+    // A record never handed in fails the decode.
+    for missing in 0..keys.len() {
+        let order: Vec<usize> = (0..keys.len()).filter(|&j| j != missing).collect();
+        let e = open_by_session(&store, &order).unwrap_err();
+        assert_eq!(e.code(), "corrupt", "record {missing} missing: {e}");
+        assert!(e.to_string().contains("missing"), "{e}");
+    }
+    // A bad manifest fails before any read.
+    let mut manifest = store.manifest().to_vec();
+    manifest[30] ^= 1;
+    assert_eq!(OpenSession::new(&manifest).unwrap_err().code(), "corrupt");
+}
+
+#[test]
+fn an_abandoned_open_session_leaves_the_store_as_it_was() {
+    let (store, live, model) = multi_chunk_store("HNSW8", 41);
+    let before = store.clone();
+    let keys = OpenSession::new(store.manifest()).unwrap().keys().to_vec();
+    for stop_after in [0, 1, keys.len() / 2, keys.len() - 1, keys.len()] {
+        let mut session = OpenSession::new(store.manifest()).unwrap();
+        for (i, key) in keys.iter().enumerate().take(stop_after) {
+            session.accept(i, store.values[key].clone()).unwrap();
+        }
+        assert_eq!(session.accepted(), stop_after);
+        drop(session);
+        assert_eq!(store.values, before.values, "stopped after {stop_after}");
+    }
+    // A bad record part way (the JS side then stops reading) changes nothing either.
+    let mut session = OpenSession::new(store.manifest()).unwrap();
+    session.accept(0, store.values[&keys[0]].clone()).unwrap();
+    let mut bad = store.values[&keys[1]].clone();
+    let last = bad.len() - 1;
+    bad[last] ^= 0x40;
+    assert_eq!(session.accept(1, bad).unwrap_err().code(), "corrupt");
+    drop(session);
+    assert_eq!(store.values, before.values);
+    let all: Vec<usize> = (0..keys.len()).collect();
+    let reopened = open_by_session(&store, &all).unwrap();
+    assert_same(
+        &live,
+        &reopened,
+        &model,
+        41,
+        "reopened after abandoned sessions",
+    );
 }

@@ -167,3 +167,139 @@ export async function profileOpen(database) {
   c.free();
   return out;
 }
+
+/**
+ * Where a cold open's time goes (diagnostics, one cold launch each): the manifest read, the
+ * record reads (first and last arrival), the work done on records as they arrive, growing the
+ * heap, the decode and the first query. `mode: "stream"` is what `VectorStore.open` does with
+ * `IndexedDBStorage` (`loadEach` + `OpenSession`: copy and check each record on arrival);
+ * `mode: "loaded"` is the earlier path (`loadMany`, then `Collection.open`). Times in ms from
+ * the start.
+ */
+export async function coldBreakdown({ database, mode, r = 0 }) {
+  const queries = await fvecs("/data/query.fvecs");
+  const { OpenSession } = await import("/pkg/wasm/quiver.js");
+  const storage = new IndexedDBStorage({ database });
+  const out = { mode };
+  const t0 = performance.now();
+  const at = () => performance.now() - t0;
+  const manifest = await storage.load("bench/manifest");
+  out.manifestAt = at();
+  let collection;
+  if (mode === "read") {
+    // Only the reads (nothing done with the records): the floor of this browser's IndexedDB.
+    const keys = Collection.requiredChunks(manifest);
+    let bytes = 0;
+    await storage.loadEach(keys.map((k) => `bench/${k}`), (i, b) => {
+      bytes += b.length;
+    });
+    out.lastRecordAt = at();
+    out.bytes = bytes;
+    return out;
+  }
+  if (mode === "worker") {
+    // Experiment: the reads in a dedicated worker (its thread unwraps and deserializes the
+    // IndexedDB values), each record transferred to this thread and accepted as it arrives.
+    const session = new OpenSession(manifest);
+    const keys = session.keys().map((k) => `bench/${k}`);
+    const worker = new Worker(URL.createObjectURL(new Blob([WORKER_READER], { type: "text/javascript" })));
+    let acceptMs = 0;
+    let firstAt;
+    const reading = new Promise((resolve, reject) => {
+      worker.onmessage = ({ data }) => {
+        if (data.done) return resolve();
+        if (data.error) return reject(new Error(data.error));
+        firstAt ??= at();
+        const t = performance.now();
+        session.accept(data.i, new Uint8Array(data.buffer, data.offset, data.length));
+        acceptMs += performance.now() - t;
+      };
+    });
+    worker.postMessage({ database, keys, lanes: 8 });
+    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 0))]);
+    let t = performance.now();
+    session.prepare();
+    out.prepareMs = performance.now() - t;
+    await reading;
+    worker.terminate();
+    out.firstRecordAt = firstAt;
+    out.lastRecordAt = at();
+    out.acceptMs = acceptMs;
+    t = performance.now();
+    collection = session.finish();
+    out.decodeMs = performance.now() - t;
+    session.free();
+  } else if (mode === "stream") {
+    const session = new OpenSession(manifest);
+    const keys = session.keys();
+    let acceptMs = 0;
+    let firstAt;
+    const reading = storage.loadEach(keys.map((k) => `bench/${k}`), (i, bytes) => {
+      firstAt ??= at();
+      const t = performance.now();
+      session.accept(i, bytes);
+      acceptMs += performance.now() - t;
+    });
+    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 0))]);
+    let t = performance.now();
+    session.prepare();
+    out.prepareMs = performance.now() - t;
+    await reading;
+    out.firstRecordAt = firstAt;
+    out.lastRecordAt = at();
+    out.acceptMs = acceptMs;
+    t = performance.now();
+    collection = session.finish();
+    out.decodeMs = performance.now() - t;
+    session.free();
+  } else {
+    const keys = Collection.requiredChunks(manifest);
+    const reading = storage.loadMany(keys.map((k) => `bench/${k}`));
+    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 0))]);
+    let t = performance.now();
+    Collection.prepareOpen(manifest);
+    out.prepareMs = performance.now() - t;
+    const chunks = await reading;
+    out.lastRecordAt = at();
+    t = performance.now();
+    collection = Collection.open(manifest, keys, chunks);
+    out.decodeMs = performance.now() - t;
+  }
+  out.openedAt = at();
+  const dim = queries.dim;
+  let t = performance.now();
+  collection.search(queries.data.subarray(r * dim, (r + 1) * dim), 10);
+  out.queryMs = performance.now() - t;
+  out.totalMs = at();
+  out.count = collection.length;
+  // Initialising again returns the instance's exports: the heap size after the open.
+  const wasm = await (await import("/pkg/wasm/quiver.js")).default();
+  out.wasmMemoryMB = wasm.memory.buffer.byteLength / 1048576;
+  collection.free();
+  return out;
+}
+
+/** The reader of the "worker" breakdown mode. */
+const WORKER_READER = `
+onmessage = ({ data: { database, keys, lanes } }) => {
+  const open = indexedDB.open(database);
+  open.onerror = () => postMessage({ error: String(open.error) });
+  open.onsuccess = () => {
+    const db = open.result;
+    let pending = lanes;
+    for (let lane = 0; lane < lanes; lane++) {
+      const tx = db.transaction("records", "readonly");
+      const store = tx.objectStore("records");
+      for (let i = lane; i < keys.length; i += lanes) {
+        const request = store.get(keys[i]);
+        request.onsuccess = () => {
+          const v = request.result;
+          postMessage({ i, buffer: v.buffer, offset: v.byteOffset, length: v.byteLength }, [v.buffer]);
+        };
+      }
+      tx.oncomplete = () => { if (--pending === 0) postMessage({ done: true }); };
+      tx.onerror = () => postMessage({ error: String(tx.error) });
+    }
+  };
+};
+`;

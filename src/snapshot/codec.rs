@@ -48,6 +48,16 @@ pub trait ChunkSource {
     fn stored_len(&self, key: &str) -> Option<usize>;
     /// The bytes stored under `key`.
     fn read(&mut self, key: &str) -> Option<Vec<u8>>;
+    /// The bytes stored under `key`, checked against `expect` (envelope, length, checksum). A
+    /// source that already checked a chunk against the same expectation when it arrived
+    /// ([`super::OpenSession`]) hands it over without checking it again.
+    fn read_checked(&mut self, key: &str, expect: &Expect<'_>) -> Result<Vec<u8>> {
+        let bytes = self
+            .read(key)
+            .ok_or_else(|| corrupt_at(key, "chunk is missing"))?;
+        chunk::verify(&bytes, expect)?;
+        Ok(bytes)
+    }
 }
 
 impl<S: BuildHasher> ChunkSource for HashMap<String, Vec<u8>, S> {
@@ -460,6 +470,17 @@ impl Read for Cursor<'_> {
     }
 }
 
+/// What a section or log chunk listed in the manifest as `r` must be.
+pub(crate) fn section_expect(r: &ChunkRef, kind: [u8; 4]) -> Expect<'_> {
+    Expect {
+        key: &r.key,
+        kind,
+        payload_len: Some(r.len),
+        crc: Some(r.crc),
+        max_len: MAX_CHUNK_LEN,
+    }
+}
+
 /// Reads one section of a snapshot as a single byte stream over its chunks, loading and
 /// checking each chunk (kind, length, checksum against the manifest) only when reading
 /// reaches it, so decoding holds one chunk at a time besides what it builds.
@@ -499,18 +520,7 @@ impl<'a> StateReader<'a> {
         self.next += 1;
         let bytes = self
             .source
-            .read(&r.key)
-            .ok_or_else(|| corrupt_at(&r.key, "chunk is missing"))?;
-        chunk::verify(
-            &bytes,
-            &Expect {
-                key: &r.key,
-                kind: self.kind,
-                payload_len: Some(r.len),
-                crc: Some(r.crc),
-                max_len: MAX_CHUNK_LEN,
-            },
-        )?;
+            .read_checked(&r.key, &section_expect(r, self.kind))?;
         self.current = bytes;
         self.pos = HEADER_LEN;
         Ok(())

@@ -27,12 +27,14 @@ mod crc32;
 mod families;
 mod manifest;
 mod oplog;
+mod stream;
 
 use std::collections::HashSet;
 
-pub use chunk::{FORMAT_VERSION, MAX_CHUNK_LEN, MAX_MANIFEST_LEN};
+pub use chunk::{Expect, FORMAT_VERSION, MAX_CHUNK_LEN, MAX_MANIFEST_LEN};
 pub use codec::{ChunkSource, CodeElement, Cursor, Read, Write, CHUNK_KEY_PREFIX};
 pub use crc32::crc32;
+pub use stream::OpenSession;
 
 use chunk::kind;
 use codec::{corrupt, corrupt_at, Emitter, StateReader, StateWriter};
@@ -610,7 +612,11 @@ impl Collection {
     /// Opens a stored collection: decodes the snapshot named by `manifest`, then replays its
     /// op log. The result's next save is incremental.
     pub fn open(manifest: &[u8], source: &mut dyn ChunkSource) -> Result<Collection> {
-        let m = Manifest::decode(manifest)?;
+        Collection::open_decoded(Manifest::decode(manifest)?, source)
+    }
+
+    /// [`Collection::open`] of an already decoded manifest.
+    fn open_decoded(m: Manifest, source: &mut dyn ChunkSource) -> Result<Collection> {
         check_present(&m, source, 0)?;
         let mut r = StateReader::new(source, kind::META, &m.meta);
         let (next_internal_id, entries) = read_meta(&mut r)?;

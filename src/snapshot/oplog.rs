@@ -16,8 +16,10 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 
-use super::chunk::{self, kind, Expect, HEADER_LEN, MAX_CHUNK_LEN, MAX_PAYLOAD};
-use super::codec::{corrupt, corrupt_at, ChunkSource, Cursor, Emitter, Read, Write};
+use super::chunk::{kind, HEADER_LEN, MAX_PAYLOAD};
+use super::codec::{
+    corrupt, corrupt_at, section_expect, ChunkSource, Cursor, Emitter, Read, Write,
+};
 use super::manifest::LogRef;
 use crate::collection::{Collection, Item};
 use crate::error::Result;
@@ -428,7 +430,8 @@ impl Replayer {
     }
 }
 
-/// Replays the records of one log chunk from op number `skip_below` on.
+/// Replays the records of one log chunk (already checked against `log`) from op number
+/// `skip_below` on.
 pub(crate) fn replay_chunk(
     bytes: &[u8],
     log: &LogRef,
@@ -436,16 +439,6 @@ pub(crate) fn replay_chunk(
     target: &mut Collection,
     replayer: &mut Replayer,
 ) -> Result<()> {
-    chunk::verify(
-        bytes,
-        &Expect {
-            key: &log.chunk.key,
-            kind: kind::OPLOG,
-            payload_len: Some(log.chunk.len),
-            crc: Some(log.chunk.crc),
-            max_len: MAX_CHUNK_LEN,
-        },
-    )?;
     let (mut r, count) = open_payload(&bytes[HEADER_LEN..], log)?;
     let dim = target.dimension();
     let mut mode = Mode::Exact;
@@ -478,9 +471,10 @@ pub(crate) fn replay_log(
         if segment.first_op + (segment.ops as u64) <= skip_below {
             continue;
         }
-        let bytes = source
-            .read(&segment.chunk.key)
-            .ok_or_else(|| corrupt_at(&segment.chunk.key, "chunk is missing"))?;
+        let bytes = source.read_checked(
+            &segment.chunk.key,
+            &section_expect(&segment.chunk, kind::OPLOG),
+        )?;
         if segment.first_op < skip_below {
             let rewrites_tail = applied_tail.is_some_and(|t| {
                 t.first_op == segment.first_op

@@ -10,7 +10,8 @@
 //     its IndexedDB corrupt and deleted it are counted apart (see docs/storage.md);
 //   - a full quota (CDP Storage.overrideQuotaForOrigin, random incompressible vectors): saves
 //     commit fully or fail with `quota_exceeded`, and the store stays readable;
-//   - two tabs writing the same store at once lose no update.
+//   - two tabs writing the same store at once lose no update;
+//   - a damaged record stops an open (`corrupt`) as it arrives, an abort too, store unchanged.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -67,6 +68,25 @@ test("IndexedDB: round trips for every metric, incremental saves and reopens", a
     for (const metric of ["cosine", "l2", "dot"]) {
       assert.deepEqual(report[metric], { same: true, count: 3000 + 250 - 5, moved: { moved: 4 } }, JSON.stringify(report));
     }
+    assert.deepEqual(errors, []);
+  } finally {
+    await context.close();
+  }
+});
+
+test("IndexedDB: a damaged record fails the open with corrupt as it arrives, an abort stops it, and neither changes the store", async () => {
+  const context = await persistent(profile());
+  try {
+    const { page, errors } = await openHarness(context);
+    const r = await page.evaluate(() => window.harness.damagedRecord("quiver-dmg"));
+    assert.ok(r.records >= 3, JSON.stringify(r));
+    assert.equal(r.damaged, "corrupt", JSON.stringify(r));
+    assert.ok(r.deliveredBeforeStop < r.records, `the reads stopped at the damaged record: ${JSON.stringify(r)}`);
+    assert.equal(r.unchangedAfterCorrupt, true);
+    assert.equal(r.aborted, "AbortError", JSON.stringify(r));
+    assert.ok(r.deliveredBeforeAbort < r.records, JSON.stringify(r));
+    assert.equal(r.unchangedAfterAbort, true);
+    assert.equal(r.sameAnswers, true);
     assert.deepEqual(errors, []);
   } finally {
     await context.close();

@@ -213,3 +213,95 @@ test("open and save report progress and can be cancelled", async () => {
   await reopened.close();
   await assert.rejects(VectorStore.open({ name: "p", storage, signal: AbortSignal.abort() }), (e) => e.name === "AbortError");
 });
+
+/**
+ * A memory adapter that hands records to `loadEach` one at a time, in a seeded shuffled order
+ * and each in its own task (as IndexedDB's requests complete), like `IndexedDBStorage.loadEach`.
+ * `onRecord(n)` runs before the n-th record is handed over.
+ */
+class Streaming {
+  constructor(inner, seed = 1) {
+    this.inner = inner;
+    this.seed = seed;
+    this.delivered = 0;
+    this.streams = 0;
+    this.onRecord = undefined;
+  }
+  load(key) { return this.inner.load(key); }
+  loadRange(prefix) { return this.inner.loadRange(prefix); }
+  listKeys(prefix) { return this.inner.listKeys(prefix); }
+  remove(key) { return this.inner.remove(key); }
+  saveBatch(puts, deletes) { return this.inner.saveBatch(puts, deletes); }
+  async loadEach(keys, each) {
+    this.streams++;
+    const order = keys.map((_, i) => i);
+    let s = this.seed;
+    for (let i = order.length - 1; i > 0; i--) {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const j = s % (i + 1);
+      [order[i], order[j]] = [order[j], order[i]];
+    }
+    for (const [n, i] of order.entries()) {
+      await new Promise((resolve) => setTimeout(resolve, 0));
+      this.onRecord?.(n);
+      each(i, await this.inner.load(keys[i]));
+      this.delivered++;
+    }
+  }
+}
+
+/** Every record of `storage` (a MemoryStorage), as copies. */
+async function snapshotOf(storage) {
+  return (await storage.loadRange("")).map((e) => [e.key, [...e.bytes]]);
+}
+
+test("an adapter that streams records: any order, a bad record stops the open early, an abort too, and nothing stored changes", async () => {
+  const inner = new MemoryStorage();
+  const store = await VectorStore.create({ name: "st", dimension: 256, index: "HNSW8", storage: inner });
+  await store.add(Array.from({ length: 1200 }, (_, i) => ({ id: `${i}`, vector: Float32Array.from({ length: 256 }, (_, j) => Math.sin(i * 0.37 + j * 0.11 + (i % 17))), metadata: { i } })));
+  await store.save();
+  await store.add([item(5000, 0)].map((x) => ({ ...x, vector: Float32Array.from({ length: 256 }, (_, j) => Math.cos(j)) })));
+  await store.delete(["7"]);
+  await store.save();
+  const q = Float32Array.from({ length: 256 }, (_, j) => Math.sin(j * 0.3));
+  const expected = await store.search({ vector: q, k: 10 });
+  await store.close();
+  const stored = await snapshotOf(inner);
+  const records = stored.filter(([k]) => k !== "st/manifest").length;
+  assert.ok(records > 4, `${records} records`);
+
+  for (const seed of [1, 2, 3]) {
+    const storage = new Streaming(inner, seed);
+    const opened = await VectorStore.open({ name: "st", storage });
+    assert.equal(storage.streams, 1, "the open streamed its records");
+    assert.equal(storage.delivered, records);
+    assert.deepEqual(await opened.search({ vector: q, k: 10 }), expected, `seed ${seed}`);
+    assert.equal((await opened.stats()).count, 1200);
+    await opened.close();
+  }
+
+  // A damaged record (one flipped bit) fails the open with `corrupt` as soon as it arrives.
+  const damaged = new MemoryStorage();
+  const [badKey, badBytes] = stored.find(([k]) => k !== "st/manifest");
+  for (const [k, bytes] of stored) {
+    const b = Uint8Array.from(bytes);
+    if (k === badKey) b[b.length - 1] ^= 0x10;
+    await damaged.saveBatch([{ key: k, bytes: b }], []);
+  }
+  const before = await snapshotOf(damaged);
+  const streaming = new Streaming(damaged, 4);
+  await assert.rejects(VectorStore.open({ name: "st", storage: streaming }), (e) => isQuiverError(e, "corrupt") && e.message.includes(badKey.slice(3)));
+  assert.ok(streaming.delivered < records - 1, `reads stopped at the bad record (${streaming.delivered} of ${records} delivered)`);
+  assert.deepEqual(await snapshotOf(damaged), before, "a failed open changes nothing stored");
+
+  // An abort part way stops the reads; the store is as it was and opens afterwards.
+  const controller = new AbortController();
+  const aborting = new Streaming(inner, 5);
+  aborting.onRecord = (n) => n === Math.floor(records / 2) && controller.abort();
+  await assert.rejects(VectorStore.open({ name: "st", storage: aborting, signal: controller.signal }), (e) => e.name === "AbortError");
+  assert.equal(aborting.delivered, Math.floor(records / 2));
+  assert.deepEqual(await snapshotOf(inner), stored);
+  const again = await VectorStore.open({ name: "st", storage: new Streaming(inner, 6) });
+  assert.deepEqual(await again.search({ vector: q, k: 10 }), expected);
+  await again.close();
+});

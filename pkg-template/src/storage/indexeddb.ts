@@ -215,6 +215,57 @@ export class IndexedDBStorage implements StorageAdapter {
     return out;
   }
 
+  /**
+   * Loads several records like {@link IndexedDBStorage.loadMany}, but hands each to `each` (with
+   * its index in `keys`; `undefined` for a missing key) as soon as its read completes, in
+   * completion order, so the caller can work on it while the rest is read. If `each` throws,
+   * the reads are aborted and the promise rejects with what it threw.
+   */
+  async loadEach(keys: readonly string[], each: (index: number, bytes: Uint8Array | undefined) => void): Promise<void> {
+    const lanes = Math.max(1, Math.min(READ_LANES, Math.ceil(keys.length / 16)));
+    let failure: { error: unknown } | undefined;
+    const transactions: IDBTransaction[] = [];
+    const stop = (error: unknown) => {
+      failure ??= { error };
+      for (const tx of transactions) {
+        try {
+          tx.abort();
+        } catch {
+          // Already finished.
+        }
+      }
+    };
+    try {
+      await Promise.all(
+        Array.from({ length: lanes }, (_, lane) =>
+          this.#transaction("readonly", `loading ${keys.length} records`, (store) => {
+            transactions.push(store.transaction);
+            if (failure) {
+              store.transaction.abort();
+              return () => undefined;
+            }
+            for (let i = lane; i < keys.length; i += lanes) {
+              const request = store.get(keys[i] as string);
+              request.onsuccess = () => {
+                if (failure) return;
+                try {
+                  each(i, asBytes(request.result));
+                } catch (error) {
+                  stop(error);
+                }
+              };
+            }
+            return () => undefined;
+          }),
+        ),
+      );
+    } catch (error) {
+      // A failed lane stops the others too: nothing may reach `each` once this rejects.
+      stop(error);
+    }
+    if (failure) throw failure.error;
+  }
+
   /** {@inheritDoc StorageAdapter.loadRange} */
   loadRange(prefix: string): Promise<StorageEntry[]> {
     return this.#transaction("readonly", `loading records under ${JSON.stringify(prefix)}`, (store) => {

@@ -16,7 +16,7 @@
  *
  * @packageDocumentation
  */
-import { Collection } from "../../wasm/quiver.js";
+import { Collection, OpenSession } from "../../wasm/quiver.js";
 import { isQuiverError, QuiverError, quiverError, toQuiverError } from "../errors.js";
 import type { Progress } from "../types.js";
 import { storeKeyPrefix, type StorageAdapter } from "./adapter.js";
@@ -29,6 +29,12 @@ const LOAD_BATCH = 32;
 /** A storage adapter, optionally with the extensions the bundled adapters provide. */
 type Adapter = StorageAdapter & {
   loadMany?: (keys: readonly string[]) => Promise<(Uint8Array | undefined)[]>;
+  /**
+   * Loads `keys`, handing each record to `each` as its read completes (any order); rejects with
+   * what `each` threw, after stopping the reads. Lets an open check and keep records while the
+   * rest are read.
+   */
+  loadEach?: (keys: readonly string[], each: (index: number, bytes: Uint8Array | undefined) => void) => Promise<void>;
   /** Keys under `prefix` without their bytes: lets a save find orphaned records cheaply. */
   listKeys?: (prefix: string) => Promise<string[]>;
   readonly coordinationScope?: string;
@@ -109,25 +115,72 @@ export async function loadCollection(storage: StorageAdapter, name: string, task
     task.signal?.throwIfAborted();
     const manifest = await loadManifest(storage, name);
     if (!manifest) return undefined;
-    const keys = core(() => Collection.requiredChunks(manifest));
-    let chunks: (Uint8Array | undefined)[];
     try {
-      const reading = loadRecords(storage, name, keys, task);
-      // Grow the heap while the storage reads (in the browser's storage process, or libuv's
-      // threads): a task later, once the adapter has issued its requests.
-      await Promise.race([reading.then(() => undefined, () => undefined), new Promise((resolve) => setTimeout(resolve, 0))]);
-      core(() => Collection.prepareOpen(manifest));
-      chunks = await reading;
+      return await ((storage as Adapter).loadEach ? openStreaming : openLoaded)(storage as Adapter, name, manifest, task);
+    } catch (error) {
+      if (attempt < 2 && isQuiverError(error, "corrupt") && !sameBytes(await loadManifest(storage, name), manifest)) continue;
+      throw error;
+    }
+  }
+}
+
+/** Lets the adapter issue its reads, then grows the wasm heap while they run. */
+async function prepareWhileReading(reading: Promise<unknown>, prepare: () => void): Promise<void> {
+  // Grow the heap while the storage reads (in the browser's storage process, or libuv's
+  // threads): a task later, once the adapter has issued its requests.
+  await Promise.race([reading.then(() => undefined, () => undefined), new Promise((resolve) => setTimeout(resolve, 0))]);
+  core(prepare);
+}
+
+/** Opens `manifest`'s store from its records, loaded all at once, then decoded. */
+async function openLoaded(storage: Adapter, name: string, manifest: Uint8Array, task: PersistTask): Promise<Collection> {
+  const keys = core(() => Collection.requiredChunks(manifest));
+  let chunks: (Uint8Array | undefined)[];
+  try {
+    const reading = loadRecords(storage, name, keys, task);
+    await prepareWhileReading(reading, () => Collection.prepareOpen(manifest));
+    chunks = await reading;
+  } catch (error) {
+    throw storageFailure(error, `loading store ${JSON.stringify(name)}`);
+  }
+  task.signal?.throwIfAborted();
+  return core(() => Collection.open(manifest, keys, chunks));
+}
+
+/**
+ * Opens `manifest`'s store with an adapter that hands over records as they arrive
+ * (`loadEach`): each is copied into wasm memory and checked (length, CRC-32) on arrival, while
+ * the rest are read, and the first bad one stops the reads with `corrupt`; only the decode
+ * waits for the last record. An abort stops the reads too. Reads only: whatever fails, the
+ * stored records are as they were.
+ */
+async function openStreaming(storage: Adapter, name: string, manifest: Uint8Array, task: PersistTask): Promise<Collection> {
+  const session = core(() => new OpenSession(manifest));
+  try {
+    const keys = session.keys();
+    let done = 0;
+    task.onProgress?.({ phase: "load", done, total: keys.length });
+    const reading = (storage.loadEach as NonNullable<Adapter["loadEach"]>)(
+      keys.map((k) => storageKey(name, k)),
+      (index, bytes) => {
+        task.signal?.throwIfAborted();
+        // A missing record is reported by `finish`, once the reads are done.
+        if (bytes) core(() => session.accept(index, bytes));
+        done++;
+        if (done % LOAD_BATCH === 0 && done < keys.length) task.onProgress?.({ phase: "load", done, total: keys.length });
+      },
+    );
+    try {
+      await prepareWhileReading(reading, () => session.prepare());
+      await reading;
     } catch (error) {
       throw storageFailure(error, `loading store ${JSON.stringify(name)}`);
     }
+    task.onProgress?.({ phase: "load", done: keys.length, total: keys.length });
     task.signal?.throwIfAborted();
-    try {
-      return Collection.open(manifest, keys, chunks);
-    } catch (error) {
-      if (attempt < 2 && isQuiverError(error, "corrupt") && !sameBytes(await loadManifest(storage, name), manifest)) continue;
-      throw toQuiverError(error);
-    }
+    return core(() => session.finish());
+  } finally {
+    session.free();
   }
 }
 

@@ -336,3 +336,68 @@ export async function tabReport(rounds) {
   await store.close();
   return { missing, resurrected, shared, count };
 }
+
+/** Counts the records `loadEach` hands over; optionally aborts `controller` at the first. */
+class CountingIDB extends IndexedDBStorage {
+  delivered = 0;
+  controller = undefined;
+  loadEach(keys, each) {
+    return super.loadEach(keys, (i, bytes) => {
+      this.delivered++;
+      this.controller?.abort();
+      each(i, bytes);
+    });
+  }
+}
+
+/**
+ * A store whose first record (in reading order) is damaged in IndexedDB: the open fails with
+ * `corrupt` at that record without reading the rest, an abort at the first record stops the
+ * open too, neither changes a stored record, and the repaired store opens with the same answers.
+ */
+export async function damagedRecord(database) {
+  const name = "dmg";
+  const storage = new IndexedDBStorage({ database });
+  const store = await VectorStore.create({ name, dimension: dim, storage });
+  await store.add(Array.from({ length: 4000 }, (_, i) => item(i)));
+  await store.save();
+  const expected = await answers(store);
+  await store.close();
+  const all = async () => (await storage.loadRange(`${name}/`)).map((e) => [e.key, Array.from(e.bytes)]);
+  const stored = await all();
+  const records = stored.filter(([k]) => k !== `${name}/manifest`).map(([k]) => k);
+  const first = records[0];
+  const good = await storage.load(first);
+  const bad = good.slice();
+  bad[bad.length >> 1] ^= 0x04;
+  await storage.saveBatch([{ key: first, bytes: bad }], []);
+  const damaged = await all();
+
+  const report = { records: records.length };
+  const counting = new CountingIDB({ database });
+  try {
+    await VectorStore.open({ name, storage: counting });
+    report.damaged = "opened";
+  } catch (error) {
+    report.damaged = isQuiverError(error, "corrupt") && error.message.includes(first.slice(name.length + 1)) ? "corrupt" : describe(error);
+  }
+  report.deliveredBeforeStop = counting.delivered;
+  report.unchangedAfterCorrupt = JSON.stringify(await all()) === JSON.stringify(damaged);
+
+  await storage.saveBatch([{ key: first, bytes: good }], []);
+  const aborting = new CountingIDB({ database });
+  aborting.controller = new AbortController();
+  try {
+    await VectorStore.open({ name, storage: aborting, signal: aborting.controller.signal });
+    report.aborted = "opened";
+  } catch (error) {
+    report.aborted = error.name === "AbortError" ? "AbortError" : describe(error);
+  }
+  report.deliveredBeforeAbort = aborting.delivered;
+  report.unchangedAfterAbort = JSON.stringify(await all()) === JSON.stringify(stored);
+
+  const reopened = await VectorStore.open({ name, storage });
+  report.sameAnswers = JSON.stringify(await answers(reopened)) === JSON.stringify(expected);
+  await reopened.close();
+  return report;
+}
