@@ -2,7 +2,10 @@
 //! damages it (byte flips, truncations, dropped or swapped chunks, or a manifest replaced by
 //! the input itself). Opening must never panic and never allocate past libFuzzer's limits:
 //! it succeeds, or fails with `corrupt` / `unsupported_version`. An undamaged store opens with
-//! every item.
+//! every item. The same bytes are also opened record by record through `OpenSession` (the
+//! package's streaming open), fed in an order the input picks: it must reach the same outcome
+//! (both open with the same items and answers, or both fail with `corrupt` /
+//! `unsupported_version`).
 //!
 //! The stores are built once per process (`saved`); each input only clones one (a few KB).
 #![no_main]
@@ -18,7 +21,7 @@ use std::sync::OnceLock;
 
 use arbitrary::Arbitrary;
 use libfuzzer_sys::fuzz_target;
-use quiver::snapshot::MANIFEST_KEY;
+use quiver::snapshot::{OpenSession, MANIFEST_KEY};
 use quiver::{Collection, Item};
 
 /// The stores: (spec, items, train). Small on purpose: opening decodes every item (its metadata
@@ -145,7 +148,33 @@ fuzz_target!(|input: Input| {
         }
     }
     let manifest = store.get(MANIFEST_KEY).cloned().unwrap_or_default();
-    match Collection::open(&manifest, &mut store) {
+    let streamed = open_streaming(&manifest, &store, input.store as usize / STORES.len());
+    let opened = Collection::open(&manifest, &mut store);
+    match (&opened, &streamed) {
+        (Ok(a), Ok(b)) => {
+            assert_eq!(a.len(), b.len(), "streaming open holds other items");
+            let query = [1.0, 2.0, 3.0, 4.0];
+            // Compared by bits: a damaged store may decode to NaN scores, equal on both sides.
+            let answer = |c: &Collection| {
+                c.search(&query, 5).ok().map(|hits| {
+                    hits.into_iter()
+                        .map(|h| (h.id, h.score.to_bits(), h.metadata))
+                        .collect::<Vec<_>>()
+                })
+            };
+            assert_eq!(answer(a), answer(b), "streaming open answers differently");
+        }
+        (Err(_), Err(e)) => assert!(
+            ["corrupt", "unsupported_version"].contains(&e.code()),
+            "unexpected streaming error {e:?}"
+        ),
+        (a, b) => panic!(
+            "open and streaming open disagree: {:?} vs {:?}",
+            a.as_ref().map(|c| c.len()),
+            b.as_ref().map(|c| c.len())
+        ),
+    }
+    match opened {
         Ok(c) => {
             if &store == original {
                 assert_eq!(c.len(), *len);
@@ -166,3 +195,27 @@ fuzz_target!(|input: Input| {
         }
     }
 });
+
+/// Opens through `OpenSession`, handing it the stored records in an order chosen by `order`
+/// (rotated, and reversed when odd), as IndexedDB reads may complete in any order.
+fn open_streaming(
+    manifest: &[u8],
+    store: &HashMap<String, Vec<u8>>,
+    order: usize,
+) -> quiver::error::Result<Collection> {
+    let mut session = OpenSession::new(manifest)?;
+    let mut indexes: Vec<usize> = (0..session.keys().len()).collect();
+    if !indexes.is_empty() {
+        let n = indexes.len();
+        indexes.rotate_left(order % n);
+    }
+    if order % 2 == 1 {
+        indexes.reverse();
+    }
+    for i in indexes {
+        if let Some(bytes) = store.get(&session.keys()[i]) {
+            session.accept(i, bytes.clone())?;
+        }
+    }
+    session.finish()
+}
