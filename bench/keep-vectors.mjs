@@ -7,9 +7,10 @@
 // SQ8, HNSW16,SQ8. Each store gets every base vector in one `add` (the package sends chunks of
 // 4,096), ids "0".."n-1", no metadata, seed 42; recall@10 is over every query against the
 // folder's groundtruth.ivecs. Prints one JSON line per store, then a Markdown table.
-import { readFileSync, existsSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { fileURLToPath } from "node:url";
+import { readVecs } from "./lib/data.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const { VectorStore } = await import(new URL("pkg/dist/node.js", `file://${root}`).href);
@@ -21,25 +22,15 @@ const dataDir =
     : `${process.env.QUIVER_DATA_DIR ?? `${root}../shared/data`}/dev-minilm-20k`;
 const specs = args.length > 0 ? args : ["BIN", "PQ48", "SQ8", "HNSW16,SQ8"];
 
-function readVecs(path) {
-  const bytes = readFileSync(path);
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dim = view.getInt32(0, true);
-  const rows = bytes.byteLength / (4 * (dim + 1));
-  const isInt = path.endsWith(".ivecs");
-  return Array.from({ length: rows }, (_, r) => {
-    const row = isInt ? new Int32Array(dim) : new Float32Array(dim);
-    for (let j = 0; j < dim; j++) {
-      const at = 4 * (r * (dim + 1) + 1 + j);
-      row[j] = isInt ? view.getInt32(at, true) : view.getFloat32(at, true);
-    }
-    return row;
-  });
+/** A TEXMEX file as one typed-array view per row (bench/lib/data.mjs reads and checks it). */
+function rowsOf(path) {
+  const { dim, rows, data } = readVecs(path);
+  return Array.from({ length: rows }, (_, r) => data.subarray(r * dim, (r + 1) * dim));
 }
 
-const base = readVecs(`${dataDir}/base.fvecs`);
-const queries = readVecs(`${dataDir}/query.fvecs`);
-const groundtruth = readVecs(`${dataDir}/groundtruth.ivecs`);
+const base = rowsOf(`${dataDir}/base.fvecs`);
+const queries = rowsOf(`${dataDir}/query.fvecs`);
+const groundtruth = rowsOf(`${dataDir}/groundtruth.ivecs`);
 const dimension = base[0].length;
 const K = 10;
 const items = base.map((vector, i) => ({ id: String(i), vector }));

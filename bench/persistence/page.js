@@ -186,6 +186,21 @@ export async function coldBreakdown({ database, mode, r = 0 }) {
   const manifest = await storage.load("bench/manifest");
   out.manifestAt = at();
   let collection;
+  /** The tail of both session modes: grow the heap one task after the reads start, wait for
+   *  the last record, decode. */
+  const finishSession = async (session, reading) => {
+    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 0))]);
+    let t = performance.now();
+    session.prepare();
+    out.prepareMs = performance.now() - t;
+    await reading;
+    out.lastRecordAt = at();
+    t = performance.now();
+    const opened = session.finish();
+    out.decodeMs = performance.now() - t;
+    session.free();
+    return opened;
+  };
   if (mode === "read") {
     // Only the reads (nothing done with the records): the floor of this browser's IndexedDB.
     const keys = Collection.requiredChunks(manifest);
@@ -216,19 +231,8 @@ export async function coldBreakdown({ database, mode, r = 0 }) {
       };
     });
     worker.postMessage({ database, keys, lanes: 8 });
-    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 0))]);
-    let t = performance.now();
-    session.prepare();
-    out.prepareMs = performance.now() - t;
-    await reading;
-    worker.terminate();
-    out.firstRecordAt = firstAt;
-    out.lastRecordAt = at();
-    out.acceptMs = acceptMs;
-    t = performance.now();
-    collection = session.finish();
-    out.decodeMs = performance.now() - t;
-    session.free();
+    collection = await finishSession(session, reading.finally(() => worker.terminate()));
+    Object.assign(out, { firstRecordAt: firstAt, acceptMs });
   } else if (mode === "stream") {
     const session = new OpenSession(manifest);
     const keys = session.keys();
@@ -240,18 +244,8 @@ export async function coldBreakdown({ database, mode, r = 0 }) {
       session.accept(i, bytes);
       acceptMs += performance.now() - t;
     });
-    await Promise.race([reading, new Promise((resolve) => setTimeout(resolve, 0))]);
-    let t = performance.now();
-    session.prepare();
-    out.prepareMs = performance.now() - t;
-    await reading;
-    out.firstRecordAt = firstAt;
-    out.lastRecordAt = at();
-    out.acceptMs = acceptMs;
-    t = performance.now();
-    collection = session.finish();
-    out.decodeMs = performance.now() - t;
-    session.free();
+    collection = await finishSession(session, reading);
+    Object.assign(out, { firstRecordAt: firstAt, acceptMs });
   } else {
     const keys = Collection.requiredChunks(manifest);
     const reading = storage.loadMany(keys.map((k) => `bench/${k}`));

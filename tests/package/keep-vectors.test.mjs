@@ -6,29 +6,13 @@
 // errors, in thread and through the worker front end.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { readVecs } from "./fixture.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const { VectorStore, WorkerVectorStore, ShardedStore, MemoryStorage, serveWorker, isQuiverError } = await import(
   new URL("pkg/dist/node.js", `file://${root}`).href
 );
-
-function readVecs(name) {
-  const bytes = readFileSync(new URL(`tests/fixtures/minilm-3k/${name}`, `file://${root}`));
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const dim = view.getInt32(0, true);
-  const rows = bytes.byteLength / (4 * (dim + 1));
-  const isInt = name.endsWith(".ivecs");
-  return Array.from({ length: rows }, (_, r) => {
-    const row = isInt ? new Int32Array(dim) : new Float32Array(dim);
-    for (let j = 0; j < dim; j++) {
-      const at = 4 * (r * (dim + 1) + 1 + j);
-      row[j] = isInt ? view.getInt32(at, true) : view.getFloat32(at, true);
-    }
-    return row;
-  });
-}
 
 const base = readVecs("base.fvecs");
 const queries = readVecs("query.fvecs");
