@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build, the demo and the tests need, idempotently, on a fresh machine:
 # the wasm32 target, wasm-bindgen-cli at the exact version in Cargo.lock, Chromium and
-# chromedriver from apt, and the npm dev dependencies. Safe to run again: each step is skipped
+# chromedriver from apt, the npm dev dependencies and the embedding model (scripts/fetch-model.sh). Safe to run again: each step is skipped
 # when already satisfied.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -37,10 +37,15 @@ fi
 if [ ! -d node_modules ] || [ package.json -nt node_modules/.package-lock.json ] \
   || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   log "installing npm dev dependencies"
+  # onnxruntime-node's postinstall would fetch optional CUDA files from nuget.org (unreachable).
+  export ONNXRUNTIME_NODE_INSTALL=skip
   if [ -f package-lock.json ]; then
     npm ci --no-audit --no-fund
   else
     npm install --no-audit --no-fund
   fi
 fi
+# The local embedding model (all-MiniLM-L6-v2 as ONNX, outside git in $QUIVER_CACHE), for the
+# embedder's tests, benchmarks and the live demo.
+bash scripts/fetch-model.sh >/dev/null
 log "ready"
