@@ -177,5 +177,10 @@ impl Error {
         // Raised only by the TypeScript `ShardedStore` (a shard failed or timed out); listed
         // here so the code list stays in one place.
         "shard_failed",
+        // Raised only by the TypeScript embedding layer (`quiver-vectors/embed`, `/text`): a
+        // model file is absent or unreadable, or a text is longer than the model's window.
+        "model_missing",
+        "model_corrupt",
+        "text_too_long",
     ];
 }

@@ -32,7 +32,10 @@ export type QuiverErrorCode =
   | "closed"
   | "quota_exceeded"
   | "storage_error"
-  | "shard_failed";
+  | "shard_failed"
+  | "model_missing"
+  | "model_corrupt"
+  | "text_too_long";
 
 /**
  * An error raised by Quiver, with a stable machine-readable {@link QuiverError.code} to

@@ -64,7 +64,7 @@ class GraphBuilder:
 
     def op(self, op_type: str, inputs, hint=None, **attrs) -> str:
         out = self.name(hint or op_type.lower())
-        self.nodes.append(helper.make_node(op_type, list(inputs), [out], **attrs))
+        self.nodes.append(helper.make_node(op_type, list(inputs), [out], name=out, **attrs))
         return out
 
     def linear(self, x: str, weight, bias, hint: str) -> str:
