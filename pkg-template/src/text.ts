@@ -7,6 +7,6 @@
  * @packageDocumentation
  */
 export { TextStore, PASSAGE_FIELDS, type AddTextOptions, type PassageFields, type SearchTextOptions, type TextDocument, type TextHit, type TextProgress } from "./text/store.js";
-export { chunkText, estimateTokens, DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS, type ChunkOptions } from "./text/chunk.js";
+export { chunkText, decodeUtf8, estimateTokens, DEFAULT_CHUNK_TOKENS, DEFAULT_OVERLAP_TOKENS, type ChunkOptions } from "./text/chunk.js";
 export { embedderFromFunction, type EmbedFunction, type EmbedOptions, type EmbedProgress, type Embedder, type FunctionEmbedderOptions } from "./text/embedder.js";
 export { QuiverError, isQuiverError, type QuiverErrorCode } from "./errors.js";

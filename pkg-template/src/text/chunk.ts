@@ -151,3 +151,31 @@ async function splitToFit(sentence: string, fits: (s: string) => Promise<boolean
   if (run.length > 0) pieces.push(run.join(" "));
   return pieces;
 }
+
+/**
+ * Decodes a file's bytes as UTF-8 (a leading byte-order mark is dropped), rejecting bytes that
+ * are not UTF-8 with `invalid_argument` naming the file and the offset, rather than storing
+ * replacement characters the user never wrote.
+ */
+export function decodeUtf8(bytes: ArrayBuffer | ArrayBufferView, name = "the file"): string {
+  const view = bytes instanceof ArrayBuffer ? new Uint8Array(bytes) : new Uint8Array(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  try {
+    return new TextDecoder("utf-8", { fatal: true }).decode(view);
+  } catch {
+    // Find the first bad offset for the message: decode growing prefixes is quadratic, so
+    // validate by hand instead.
+    throw quiverError("invalid_argument", `${name} is not UTF-8 text (first invalid byte at offset ${firstInvalidUtf8(view)}); save it as UTF-8 and add it again`);
+  }
+}
+
+function firstInvalidUtf8(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    const extra = c < 0x80 ? 0 : c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (extra < 0) return i;
+    for (let k = 1; k <= extra; k++) if (i + k >= b.length || (b[i + k]! & 0xc0) !== 0x80) return i;
+    i += extra + 1;
+  }
+  return i;
+}
