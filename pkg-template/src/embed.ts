@@ -119,7 +119,9 @@ export async function createLocalEmbedder(options: LocalEmbedderOptions = {}): P
   env.allowLocalModels = true;
   env.localModelPath = parent;
   const tokenizer: PreTrainedTokenizer = await loadPart(modelPath, "tokenizer.json", () => AutoTokenizer.from_pretrained(modelName, { local_files_only: true }));
-  const sessionOptions = isNode && options.threads !== undefined ? { session_options: { intraOpNumThreads: options.threads } } : {};
+  // Browsers: the WebAssembly backend (WebGPU is not everywhere, and the results must not
+  // depend on the GPU). Node: ONNX Runtime's native CPU backend.
+  const sessionOptions = isNode ? (options.threads !== undefined ? { session_options: { intraOpNumThreads: options.threads } } : {}) : { device: "wasm" as const };
   const model: PreTrainedModel = await loadPart(modelPath, onnxFile, () =>
     AutoModel.from_pretrained(modelName, { local_files_only: true, dtype: quantized ? "q8" : "fp32", ...sessionOptions }),
   );
