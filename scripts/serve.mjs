@@ -35,7 +35,8 @@ export function serve(dir = root, listenPort = port) {
         "content-length": size,
         "cache-control": "no-cache",
       });
-      createReadStream(file).pipe(res);
+      if (req.method === "HEAD") res.end();
+      else createReadStream(file).pipe(res);
     } catch {
       res.writeHead(404, { "content-type": "text/plain" }).end("not found");
     }

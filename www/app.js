@@ -1,13 +1,21 @@
 // The Quiver demo: loads the embedded corpus (3,000 passages with precomputed all-MiniLM-L6-v2
 // embeddings), builds the chosen index in a Web Worker (the package's `quiver-vectors/worker`),
 // and answers queries with live latency and recall@10 against exact search (brute force here,
-// in JavaScript, over the same vectors).
+// in JavaScript, over the same vectors). Typed questions are embedded live by the same model in
+// a second worker (`quiver-vectors/embed-worker`), and the user's own .txt/.md files are
+// chunked, embedded and kept in IndexedDB through `quiver-vectors/text`.
 import * as quiver from "quiver-vectors";
+import { WorkerEmbedder } from "quiver-vectors/embed-worker";
+import { TextStore, decodeUtf8 } from "quiver-vectors/text";
 
 const { init, WorkerVectorStore, simdEnabled, version } = quiver;
 /** The IndexedDB database the worker saves the store in (see worker.js). */
 const DATABASE = "quiver-demo";
 const STORE_NAME = "demo";
+/** The user's files: their own store, in their own worker and database (see worker.js). */
+const FILES_STORE = "files";
+/** Names and passage counts of the stored files, for the list (the passages are in IndexedDB). */
+const FILES_LIST_KEY = "quiver-demo-files";
 /** Persistence needs a quiver-vectors with the IndexedDB adapter. */
 const persistent = typeof quiver.IndexedDBStorage === "function" && typeof indexedDB !== "undefined";
 
@@ -17,6 +25,7 @@ const state = {
   store: null, worker: null, spec: "", dim: 0, rows: 0,
   base: null, texts: [], metadata: [], queries: [], queryVectors: null,
   current: null, // { vector, label, excludeId }
+  embedder: null, embedderReady: null, files: null, fileNames: [],
 };
 
 // ---------------------------------------------------------------- data
@@ -230,6 +239,12 @@ async function runSearch() {
   const exact = exactTopK(vector, 10, category, excludeId);
   const found = new Set(hits.slice(0, 10).map((h) => h.id));
   const recall = exact.length ? exact.filter((id) => found.has(id)).length / exact.length : 1;
+  // The user's files are searched too (without the corpus's category filter) and merged by
+  // score: both stores hold cosine similarities of the same model.
+  if (state.files && state.fileNames.length > 0 && !category) {
+    const fileHits = (await state.files.store.search({ vector, k: n })).map((h) => ({ ...h, source: "file" }));
+    hits = [...hits, ...fileHits].sort((a, b) => b.score - a.score).slice(0, n);
+  }
   render(hits, label);
   const stats = $("search-stats");
   stats.textContent = `${hits.length} results in ${elapsed.toFixed(2)} ms (worker round trip) · ` +
@@ -246,23 +261,27 @@ function render(hits, label) {
     const row = Number(hit.id);
     const item = document.createElement("li");
     item.dataset.id = hit.id;
+    if (hit.source === "file") item.dataset.source = "file";
     const meta = document.createElement("div");
     meta.className = "meta";
     const score = document.createElement("span");
     score.className = "score";
     score.textContent = hit.score.toFixed(4);
     const title = document.createElement("span");
-    title.textContent = `${state.metadata[row]?.title ?? ""} · ${hit.metadata?.category ?? ""} · ${hit.metadata?.year ?? ""}`;
+    title.textContent = hit.source === "file"
+      ? `${hit.metadata.file} · passage ${hit.metadata.chunk + 1}`
+      : `${state.metadata[row]?.title ?? ""} · ${hit.metadata?.category ?? ""} · ${hit.metadata?.year ?? ""}`;
     const more = document.createElement("button");
     more.type = "button";
     more.className = "link";
     more.textContent = "More like this";
     more.setAttribute("aria-label", `More like passage ${hit.id}`);
     more.addEventListener("click", () => moreLikeThis(hit.id));
-    meta.append(score, title, more);
+    meta.append(score, title);
+    if (hit.source !== "file") meta.append(more);
     const text = document.createElement("div");
     text.className = "text";
-    text.textContent = state.texts[row]?.text ?? "";
+    text.textContent = hit.source === "file" ? hit.metadata.text : state.texts[row]?.text ?? "";
     item.append(meta, text);
     list.append(item);
   }
@@ -285,28 +304,154 @@ function moreLikeThis(id) {
   runSearch().catch(fail);
 }
 
-const words = (text) => new Set(text.toLowerCase().match(/[a-z0-9_]{3,}/g) ?? []);
+/** Embeds the typed question in the embedding worker and searches with it. */
+async function typedQuery() {
+  const text = $("typed").value.trim();
+  if (!text) return;
+  const embedder = await state.embedderReady;
+  const started = performance.now();
+  const [vector] = await embedder.embed([text]);
+  const embedMs = performance.now() - started;
+  state.current = { vector, label: `“${text}” (embedded live in ${embedMs.toFixed(0)} ms)` };
+  await runSearch();
+}
+
+// ---------------------------------------------------------------- live embedding and files
+
+/** Starts the embedding worker; the page stays usable while the model loads. */
+function startEmbedder() {
+  const worker = new Worker(new URL("embed-worker.js", import.meta.url), { type: "module", name: "quiver-embed" });
+  const started = performance.now();
+  $("embed-note").textContent = "Loading the embedding model (all-MiniLM-L6-v2, int8) in a Web Worker…";
+  state.embedderReady = WorkerEmbedder.connect(worker).then(
+    (embedder) => {
+      state.embedder = embedder;
+      $("embed-note").textContent = `Live embedding: ${embedder.name} (${embedder.dimension}-d, ${embedder.maxTokens}-token window) ` +
+        `loaded in ${(performance.now() - started).toFixed(0)} ms, running in a Web Worker on this device.`;
+      document.body.dataset.embedder = "ready";
+      return embedder;
+    },
+    (error) => {
+      $("embed-note").textContent = `Live embedding is unavailable: ${error.code ? `[${error.code}] ` : ""}${error.message}`;
+      $("embed-note").className = "note error";
+      document.body.dataset.embedder = "failed";
+      throw error;
+    },
+  );
+  state.embedderReady.catch(() => undefined);
+}
+
+/** Opens (or creates) the files store and wraps it in a TextStore once the model is ready. */
+async function openFiles() {
+  const worker = new Worker(new URL("worker.js", import.meta.url), { type: "module", name: "quiver-files" });
+  let store;
+  try {
+    store = await WorkerVectorStore.open(worker, { name: FILES_STORE });
+  } catch (error) {
+    if (!quiver.isQuiverError(error, "not_found")) console.warn("could not open the saved files, starting empty", error);
+    store = await WorkerVectorStore.create(worker, { name: FILES_STORE, dimension: state.dim, metric: "cosine", index: "Flat" });
+  }
+  const count = (await store.stats()).count;
+  state.fileNames = count > 0 ? JSON.parse(localStorage.getItem(FILES_LIST_KEY) ?? "[]") : [];
+  const embedder = await state.embedderReady;
+  state.files = new TextStore(store, embedder);
+  renderFiles();
+  $("files").disabled = false;
+  document.body.dataset.files = String(count);
+}
+
+function renderFiles() {
+  const list = $("file-list");
+  list.replaceChildren();
+  for (const { name, passages } of state.fileNames) {
+    const item = document.createElement("li");
+    item.textContent = `${name} · ${passages} passage${passages === 1 ? "" : "s"} `;
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "link";
+    remove.textContent = "Remove";
+    remove.addEventListener("click", () => removeFile(name).catch(fail));
+    item.append(remove);
+    list.append(item);
+  }
+  localStorage.setItem(FILES_LIST_KEY, JSON.stringify(state.fileNames));
+}
+
+function filesStatus(message, isError = false) {
+  $("files-status").textContent = message;
+  $("files-status").className = isError ? "note error" : "note";
+}
 
 /**
- * No model can be loaded offline, so typed text is matched (by shared words) against the example
- * queries, whose embeddings are precomputed.
+ * Adds dropped or chosen files, all or nothing: every file is read and checked (a .txt/.md name,
+ * UTF-8, not empty, not already added) before anything is embedded, and the passages are
+ * stored and saved in one write.
  */
-function typedQuery() {
-  const typed = words($("typed").value);
-  if (typed.size === 0) return;
-  let best = 0;
-  let bestScore = -1;
-  state.queries.forEach((q, i) => {
-    const w = q.words ??= words(q.text);
-    let shared = 0;
-    for (const t of typed) if (w.has(t)) shared++;
-    const score = shared / Math.sqrt(w.size || 1);
-    if (score > bestScore) [best, bestScore] = [i, score];
+async function addFiles(fileList) {
+  const files = [...fileList];
+  if (files.length === 0) return;
+  if (!state.files) {
+    filesStatus("The embedding model is still loading; try again in a moment.", true);
+    return;
+  }
+  const docs = [];
+  try {
+    for (const file of files) {
+      if (!/\.(txt|md|markdown)$/i.test(file.name)) throw new Error(`${file.name} is not a .txt or .md file`);
+      if (state.fileNames.some((f) => f.name === file.name) || docs.some((d) => d.id === file.name)) throw new Error(`${file.name} is already added (remove it first to replace it)`);
+      const text = decodeUtf8(await file.arrayBuffer(), file.name);
+      if (text.trim().length === 0) throw new Error(`${file.name} is empty`);
+      docs.push({ id: file.name, text, metadata: { file: file.name } });
+    }
+  } catch (error) {
+    filesStatus(`Nothing added: ${error.message}.`, true);
+    return;
+  }
+  $("files").disabled = true;
+  const progress = $("files-progress");
+  progress.value = 0;
+  const started = performance.now();
+  try {
+    const ids = await state.files.addDocuments(docs, {
+      onProgress: ({ phase, done, total }) => {
+        if (phase === "embed") progress.value = done / total;
+        filesStatus(`${phase === "chunk" ? "Splitting" : phase === "embed" ? "Embedding" : "Storing"} ${done} / ${total}…`);
+      },
+    });
+    await state.files.store.save();
+    progress.value = 1;
+    for (const doc of docs) state.fileNames.push({ name: doc.id, passages: ids.filter((id) => id.startsWith(`${doc.id}#`)).length });
+    renderFiles();
+    filesStatus(`Added ${docs.map((d) => d.id).join(", ")}: ${ids.length} passages embedded and saved in ${((performance.now() - started) / 1000).toFixed(1)} s.`);
+    document.body.dataset.files = String((await state.files.store.stats()).count);
+    if (state.current) await runSearch();
+  } catch (error) {
+    filesStatus(`Nothing added: ${error.code ? `[${error.code}] ` : ""}${error.message}.`, true);
+  } finally {
+    $("files").disabled = false;
+  }
+}
+
+async function removeFile(name) {
+  await state.files.deleteDocuments([name]);
+  await state.files.store.save();
+  state.fileNames = state.fileNames.filter((f) => f.name !== name);
+  renderFiles();
+  filesStatus(`Removed ${name}.`);
+  document.body.dataset.files = String((await state.files.store.stats()).count);
+  if (state.current) await runSearch();
+}
+
+function wireDropZone() {
+  const zone = $("drop-zone");
+  zone.addEventListener("dragover", (e) => { e.preventDefault(); zone.classList.add("over"); });
+  zone.addEventListener("dragleave", () => zone.classList.remove("over"));
+  zone.addEventListener("drop", (e) => {
+    e.preventDefault();
+    zone.classList.remove("over");
+    addFiles(e.dataTransfer.files).catch(fail);
   });
-  $("example").value = String(best);
-  exampleQuery(best);
-  state.current.label = `Closest example query to “${$("typed").value}” (live embedding unavailable): ` + state.current.label;
-  runSearch().catch(fail);
+  $("files").addEventListener("change", (e) => addFiles(e.target.files).then(() => (e.target.value = "")).catch(fail));
 }
 
 // ---------------------------------------------------------------- sweep
@@ -398,16 +543,6 @@ function fail(error) {
   status(`Failed: ${error.message}`, true);
 }
 
-/**
- * Live embedding needs an embedding runtime (transformers.js / onnxruntime-web) and a model
- * download; this demo ships neither and must work offline, so it says so instead of failing.
- */
-function explainLiveEmbedding() {
-  $("embed-note").textContent = "Live embedding of typed text is unavailable: no embedding model is bundled" +
-    `${navigator.onLine ? " and the demo does not download one" : " and this browser is offline"}. ` +
-    "Typed text is matched to the closest example query, whose embedding is precomputed.";
-}
-
 async function main() {
   showFamilyFields();
   await init();
@@ -434,15 +569,17 @@ async function main() {
   $("family").addEventListener("change", showFamilyFields);
   $("index-form").addEventListener("submit", (e) => { e.preventDefault(); build(); });
   $("search").addEventListener("click", () => {
-    if ($("typed").value.trim()) typedQuery();
+    if ($("typed").value.trim()) typedQuery().catch(fail);
     else { exampleQuery(Number(select.value)); runSearch().catch(fail); }
   });
   select.addEventListener("change", () => { $("typed").value = ""; exampleQuery(Number(select.value)); runSearch().catch(fail); });
-  $("typed").addEventListener("keydown", (e) => { if (e.key === "Enter") typedQuery(); });
+  $("typed").addEventListener("keydown", (e) => { if (e.key === "Enter") typedQuery().catch(fail); });
   $("category").addEventListener("change", () => runSearch().catch(fail));
   for (const id of ["k", "nprobe", "ef", "rerank"]) $(id).addEventListener("change", () => runSearch().catch(fail));
   $("sweep").addEventListener("click", () => sweep().catch(fail));
-  explainLiveEmbedding();
+  startEmbedder();
+  wireDropZone();
+  openFiles().catch((error) => filesStatus(`Your files are unavailable: ${error.message}`, true));
   $("build").disabled = false;
   status(`Loaded ${base.rows.toLocaleString("en")} passages (${base.dim} dimensions) · quiver ${version()} · ` +
     `SIMD128 ${simdEnabled() ? "on" : "off"}. Choose an index and build it.`);

@@ -57,10 +57,16 @@ export interface LocalEmbedder extends Embedder {
 
 const isNode = typeof process !== "undefined" && typeof process.versions?.node === "string";
 
+/**
+ * Imports a Node built-in by a name bundlers cannot see, so a browser bundle of this module
+ * does not try to resolve `node:fs` (the Node-only paths never run there).
+ */
+const nodeBuiltin = <T>(name: string): Promise<T> => import(/* @vite-ignore */ /* webpackIgnore: true */ name) as Promise<T>;
+
 async function defaultModelPath(): Promise<string> {
   if (!isNode) throw quiverError("invalid_argument", `modelPath is required outside Node and Deno: the URL the model folder is served from; to get the files, ${FETCH_HINT}`);
-  const { homedir } = await import("node:os");
-  const { join } = await import("node:path");
+  const { homedir } = await nodeBuiltin<typeof import("node:os")>("node:os");
+  const { join } = await nodeBuiltin<typeof import("node:path")>("node:path");
   return process.env.QUIVER_MODEL_DIR ?? join(process.env.QUIVER_CACHE ?? join(homedir(), ".cache", "quiver"), "all-MiniLM-L6-v2");
 }
 
@@ -68,7 +74,7 @@ async function defaultModelPath(): Promise<string> {
 async function probe(base: string, file: string): Promise<void> {
   const where = `${base.replace(/\/$/, "")}/${file}`;
   if (isNode && !/^[a-z]+:\/\//i.test(base)) {
-    const { stat } = await import("node:fs/promises");
+    const { stat } = await nodeBuiltin<typeof import("node:fs/promises")>("node:fs/promises");
     const info = await stat(where).catch(() => undefined);
     if (info === undefined) throw quiverError("model_missing", `the embedding model file ${where} is missing; ${FETCH_HINT}`);
     if (info.size === 0) throw quiverError("model_corrupt", `the embedding model file ${where} is empty; ${FETCH_HINT}`);
@@ -115,15 +121,26 @@ export async function createLocalEmbedder(options: LocalEmbedderOptions = {}): P
   }
   for (const file of ["config.json", "tokenizer.json", "tokenizer_config.json", onnxFile]) await probe(modelPath, file);
 
-  env.allowRemoteModels = false;
-  env.allowLocalModels = true;
-  env.localModelPath = parent;
-  const tokenizer: PreTrainedTokenizer = await loadPart(modelPath, "tokenizer.json", () => AutoTokenizer.from_pretrained(modelName, { local_files_only: true }));
+  if (isNode) {
+    env.allowRemoteModels = false;
+    env.allowLocalModels = true;
+    env.localModelPath = parent;
+  } else {
+    // transformers.js reads "local" models only from paths, and in browsers any http(s) URL
+    // counts as remote: point its remote host at the folder the caller named (and nowhere
+    // else), so the files come from there and never from a model hub.
+    env.allowLocalModels = false;
+    env.allowRemoteModels = true;
+    env.remoteHost = new URL(parent, globalThis.location?.href).href;
+    env.remotePathTemplate = "{model}/";
+  }
+  const fromFiles = { local_files_only: isNode };
+  const tokenizer: PreTrainedTokenizer = await loadPart(modelPath, "tokenizer.json", () => AutoTokenizer.from_pretrained(modelName, fromFiles));
   // Browsers: the WebAssembly backend (WebGPU is not everywhere, and the results must not
   // depend on the GPU). Node: ONNX Runtime's native CPU backend.
   const sessionOptions = isNode ? (options.threads !== undefined ? { session_options: { intraOpNumThreads: options.threads } } : {}) : { device: "wasm" as const };
   const model: PreTrainedModel = await loadPart(modelPath, onnxFile, () =>
-    AutoModel.from_pretrained(modelName, { local_files_only: true, dtype: quantized ? "q8" : "fp32", ...sessionOptions }),
+    AutoModel.from_pretrained(modelName, { ...fromFiles, dtype: quantized ? "q8" : "fp32", ...sessionOptions }),
   );
   const dimension = Number((model.config as unknown as { hidden_size?: number }).hidden_size ?? 384);
 

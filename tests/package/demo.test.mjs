@@ -1,7 +1,9 @@
 // The demo page, built from the packed package, in headless Chromium: it builds an HNSW index in
 // a Web Worker over the embedded corpus, answers the first example query with the exact top
-// result, filters by category, explains that live embedding is unavailable offline, and draws
-// the recall/latency sweep. A screenshot is kept in target/artifacts/demo.png.
+// result, filters by category, embeds typed questions live (all-MiniLM-L6-v2 in a Web Worker)
+// and finds the passage a question that is not an example asks about, takes dropped .md/.txt
+// files (refusing non-UTF-8 ones), and keeps them searchable after a reload; then draws the
+// recall/latency sweep. A screenshot is kept in target/artifacts/demo.png.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { mkdirSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
@@ -26,7 +28,15 @@ function exactTop1(q) {
   return truth.readInt32LE(4 * (q * (k + 1) + 1));
 }
 
-test("demo: HNSW in a worker, exact top result, filters, sweep, offline embedding notice", { timeout: 90_000 }, async () => {
+/** A file the corpus knows nothing about, so the only good answer is a passage of it. */
+const NOTES = `# Field notes
+
+The quokka colony on Rottnest Island is easiest to watch at dawn, near the settlement bakery,
+when the animals come out to feed before the ferries arrive.
+
+Visitors must not feed or touch the quokkas: fines apply, and human food makes them ill.`;
+
+test("demo: HNSW in a worker, exact top result, filters, live embedding, dropped files that persist, sweep", { timeout: 240_000 }, async () => {
   const { server, url } = await serve(join(root, "www/dist"), 0);
   const profile = mkdtempSync(join(tmpdir(), "quiver-demo-"));
   const context = await chromium.launchPersistentContext(profile, {
@@ -52,11 +62,35 @@ test("demo: HNSW in a worker, exact top result, filters, sweep, offline embeddin
     assert.equal(Number(firstId), exactTop1(0), "HNSW top result of example query 0 is the exact one");
     assert.ok(Number(await page.$eval("#search-stats", (s) => s.dataset.recall)) >= 0.8, "recall@10 shown and sane");
 
-    // Offline: the page says live embedding is unavailable, and typed text still gets answers.
-    assert.match(await page.textContent("#embed-note"), /unavailable/);
-    await page.fill("#typed", "spawn a task on the tokio runtime");
+    // Live embedding: a question written for this test (not an example query) is embedded in
+    // the worker and finds the passage it asks about (fixture passage 1, on tier-1 targets).
+    await page.waitForSelector("body[data-embedder=ready]", { timeout: 120_000 });
+    assert.match(await page.textContent("#embed-note"), /Live embedding: all-MiniLM-L6-v2 \(int8\)/);
+    await page.fill("#typed", "which compilation targets does the Rust project promise will definitely work?");
     await page.press("#typed", "Enter");
-    await page.waitForFunction(() => /Closest example query/.test(document.getElementById("query-text").textContent));
+    await page.waitForFunction(() => /embedded live/.test(document.getElementById("query-text").textContent), null, { timeout: 60_000 });
+    const liveIds = await page.$$eval("#results li", (lis) => lis.map((li) => li.dataset.id));
+    assert.ok(liveIds.includes("1"), `passage 1 in the top 10 of the typed question: ${liveIds.join(", ")}`);
+
+    // Dropped files: a non-UTF-8 file is refused and adds nothing; a Markdown file is chunked,
+    // embedded and found by a question about it.
+    await page.waitForSelector("#files:not([disabled])", { timeout: 60_000 });
+    await page.setInputFiles("#files", [{ name: "broken.txt", mimeType: "text/plain", buffer: Buffer.from([0x68, 0x69, 0xff, 0xfe, 0x21]) }]);
+    await page.waitForFunction(() => /Nothing added: broken\.txt is not UTF-8/.test(document.getElementById("files-status").textContent));
+    assert.equal(await page.$eval("body", (b) => b.dataset.files), "0");
+    await page.setInputFiles("#files", [{ name: "notes.md", mimeType: "text/markdown", buffer: Buffer.from(NOTES) }]);
+    await page.waitForFunction(() => /^Added notes\.md/.test(document.getElementById("files-status").textContent), null, { timeout: 60_000 });
+    assert.equal(await page.$eval("#files-progress", (p) => p.value), 1);
+    assert.match(await page.textContent("#file-list"), /notes\.md · \d+ passages?/);
+    const askAboutNotes = async () => {
+      await page.fill("#typed", "when is the best time to see the small marsupials on the island?");
+      await page.press("#typed", "Enter");
+      await page.waitForFunction(() => /small marsupials/.test(document.getElementById("query-text").textContent) && document.querySelector("#results li"), null, { timeout: 60_000 });
+      return page.$eval("#results li", (li) => ({ source: li.dataset.source, text: li.querySelector(".text").textContent }));
+    };
+    const top = await askAboutNotes();
+    assert.equal(top.source, "file", "the dropped file's passage ranks first");
+    assert.match(top.text, /quokka colony/);
 
     // Category filter: every result is in the chosen category.
     await page.fill("#typed", "");
@@ -104,6 +138,13 @@ test("demo: HNSW in a worker, exact top result, filters, sweep, offline embeddin
       assert.equal(await page.$eval("#family", (s) => s.value), "IVF", "controls follow the opened index");
       await page.waitForSelector("#results li");
       assert.equal(Number(await page.$eval("#results li", (li) => li.dataset.id)), exactTop1(0), "reopened store answers the same");
+      // The dropped file survived the reload: listed, and still the answer to the question.
+      await page.waitForSelector("body[data-embedder=ready]", { timeout: 120_000 });
+      await page.waitForFunction(() => Number(document.body.dataset.files) > 0, null, { timeout: 60_000 });
+      assert.match(await page.textContent("#file-list"), /notes\.md/);
+      const afterReload = await askAboutNotes();
+      assert.equal(afterReload.source, "file");
+      assert.match(afterReload.text, /quokka colony/);
     } else {
       console.log("# skipped reload check: this quiver-vectors has no IndexedDBStorage (persistence not merged yet)");
     }
