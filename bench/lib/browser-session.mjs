@@ -15,6 +15,7 @@ import { existsSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { serve } from "../../scripts/serve.mjs";
+import { chromiumArgs, executablePath } from "./chromium.mjs";
 import { median, quantile } from "./stats.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
@@ -22,12 +23,6 @@ const job = JSON.parse(process.argv[2]);
 const MARKER = "@@bench ";
 const emit = (record) => process.stdout.write(`${MARKER}${JSON.stringify(record)}\n`);
 const log = (...a) => console.error(`[${job.label ?? "chromium"}]`, ...a);
-const executablePath = process.env.CHROMIUM ?? "/usr/bin/chromium";
-const chromiumArgs = [
-  "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-  "--no-first-run", "--disable-quic",
-];
 
 function skipAll(reason) {
   for (const entry of job.entries) emit({ kind: "skipped", entry: entry.id, library: entry.library ?? entry.adapter, reason });
