@@ -12,7 +12,8 @@ import { chromiumArgs, executablePath } from "./chromium.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 
-export async function openEmbedPage(modelDir) {
+/** `extraFiles`: name → path of more files to serve beside the page (symlinked). */
+export async function openEmbedPage(modelDir, { extraFiles = {} } = {}) {
   const { chromium } = await import("playwright-core");
   const dir = mkdtempSync(join(tmpdir(), "quiver-embed-page-"));
   writeFileSync(join(dir, "entry.js"), `import { createLocalEmbedder } from ${JSON.stringify(join(root, "pkg/dist/embed.js"))};
@@ -30,6 +31,7 @@ window.embedTexts = async (texts, quantized) => {
   writeFileSync(join(dir, "index.html"), `<!doctype html><meta charset="utf-8"><link rel="icon" href="data:,"><script type="module" src="bundle.js"></script>`);
   symlinkSync(modelDir, join(dir, "model"));
   symlinkSync(join(root, "node_modules/onnxruntime-web/dist"), join(dir, "ort"));
+  for (const [name, path] of Object.entries(extraFiles)) symlinkSync(path, join(dir, name));
   const { server, url } = await serve(dir, 0);
   const profile = mkdtempSync(join(tmpdir(), "quiver-embed-profile-"));
   const context = await chromium.launchPersistentContext(profile, { executablePath, args: chromiumArgs });
@@ -39,6 +41,7 @@ window.embedTexts = async (texts, quantized) => {
   await page.goto(url);
   await page.waitForFunction(() => typeof window.embedTexts === "function");
   return {
+    page,
     errors,
     async embed(texts, { quantized }) {
       const { flat, seconds } = await page.evaluate(([t, q]) => window.embedTexts(t, q), [texts, quantized]);

@@ -106,12 +106,12 @@ test("type tests: the published declarations accept correct use and reject misus
     // A Node project: only @types/node, no DOM.
     "tsconfig.node.json": {
       compilerOptions: { ...strict, target: "es2022", module: "nodenext", moduleResolution: "nodenext", lib: ["es2022"], types: ["node"], typeRoots: [join(root, "node_modules/@types")] },
-      files: ["types/usage.ts", "types/filters.ts"],
+      files: ["types/usage.ts", "types/filters.ts", "types/text.ts"],
     },
     // A bundled web app: DOM types, bundler resolution.
     "tsconfig.dom.json": {
       compilerOptions: { ...strict, target: "es2022", module: "esnext", moduleResolution: "bundler", lib: ["es2022", "dom", "dom.iterable"], types: [] },
-      files: ["types/usage.ts", "types/filters.ts", "types/dom.ts"],
+      files: ["types/usage.ts", "types/filters.ts", "types/text.ts", "types/dom.ts"],
     },
   };
   for (const [file, config] of Object.entries(configs)) {
