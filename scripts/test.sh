@@ -13,6 +13,9 @@ bash scripts/setup.sh
 step "cargo fmt --check"
 cargo fmt --check
 
+step "layering: dependencies point one way (scripts/check-layers.mjs, docs/architecture.md)"
+node scripts/check-layers.mjs
+
 step "cargo clippy (native and wasm32)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings

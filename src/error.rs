@@ -39,7 +39,7 @@ pub enum Error {
     ZeroVector { item: usize },
 
     /// `k` is 0 or above [`crate::limits::MAX_K`].
-    #[error("invalid k {k}: must be between 1 and {max}")]
+    #[error("invalid k {k}: must be an integer between 1 and {max}")]
     InvalidK { k: usize, max: usize },
 
     /// An external id is empty or too long.

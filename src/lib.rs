@@ -5,6 +5,7 @@
 //! [`collection`] facade with string ids and JSON metadata. Only the `wasm` module (compiled on
 //! wasm32) talks to JavaScript; storage is the TypeScript package's job.
 
+pub mod codec;
 pub mod collection;
 pub mod distance;
 pub mod error;

@@ -37,6 +37,7 @@ import {
   checkId,
   checkIds,
   checkInteger,
+  checkK,
   checkOptions,
   checkPacked,
   packQueries,
@@ -468,8 +469,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    */
   async measureRecall(options: MeasureRecallOptions): Promise<RecallReport> {
     const o = requireOptions(options, "options");
-    if (o.k === undefined) throw quiverError("invalid_k", "k is required");
-    const k = checkInteger(o.k, "k", 1, 0xffff_ffff, "invalid_k") as number;
+    const k = checkK(o.k);
     const sample = checkInteger(o.sample, "sample", 1, 0xffff_ffff) ?? 100;
     const queries = packQueries(o.queries, this.dimension);
     const p = requireParams(o.params);
@@ -495,8 +495,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    */
   async tune(options: TuneOptions): Promise<TuneResult> {
     const o = requireOptions(options, "options");
-    if (o.k === undefined) throw quiverError("invalid_k", "k is required");
-    const k = checkInteger(o.k, "k", 1, 0xffff_ffff, "invalid_k") as number;
+    const k = checkK(o.k);
     const target = o.targetRecall;
     if (typeof target !== "number" || !(target > 0 && target <= 1)) {
       throw quiverError("invalid_argument", `targetRecall must be a number in (0, 1], got ${String(target)}`);

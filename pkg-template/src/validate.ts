@@ -212,6 +212,20 @@ export function checkTask(options: unknown): CheckedTask {
 }
 
 const U32_MAX = 0xffff_ffff;
+/**
+ * The most results a search returns: the core's `limits::MAX_K`, checked here first so both
+ * layers refuse with one limit and one message (`tests/package/bad-input.test.mjs` compares them).
+ */
+export const MAX_K = 10_000;
+
+/** Checks `k`: `invalid_k` with the core's own wording unless it is an integer in 1..=MAX_K. */
+export function checkK(value: unknown): number {
+  if (value === undefined) throw quiverError("invalid_k", "k is required");
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 1 || value > MAX_K) {
+    throw quiverError("invalid_k", `invalid k ${typeof value === "number" ? value : describe(value)}: must be an integer between 1 and ${MAX_K}`);
+  }
+  return value;
+}
 
 /** A search request after checking. */
 export interface CheckedSearch {
@@ -237,8 +251,7 @@ const FILTER_STRATEGIES = ["auto", "pre-filter", "in-index", "post-filter"];
  */
 export function checkSearch(request: unknown, dimension: number): CheckedSearch {
   if (!isPlainObject(request)) throw quiverError("invalid_argument", `search takes { vector, k, filter?, params? }, got ${describe(request)}`);
-  if (request.k === undefined) throw quiverError("invalid_k", "k is required");
-  const k = checkInteger(request.k, "k", 1, U32_MAX, "invalid_k") as number;
+  const k = checkK(request.k);
   if (!("vector" in request)) throw quiverError("invalid_vector", "vector is missing");
   const query = checkQuery(request.vector, dimension);
   let filterJson: string | undefined;

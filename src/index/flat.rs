@@ -7,9 +7,9 @@
 use std::collections::HashMap;
 
 use super::{Index, IndexSpec, Scratch, SearchParams};
+use crate::codec::{Read, Write};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
-use crate::snapshot::{Read, Write};
 use crate::topk::{Neighbor, TopK};
 
 /// Rows scored per kernel call: large enough to amortise the call, small enough that the

@@ -63,7 +63,7 @@ pub fn default_nprobe(nlist: usize) -> usize {
 /// batched: [`ListEncoder::distances`] gets a whole block of rows at a time.
 pub trait ListEncoder: Clone {
     /// Element type of a code: `f32` for raw vectors, `u8` for SQ8 and PQ codes.
-    type Code: Copy + Default + std::fmt::Debug + crate::snapshot::CodeElement;
+    type Code: Copy + Default + std::fmt::Debug + crate::codec::CodeElement;
     /// Per-query state built once per query (for example PQ lookup tables).
     type QueryState;
 
@@ -130,11 +130,11 @@ pub trait ListEncoder: Clone {
 
     /// Snapshot: writes the encoder's learned parameters (nothing for raw vectors). Called
     /// only once the index is trained.
-    fn write_params(&self, _out: &mut dyn crate::snapshot::Write) {}
+    fn write_params(&self, _out: &mut dyn crate::codec::Write) {}
 
     /// Snapshot: reads what [`ListEncoder::write_params`] wrote into this new encoder; the
     /// result must be a trained encoder (bad input is `Corrupt`).
-    fn read_params(self, _input: &mut dyn crate::snapshot::Read) -> Result<Self>
+    fn read_params(self, _input: &mut dyn crate::codec::Read) -> Result<Self>
     where
         Self: Sized,
     {
@@ -258,9 +258,9 @@ impl<E: ListEncoder> IvfIndex<E> {
         metric: Metric,
         encoder: E,
         options: &IndexOptions,
-        input: &mut dyn crate::snapshot::Read,
+        input: &mut dyn crate::codec::Read,
     ) -> Result<Self> {
-        use crate::snapshot::CodeElement;
+        use crate::codec::CodeElement;
         let mut ivf = IvfIndex::new(nlist, dim, metric, encoder, options);
         let (buffer, centroids) = read_ivf_head(ivf.nlist, dim, metric, input)?;
         ivf.buffer = buffer;
@@ -293,7 +293,7 @@ fn read_ivf_head(
     nlist: usize,
     dim: usize,
     metric: Metric,
-    input: &mut dyn crate::snapshot::Read,
+    input: &mut dyn crate::codec::Read,
 ) -> Result<(FlatIndex, Option<Centroids>)> {
     input.family_header(IVF_STATE_TAG, 1)?;
     if input.u32("IVF nlist")? as usize != nlist {
@@ -321,7 +321,7 @@ fn read_list_ids(
     min_row: u64,
     list: usize,
     location: &mut HashMap<u32, (u32, u32)>,
-    input: &mut dyn crate::snapshot::Read,
+    input: &mut dyn crate::codec::Read,
 ) -> Result<Vec<u32>> {
     let n = input.count(min_row, "IVF list length")?;
     let ids = input.u32s(n as u64, "IVF list ids")?;
@@ -816,8 +816,8 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
     /// Snapshot layout (`docs/format.md`): `IVF_` v1, `u32 nlist`, the exact buffer (a flat
     /// section), `u8 trained`; if trained: the `nlist × dim` centroids, the encoder's
     /// parameters, then per list `u64 n`, `n` ids and `n × code_len` code elements.
-    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
-        use crate::snapshot::CodeElement;
+    fn encode_state(&self, out: &mut dyn crate::codec::Write) -> Result<()> {
+        use crate::codec::CodeElement;
         out.family_header(IVF_STATE_TAG, 1);
         out.u32(self.nlist as u32);
         self.buffer.encode_state(out)?;

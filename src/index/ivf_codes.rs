@@ -77,11 +77,11 @@ impl ListEncoder for Sq8ListEncoder {
         self.sq8.memory_bytes()
     }
 
-    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+    fn write_params(&self, out: &mut dyn crate::codec::Write) {
         self.sq8.write_params(out);
     }
 
-    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+    fn read_params(self, input: &mut dyn crate::codec::Read) -> Result<Self> {
         let sq8 = self.sq8.read_params(input)?;
         if !sq8.is_trained() {
             return Err(crate::Error::Corrupt {
@@ -200,11 +200,11 @@ impl ListEncoder for PqResidualEncoder {
         self.pq.memory_bytes()
     }
 
-    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+    fn write_params(&self, out: &mut dyn crate::codec::Write) {
         self.pq.write_params(out);
     }
 
-    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+    fn read_params(self, input: &mut dyn crate::codec::Read) -> Result<Self> {
         let pq = self.pq.read_params(input)?;
         if !pq.is_trained() {
             return Err(crate::Error::Corrupt {

@@ -257,7 +257,7 @@ pub trait Index {
     /// state included, so that a reopened index replays logged operations exactly as the
     /// live one ran them. The family's `decode_state` reads it back; `snapshot::families`
     /// maps the spec to it.
-    fn encode_state(&self, _out: &mut dyn crate::snapshot::Write) -> Result<()> {
+    fn encode_state(&self, _out: &mut dyn crate::codec::Write) -> Result<()> {
         Err(Error::Unsupported {
             what: format!("saving a {} index", self.spec()),
         })

@@ -156,7 +156,7 @@ impl<C: Codec> QuantizedFlat<C> {
     pub fn decode_state(
         codec: C,
         options: &IndexOptions,
-        input: &mut dyn crate::snapshot::Read,
+        input: &mut dyn crate::codec::Read,
     ) -> Result<Self> {
         input.family_header(QUANTIZED_STATE_TAG, 1)?;
         let codec = codec.read_params(input)?;
@@ -182,7 +182,7 @@ fn read_coded_rows(
     metric: Metric,
     size: usize,
     trained: bool,
-    input: &mut dyn crate::snapshot::Read,
+    input: &mut dyn crate::codec::Read,
 ) -> Result<CodedRows> {
     let corrupt = |what: &str| Error::Corrupt {
         what: format!("quantized flat index: {what}"),
@@ -437,7 +437,7 @@ impl<C: Codec> Index for QuantizedFlat<C> {
     /// Snapshot layout (`docs/format.md`): `QFLT` v1, the codec's parameters, `u64 n`, `n` ids,
     /// `n × code_size` code bytes, then `u8 kept` and the kept full vectors (a flat section:
     /// the exact buffer before training).
-    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+    fn encode_state(&self, out: &mut dyn crate::codec::Write) -> Result<()> {
         out.family_header(QUANTIZED_STATE_TAG, 1);
         self.codec.write_params(out);
         out.u64(self.ids.len() as u64);

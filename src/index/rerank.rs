@@ -291,7 +291,7 @@ impl<I: Index> Index for Reranked<I> {
 
     /// Snapshot layout (`docs/format.md`): `RRNK` v1, `u32` default rerank per k, `u8 kept`
     /// and the kept full vectors (a flat section), then the inner index's section.
-    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+    fn encode_state(&self, out: &mut dyn crate::codec::Write) -> Result<()> {
         out.family_header(RERANKED_STATE_TAG, 1);
         out.u32(self.default_rerank_per_k as u32);
         match &self.full.kept {
@@ -313,8 +313,8 @@ impl<I: Index> Reranked<I> {
     pub fn decode_state(
         dim: usize,
         metric: Metric,
-        input: &mut dyn crate::snapshot::Read,
-        decode_inner: impl FnOnce(&mut dyn crate::snapshot::Read) -> Result<I>,
+        input: &mut dyn crate::codec::Read,
+        decode_inner: impl FnOnce(&mut dyn crate::codec::Read) -> Result<I>,
     ) -> Result<Self> {
         let corrupt = |what: &str| Error::Corrupt {
             what: format!("reranked index: {what}"),

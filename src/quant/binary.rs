@@ -147,14 +147,14 @@ impl Codec for Binary {
     }
 
     /// `u8 trained`, then `dim` thresholds.
-    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+    fn write_params(&self, out: &mut dyn crate::codec::Write) {
         out.u8(self.is_trained() as u8);
         if self.is_trained() {
             out.f32s(&self.threshold);
         }
     }
 
-    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+    fn read_params(self, input: &mut dyn crate::codec::Read) -> Result<Self> {
         if !super::read_trained_flag(input)? {
             return Ok(self);
         }

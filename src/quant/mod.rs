@@ -80,17 +80,17 @@ pub trait Codec: Clone + std::fmt::Debug {
 
     /// Snapshot (`docs/format.md`): writes whether the codec is trained and, if so, its learned
     /// parameters.
-    fn write_params(&self, out: &mut dyn crate::snapshot::Write);
+    fn write_params(&self, out: &mut dyn crate::codec::Write);
 
     /// Snapshot: reads what [`Codec::write_params`] wrote into this new, untrained codec of the
     /// same shape, validating it (a bad input is `Corrupt`).
-    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self>
+    fn read_params(self, input: &mut dyn crate::codec::Read) -> Result<Self>
     where
         Self: Sized;
 }
 
 /// Reads a codec's "trained" flag; `true` means parameters follow.
-pub(crate) fn read_trained_flag(input: &mut dyn crate::snapshot::Read) -> Result<bool> {
+pub(crate) fn read_trained_flag(input: &mut dyn crate::codec::Read) -> Result<bool> {
     match input.u8("codec trained flag")? {
         0 => Ok(false),
         1 => Ok(true),

@@ -240,14 +240,14 @@ impl Codec for Pq {
     }
 
     /// `u8 trained`, then the `256 × dim` codebook floats.
-    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+    fn write_params(&self, out: &mut dyn crate::codec::Write) {
         out.u8(self.is_trained() as u8);
         if self.is_trained() {
             out.f32s(&self.centroids);
         }
     }
 
-    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+    fn read_params(self, input: &mut dyn crate::codec::Read) -> Result<Self> {
         if !super::read_trained_flag(input)? {
             return Ok(self);
         }

@@ -198,7 +198,7 @@ impl Codec for Sq8 {
     }
 
     /// `u8 trained`, then `dim` minima and `dim` steps.
-    fn write_params(&self, out: &mut dyn crate::snapshot::Write) {
+    fn write_params(&self, out: &mut dyn crate::codec::Write) {
         out.u8(self.is_trained() as u8);
         if self.is_trained() {
             out.f32s(&self.min);
@@ -206,7 +206,7 @@ impl Codec for Sq8 {
         }
     }
 
-    fn read_params(self, input: &mut dyn crate::snapshot::Read) -> Result<Self> {
+    fn read_params(self, input: &mut dyn crate::codec::Read) -> Result<Self> {
         if !super::read_trained_flag(input)? {
             return Ok(self);
         }

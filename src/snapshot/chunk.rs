@@ -42,12 +42,6 @@ pub mod kind {
     pub const OPLOG: [u8; 4] = *b"OLOG";
 }
 
-pub fn tag_name(tag: [u8; 4]) -> String {
-    tag.iter()
-        .map(|&b| if b.is_ascii_graphic() { b as char } else { '?' })
-        .collect()
-}
-
 /// Wraps `payload` in a header; returns the chunk and its checksum.
 pub fn seal(kind: [u8; 4], payload: &[u8]) -> (Vec<u8>, u32) {
     let mut out = Vec::with_capacity(HEADER_LEN + payload.len());
@@ -79,7 +73,7 @@ pub struct Expect<'a> {
 }
 
 fn corrupt(key: &str, what: &str) -> Error {
-    super::codec::corrupt_at(key, what)
+    crate::codec::corrupt_at(key, what)
 }
 
 fn le32(bytes: &[u8], at: usize) -> u32 {

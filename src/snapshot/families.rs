@@ -5,7 +5,7 @@
 //! [`Read`], and add one arm here. Nothing else in the format changes: the section's chunks,
 //! checksums and op log are the same for every family.
 
-use super::codec::Read;
+use crate::codec::Read;
 use crate::collection::CollectionConfig;
 use crate::error::{Error, Result};
 use crate::index::flat::FlatIndex;

@@ -5,7 +5,8 @@
 use std::collections::HashSet;
 
 use super::chunk::{self, kind, Expect, MAX_MANIFEST_LEN};
-use super::codec::{corrupt, corrupt_at, ChunkRef, Cursor, Read, Write};
+use super::codec::ChunkRef;
+use crate::codec::{corrupt, corrupt_at, Cursor, Read, Write};
 use crate::collection::{CollectionConfig, SearchDefaults};
 use crate::distance::Metric;
 use crate::error::Result;

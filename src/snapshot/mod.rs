@@ -31,13 +31,15 @@ mod stream;
 
 use std::collections::HashSet;
 
+pub use crate::codec::{CodeElement, Cursor, Read, Write};
 pub use chunk::{Expect, FORMAT_VERSION, MAX_CHUNK_LEN, MAX_MANIFEST_LEN};
-pub use codec::{ChunkSource, CodeElement, Cursor, Read, Write, CHUNK_KEY_PREFIX};
+pub use codec::{ChunkSource, CHUNK_KEY_PREFIX};
 pub use crc32::crc32;
 pub use stream::OpenSession;
 
+use crate::codec::{corrupt, corrupt_at};
 use chunk::kind;
-use codec::{corrupt, corrupt_at, Emitter, StateReader, StateWriter};
+use codec::{Emitter, StateReader, StateWriter};
 use manifest::Manifest;
 use oplog::{Journal, Tail};
 use serde_json::Value;

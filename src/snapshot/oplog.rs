@@ -17,10 +17,9 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use super::chunk::{kind, HEADER_LEN, MAX_PAYLOAD};
-use super::codec::{
-    corrupt, corrupt_at, section_expect, ChunkSource, Cursor, Emitter, Read, Write,
-};
+use super::codec::{section_expect, ChunkSource, Emitter};
 use super::manifest::LogRef;
+use crate::codec::{corrupt, corrupt_at, Cursor, Read, Write};
 use crate::collection::{Collection, Item};
 use crate::error::Result;
 use crate::limits;

@@ -17,9 +17,10 @@
 use std::collections::HashMap;
 
 use super::chunk::{self, kind, Expect, MAX_CHUNK_LEN};
-use super::codec::{corrupt_at, ChunkSource};
+use super::codec::ChunkSource;
 use super::manifest::Manifest;
 use super::Collection;
+use crate::codec::corrupt_at;
 use crate::error::{Error, Result};
 
 /// What the manifest says one chunk must be: its kind, payload length and checksum.

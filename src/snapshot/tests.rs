@@ -1,9 +1,10 @@
 //! Unit tests of the envelope, the manifest and the section reader/writer.
 
 use super::chunk::{self, kind, Expect, HEADER_LEN, MAX_PAYLOAD};
-use super::codec::{Emitter, Read, StateReader, StateWriter, Write};
+use super::codec::{Emitter, StateReader, StateWriter};
 use super::manifest::{LogRef, Manifest};
 use super::*;
+use crate::codec::{Read, Write};
 use crate::collection::CollectionConfig;
 use crate::distance::Metric;
 

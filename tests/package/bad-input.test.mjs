@@ -197,3 +197,22 @@ for (const [frontEnd, setUp] of Object.entries(frontEnds)) {
     }
   });
 }
+
+test("k has one limit and one message, whichever layer refuses it", async () => {
+  const { Collection } = await import(new URL("pkg/dist/node.js", `file://${root}`).href);
+  const store = await VectorStore.create({ dimension: DIM });
+  await store.add([ok("a"), ok("b")]);
+  const message = async (promise) => (await promise.then(() => assert.fail("expected invalid_k"), (e) => e)).message;
+  const limit = /: must be an integer between 1 and 10000$/;
+  for (const k of [0, 10_001, 4_294_967_295, 1.5]) {
+    const e = await message(store.search({ vector: [1, 0, 0], k }));
+    assert.match(e, limit, `search k=${k}`);
+    assert.match(await message(store.measureRecall({ k, sample: 1 })), limit, `measureRecall k=${k}`);
+  }
+  // The core's own refusal (the raw binding does no checks of its own) says the same.
+  const raw = new Collection(DIM, "l2", "Flat");
+  raw.add(["a"], new Float32Array([1, 0, 0]));
+  assert.throws(() => raw.search(new Float32Array([1, 0, 0]), 10_001), (e) => e.code === "invalid_k" && /^invalid k 10001: must be an integer between 1 and 10000$/.test(e.message));
+  assert.equal((await store.search({ vector: [1, 0, 0], k: 10_000 })).length, 2, "k = 10000 is allowed");
+  await store.close();
+});

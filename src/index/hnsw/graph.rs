@@ -195,7 +195,7 @@ impl Graph {
     /// Snapshot: the arrays as they are (`u64` slots, levels, upper capacities, upper offsets
     /// as `u64` with `u64::MAX` for none, layer 0, `u64` length + the upper arena, `u64`
     /// abandoned entries), so a reopened graph grows exactly as the saved one would.
-    pub fn encode(&self, out: &mut dyn crate::snapshot::Write) {
+    pub fn encode(&self, out: &mut dyn crate::codec::Write) {
         out.u64(self.level.len() as u64);
         out.raw(&self.level);
         out.raw(&self.upper_capacity);
@@ -218,7 +218,7 @@ impl Graph {
     pub fn decode(
         m: usize,
         max_level: usize,
-        input: &mut dyn crate::snapshot::Read,
+        input: &mut dyn crate::codec::Read,
     ) -> crate::error::Result<Graph> {
         let corrupt = |what: &str| crate::error::Error::Corrupt {
             what: format!("HNSW graph: {what}"),

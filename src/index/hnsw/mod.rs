@@ -159,7 +159,7 @@ impl Hnsw<FlatStorage> {
         metric: Metric,
         m: usize,
         options: &IndexOptions,
-        input: &mut dyn crate::snapshot::Read,
+        input: &mut dyn crate::codec::Read,
     ) -> Result<Self> {
         Hnsw::decode_with(FlatStorage::new(dim, metric), m, options, input, |input| {
             FlatStorage::decode_state(dim, metric, input)
@@ -174,8 +174,8 @@ impl<S: VectorStorage> Hnsw<S> {
         empty: S,
         m: usize,
         options: &IndexOptions,
-        input: &mut dyn crate::snapshot::Read,
-        decode_storage: impl FnOnce(&mut dyn crate::snapshot::Read) -> Result<S>,
+        input: &mut dyn crate::codec::Read,
+        decode_storage: impl FnOnce(&mut dyn crate::codec::Read) -> Result<S>,
     ) -> Result<Self> {
         let corrupt = |what: &str| Error::Corrupt {
             what: format!("HNSW index: {what}"),
@@ -934,7 +934,7 @@ impl<S: VectorStorage> Index for Hnsw<S> {
     /// byte (0 free, 1 live, 2 tombstone) and one internal id per slot, the free-slot stack
     /// (`u64 n` + ids) and `u8 has entry` + `u32` entry slot: everything later inserts depend
     /// on, so replaying logged operations builds the very graph the live index built.
-    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+    fn encode_state(&self, out: &mut dyn crate::codec::Write) -> Result<()> {
         out.family_header(HNSW_STATE_TAG, 1);
         out.u32(self.graph.m() as u32);
         out.u32(self.ef_construction as u32);

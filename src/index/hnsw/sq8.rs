@@ -102,7 +102,7 @@ impl Sq8Storage {
     pub fn decode_state(
         dim: usize,
         metric: Metric,
-        input: &mut dyn crate::snapshot::Read,
+        input: &mut dyn crate::codec::Read,
     ) -> Result<Self> {
         let codec = Sq8::new(dim, metric).read_params(input)?;
         let n = input.count(dim.max(1) as u64, "HNSW SQ8 codes")?;
@@ -275,7 +275,7 @@ impl VectorStorage for Sq8Storage {
     }
 
     /// The quantizer's parameters (`u8 trained`, minima, steps), `u64` slots, every code.
-    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+    fn encode_state(&self, out: &mut dyn crate::codec::Write) -> Result<()> {
         self.codec.write_params(out);
         out.u64(self.len as u64);
         for page in &self.pages {
@@ -346,7 +346,7 @@ impl HnswSq8 {
         metric: Metric,
         m: usize,
         options: &IndexOptions,
-        input: &mut dyn crate::snapshot::Read,
+        input: &mut dyn crate::codec::Read,
     ) -> Result<Self> {
         input.family_header(HNSW_SQ8_STATE_TAG, 1)?;
         let buffer = FlatIndex::decode_state(dim, metric, input)?;
@@ -467,7 +467,7 @@ impl Index for HnswSq8 {
 
     /// Snapshot layout (`docs/format.md`): `HSQ8` v1, the exact buffer (a flat section), then
     /// the graph's `HNSW` section whose storage part is the quantizer and the codes.
-    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> Result<()> {
+    fn encode_state(&self, out: &mut dyn crate::codec::Write) -> Result<()> {
         out.family_header(HNSW_SQ8_STATE_TAG, 1);
         self.buffer.encode_state(out)?;
         self.hnsw.encode_state(out)

@@ -70,7 +70,7 @@ pub trait VectorStorage {
     fn memory_bytes(&self) -> usize;
 
     /// Snapshot: writes every slot's stored vector or code (see `docs/format.md`).
-    fn encode_state(&self, _out: &mut dyn crate::snapshot::Write) -> crate::error::Result<()> {
+    fn encode_state(&self, _out: &mut dyn crate::codec::Write) -> crate::error::Result<()> {
         Err(crate::error::Error::Unsupported {
             what: format!("saving HNSW over {:?} storage", self.encoding()),
         })
@@ -203,7 +203,7 @@ impl VectorStorage for FlatStorage {
     }
 
     /// `u64` slots, then every slot's row.
-    fn encode_state(&self, out: &mut dyn crate::snapshot::Write) -> crate::error::Result<()> {
+    fn encode_state(&self, out: &mut dyn crate::codec::Write) -> crate::error::Result<()> {
         out.u64(self.len as u64);
         for page in &self.pages {
             out.f32s(page);
@@ -217,7 +217,7 @@ impl FlatStorage {
     pub fn decode_state(
         dim: usize,
         metric: Metric,
-        input: &mut dyn crate::snapshot::Read,
+        input: &mut dyn crate::codec::Read,
     ) -> crate::error::Result<Self> {
         let n = input.count(4 * dim as u64, "HNSW vectors")?;
         let mut storage = FlatStorage::new(dim, metric);
