@@ -15,9 +15,7 @@ use crate::error::{Error, Result};
 use crate::filter::{self, Estimate, FieldIndexes, Filter, FilteredSearch, Strategy};
 use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::limits;
-use crate::snapshot::PersistState;
 use crate::topk::Neighbor;
-use crate::tune::{self, Knob, TuneReport};
 
 /// How a collection is created.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,13 +101,68 @@ pub struct Collection {
     pub(crate) entries: HashMap<u32, Entry>,
     pub(crate) next_internal_id: u32,
     scratch: RefCell<Scratch>,
-    defaults: SearchDefaults,
+    pub(crate) defaults: SearchDefaults,
     /// Live ids and the declared field indexes, updated on every add, upsert and delete.
     fields: FieldIndexes,
     /// The most bytes ([`Collection::memory_bytes`]) an add or upsert may grow the store to.
     memory_budget: Option<usize>,
-    /// Save bookkeeping and the log of operations since the last save (see [`crate::snapshot`]).
-    pub(crate) persist: PersistState,
+    /// Where changes are reported for persistence: [`ChangeCounts`] until the collection is
+    /// first saved or opened, then the snapshot layer's save state (`crate::snapshot`).
+    pub(crate) persist: Box<dyn ChangeLog>,
+}
+
+/// What a collection reports about its changes to the layer that persists it. The collection
+/// calls it on every write and settings change; the snapshot layer implements it with its save
+/// bookkeeping and journal, and installs that in place of [`ChangeCounts`] on the first save or
+/// open. A trait, so that the collection does not import the file format built on top of it.
+pub(crate) trait ChangeLog: std::fmt::Debug {
+    /// Whether operations are being journaled (they are from the first save or open on).
+    fn is_recording(&self) -> bool;
+    /// Items `first..first + items.len()` were added (internal ids), with these vectors.
+    fn record_add(&mut self, first: u32, items: &[Item<'_>], vectors: &[f32]);
+    /// These items (internal id, external id) were removed.
+    fn record_remove(&mut self, removed: &[(u32, String)]);
+    /// Settings kept with the store (search defaults, field indexes) changed.
+    fn settings_changed(&mut self);
+    /// The index changed outside the journal: the next save must be a full snapshot.
+    fn invalidate(&mut self);
+    /// For the persistence layer to reach its own state.
+    fn as_any(&self) -> &dyn std::any::Any;
+    /// For the persistence layer to reach its own state.
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any;
+}
+
+/// The change log of a collection that was never saved or opened: nothing is journaled (the
+/// first save is a full snapshot anyway); only the counts a first save starts from are kept.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ChangeCounts {
+    /// Out-of-log index changes and compaction requests so far.
+    pub full_requests: u64,
+    /// `full_requests` as of the last out-of-log index change.
+    pub index_touched: u64,
+    /// Settings changes so far.
+    pub settings_version: u64,
+}
+
+impl ChangeLog for ChangeCounts {
+    fn is_recording(&self) -> bool {
+        false
+    }
+    fn record_add(&mut self, _first: u32, _items: &[Item<'_>], _vectors: &[f32]) {}
+    fn record_remove(&mut self, _removed: &[(u32, String)]) {}
+    fn settings_changed(&mut self) {
+        self.settings_version += 1;
+    }
+    fn invalidate(&mut self) {
+        self.full_requests += 1;
+        self.index_touched = self.full_requests;
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
 }
 
 impl std::fmt::Debug for Collection {
@@ -146,7 +199,7 @@ impl Collection {
             defaults: SearchDefaults::default(),
             fields: FieldIndexes::new(),
             memory_budget: None,
-            persist: PersistState::default(),
+            persist: Box::new(ChangeCounts::default()),
         })
     }
 
@@ -205,36 +258,6 @@ impl Collection {
         // Training changes the index outside the operation log: the next save is full.
         self.persist.invalidate();
         self.index.train_on_stored()
-    }
-
-    /// Finds the smallest `nprobe` (IVF) or `ef_search` (HNSW) whose recall@k against exact
-    /// results reaches `target_recall`, and keeps it as this collection's default (see
-    /// [`crate::tune`]). `queries` is row-major; `None` samples the stored vectors.
-    pub fn tune(
-        &mut self,
-        queries: Option<&[f32]>,
-        target_recall: f64,
-        k: usize,
-    ) -> Result<TuneReport> {
-        let report = tune::tune(self, queries, target_recall, k)?;
-        match report.knob {
-            Knob::Nprobe => self.defaults.nprobe = Some(report.value),
-            Knob::EfSearch => self.defaults.ef_search = Some(report.value),
-        }
-        self.persist.settings_changed();
-        Ok(report)
-    }
-
-    /// Recall@k of this collection's own search (with `params`, unset knobs taken from the
-    /// defaults) against exact search over the stored vectors (see [`tune::measure_recall`]).
-    pub fn measure_recall(
-        &self,
-        queries: Option<&[f32]>,
-        k: usize,
-        sample: usize,
-        params: &SearchParams,
-    ) -> Result<tune::RecallReport> {
-        tune::measure_recall(self, queries, k, sample, &self.defaults.merge(params))
     }
 
     /// Every stored internal id, ascending.
@@ -708,13 +731,6 @@ impl Collection {
         Ok(self.hits(&neighbors))
     }
 
-    /// The exact `k` best items for `query` by brute force over the stored vectors, whatever
-    /// the index (see [`tune::search_exact`]): the ground truth of recall measurement.
-    pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
-        let neighbors = tune::search_exact(self, query, k)?;
-        Ok(self.hits(&neighbors))
-    }
-
     /// Search returning internal ids and distances (for recall measurement and tuning).
     pub fn search_internal(
         &self,
@@ -856,7 +872,7 @@ impl Collection {
         })
     }
 
-    fn hits(&self, neighbors: &[Neighbor]) -> Vec<SearchHit> {
+    pub(crate) fn hits(&self, neighbors: &[Neighbor]) -> Vec<SearchHit> {
         let metric = self.config.metric;
         neighbors
             .iter()

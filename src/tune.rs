@@ -20,7 +20,7 @@
 //! When even the largest value misses the target (lossy codes without rerank), the report says
 //! so (`reached: false`) and carries the largest value.
 
-use crate::collection::Collection;
+use crate::collection::{Collection, SearchHit};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::index::{Index, Scratch, SearchParams, Structure};
@@ -397,4 +397,45 @@ fn recall(
     } else {
         found as f64 / total as f64
     })
+}
+
+/// Recall and tuning as methods of the collection. They live here, not in `collection.rs`, so
+/// the collection does not import the floor above it (docs/architecture.md).
+impl Collection {
+    /// Finds the smallest `nprobe` (IVF) or `ef_search` (HNSW) whose recall@k against exact
+    /// results reaches `target_recall`, and keeps it as this collection's default (see
+    /// [`crate::tune`]). `queries` is row-major; `None` samples the stored vectors.
+    pub fn tune(
+        &mut self,
+        queries: Option<&[f32]>,
+        target_recall: f64,
+        k: usize,
+    ) -> Result<TuneReport> {
+        let report = tune(self, queries, target_recall, k)?;
+        match report.knob {
+            Knob::Nprobe => self.defaults.nprobe = Some(report.value),
+            Knob::EfSearch => self.defaults.ef_search = Some(report.value),
+        }
+        self.persist.settings_changed();
+        Ok(report)
+    }
+
+    /// Recall@k of this collection's own search (with `params`, unset knobs taken from the
+    /// defaults) against exact search over the stored vectors (see [`measure_recall`]).
+    pub fn measure_recall(
+        &self,
+        queries: Option<&[f32]>,
+        k: usize,
+        sample: usize,
+        params: &SearchParams,
+    ) -> Result<RecallReport> {
+        measure_recall(self, queries, k, sample, &self.defaults.merge(params))
+    }
+
+    /// The exact `k` best items for `query` by brute force over the stored vectors, whatever
+    /// the index (see [`search_exact`]): the ground truth of recall measurement.
+    pub fn search_exact(&self, query: &[f32], k: usize) -> Result<Vec<SearchHit>> {
+        let neighbors = search_exact(self, query, k)?;
+        Ok(self.hits(&neighbors))
+    }
 }

@@ -17,8 +17,8 @@ use std::str::FromStr;
 
 use serde_json::Value;
 
+use super::compiled::Filter;
 use super::fields::{Candidates, FieldIndexes};
-use super::Filter;
 use crate::error::{Error, Result};
 use crate::index::{Encoding, Index, IndexSpec, Scratch, SearchParams, Structure};
 use crate::topk::Neighbor;

@@ -6,10 +6,16 @@
 
 use std::collections::HashMap;
 
-use super::{Index, IndexSpec, Scratch, SearchParams};
+use crate::index::traits::Index;
+
+use crate::index::spec::IndexSpec;
+
+use crate::index::traits::Scratch;
+
 use crate::codec::{Read, Write};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::traits::SearchParams;
 use crate::topk::{Neighbor, TopK};
 
 /// Rows scored per kernel call: large enough to amortise the call, small enough that the
@@ -250,9 +256,9 @@ impl Index for FlatIndex {
         self.rows.capacity() * 4 + self.ids.capacity() * 4 + self.row_of.capacity() * (4 + 4 + 1)
     }
 
-    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+    fn memory_breakdown(&self) -> crate::index::traits::MemoryBreakdown {
         let vectors = self.rows.capacity() * 4;
-        super::MemoryBreakdown {
+        crate::index::traits::MemoryBreakdown {
             vectors,
             other: self.memory_bytes() - vectors,
             ..Default::default()

@@ -31,9 +31,15 @@
 use std::collections::HashMap;
 
 use super::flat::FlatIndex;
-use super::{Encoding, Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::spec::Encoding;
+use crate::index::spec::IndexSpec;
+use crate::index::spec::Structure;
+use crate::index::traits::Index;
+use crate::index::traits::IndexOptions;
+use crate::index::traits::Scratch;
+use crate::index::traits::SearchParams;
 use crate::quant::{kmeans, Centroids, KmeansParams, MIN_POINTS_PER_CENTROID};
 use crate::topk::{Neighbor, TopK};
 
@@ -852,7 +858,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
             + self.encoder.memory_bytes()
     }
 
-    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+    fn memory_breakdown(&self) -> crate::index::traits::MemoryBreakdown {
         let codes = self
             .lists
             .iter()
@@ -862,7 +868,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
             + self.encoder.memory_bytes();
         // Before training every vector waits, exact, in the buffer.
         let vectors = self.buffer.memory_bytes();
-        super::MemoryBreakdown {
+        crate::index::traits::MemoryBreakdown {
             vectors,
             codes,
             graph: 0,

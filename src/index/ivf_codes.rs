@@ -13,9 +13,9 @@
 //!     `nlist × m × 256` precomputed table, too large for our memory budget).
 
 use super::ivf::ListEncoder;
-use super::Encoding;
 use crate::distance::Metric;
 use crate::error::Result;
+use crate::index::spec::Encoding;
 use crate::quant::pq::Pq;
 use crate::quant::sq8::{Sq8, Sq8Query};
 use crate::quant::{Centroids, Codec};

@@ -23,9 +23,14 @@ use std::collections::{HashMap, HashSet};
 
 use super::flat::FlatIndex;
 use super::rerank::{FullVectors, VectorSource};
-use super::{Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::spec::IndexSpec;
+use crate::index::spec::Structure;
+use crate::index::traits::Index;
+use crate::index::traits::IndexOptions;
+use crate::index::traits::Scratch;
+use crate::index::traits::SearchParams;
 use crate::quant::Codec;
 use crate::topk::{Neighbor, TopK};
 
@@ -462,10 +467,10 @@ impl<C: Codec> Index for QuantizedFlat<C> {
             + self.full.memory_bytes()
     }
 
-    fn memory_breakdown(&self) -> super::MemoryBreakdown {
+    fn memory_breakdown(&self) -> crate::index::traits::MemoryBreakdown {
         let codes = self.codes.capacity() + self.codec.memory_bytes();
         let vectors = self.full.memory_bytes();
-        super::MemoryBreakdown {
+        crate::index::traits::MemoryBreakdown {
             vectors,
             codes,
             graph: 0,

@@ -13,23 +13,17 @@
 //! With neither, a lossy index still searches its codes; asking for `rerank > 0` is then an
 //! `unsupported` error rather than a silent downgrade.
 //!
-//! [`IndexOptions::keep_vectors`]: super::IndexOptions::keep_vectors
-//! [`Index::vector`]: super::Index::vector
-//! [`Index::set_vector_source`]: super::Index::set_vector_source
+//! [`IndexOptions::keep_vectors`]: crate::index::traits::IndexOptions::keep_vectors
+//! [`Index::vector`]: crate::index::traits::Index::vector
+//! [`Index::set_vector_source`]: crate::index::traits::Index::set_vector_source
 
 use super::flat::FlatIndex;
-use super::Index;
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::traits::Index;
 use crate::topk::{Neighbor, TopK};
 
-/// Supplies full (prepared: validated, normalized for cosine) vectors by internal id, for
-/// rerank when the index does not keep them.
-pub trait VectorSource {
-    /// Writes the vectors of `ids`, in order, into `out` (`ids.len() × dim`, row-major). An id
-    /// the source does not know is an error (typically [`Error::NotFound`]).
-    fn fetch(&self, ids: &[u32], out: &mut [f32]) -> Result<()>;
-}
+pub use super::traits::VectorSource;
 
 /// Where a lossy index finds full vectors.
 #[derive(Default)]
@@ -159,7 +153,7 @@ impl<I: Index> Reranked<I> {
 }
 
 impl<I: Index> Index for Reranked<I> {
-    fn spec(&self) -> super::IndexSpec {
+    fn spec(&self) -> crate::index::spec::IndexSpec {
         self.inner.spec()
     }
 
@@ -212,8 +206,8 @@ impl<I: Index> Index for Reranked<I> {
         &self,
         query: &[f32],
         k: usize,
-        params: &super::SearchParams,
-        scratch: &mut super::Scratch,
+        params: &crate::index::traits::SearchParams,
+        scratch: &mut crate::index::traits::Scratch,
     ) -> Result<Vec<Neighbor>> {
         if !self.inner.is_trained() {
             return self.inner.search(query, k, params, scratch);
@@ -234,7 +228,7 @@ impl<I: Index> Index for Reranked<I> {
         query: &[f32],
         k: usize,
         ids: &[u32],
-        scratch: &mut super::Scratch,
+        scratch: &mut crate::index::traits::Scratch,
     ) -> Result<Vec<Neighbor>> {
         if !self.inner.is_trained() {
             return self.inner.search_candidates(query, k, ids, scratch);
@@ -278,11 +272,13 @@ impl<I: Index> Index for Reranked<I> {
         self.inner.memory_bytes() + self.full.memory_bytes()
     }
 
-    fn memory_breakdown(&self) -> super::MemoryBreakdown {
-        self.inner.memory_breakdown().plus(super::MemoryBreakdown {
-            vectors: self.full.memory_bytes(),
-            ..Default::default()
-        })
+    fn memory_breakdown(&self) -> crate::index::traits::MemoryBreakdown {
+        self.inner
+            .memory_breakdown()
+            .plus(crate::index::traits::MemoryBreakdown {
+                vectors: self.full.memory_bytes(),
+                ..Default::default()
+            })
     }
 
     fn tombstones(&self) -> usize {

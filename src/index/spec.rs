@@ -29,18 +29,7 @@ pub enum Structure {
     Hnsw { m: usize },
 }
 
-/// How each vector is stored.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Encoding {
-    /// Full f32 vectors.
-    Raw,
-    /// 8-bit scalar quantization, one byte per dimension.
-    Sq8,
-    /// Product quantization with `m` sub-quantizers of 8 bits.
-    Pq { m: usize },
-    /// One sign bit per dimension.
-    Binary,
-}
+pub use crate::quant::Encoding;
 
 /// A parsed index spec.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

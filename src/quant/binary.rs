@@ -11,11 +11,11 @@
 //! (`rerank`). Without rerank, result scores are derived from that Hamming distance, not from
 //! the metric (see `docs/quantization.md`).
 
+use super::encoding::Encoding;
 use super::{training_rows, Codec};
 use crate::distance::quantized::hamming;
 use crate::distance::Metric;
 use crate::error::Result;
-use crate::index::Encoding;
 
 /// Fewest vectors binary codes train on (the per-dimension means).
 pub const BINARY_MIN_TRAIN: usize = 32;

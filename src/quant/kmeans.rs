@@ -18,7 +18,7 @@
 //! - **Mini-batch** (Sculley 2010) for large samples: each step assigns a random batch and moves
 //!   each centroid towards its points with a per-centroid learning rate `1 / count`.
 
-use super::SplitMix64;
+use super::rng::SplitMix64;
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
 

@@ -12,11 +12,13 @@
 //! `docs/quantization.md` gives the schemes, code sizes and the training policy.
 
 pub mod binary;
+mod encoding;
 pub mod kmeans;
 pub mod pq;
 mod rng;
 pub mod sq8;
 
+pub use encoding::Encoding;
 pub use kmeans::{
     kmeans, Centroids, KmeansParams, KmeansStats, MAX_POINTS_PER_CENTROID, MIN_POINTS_PER_CENTROID,
 };
@@ -24,7 +26,6 @@ pub use rng::SplitMix64;
 
 use crate::distance::Metric;
 use crate::error::Result;
-use crate::index::Encoding;
 
 /// A trained, fixed-size vector encoding with asymmetric (f32 query vs codes) distances.
 ///

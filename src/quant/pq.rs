@@ -13,11 +13,11 @@
 //! exact for the decoded vector. Building the tables costs `256 · dim` multiply-adds, the same
 //! as scoring 256 raw vectors; scanning a code costs `m` lookups.
 
+use super::encoding::Encoding;
 use super::{training_rows, Codec, SplitMix64};
 use crate::distance::quantized::{pq_adc, pq_adc4, PQ_KSUB};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
-use crate::index::Encoding;
 
 /// Centroids per sub-space (`2^nbits`).
 pub const KSUB: usize = PQ_KSUB;

@@ -16,11 +16,11 @@
 //! [`crate::distance::quantized`]: `l2` scores `Σ ((qᵢ − minᵢ) − δᵢcᵢ)²`, `dot`/`cosine` score
 //! `−(Σ qᵢminᵢ + Σ (qᵢδᵢ)cᵢ)`.
 
+use super::encoding::Encoding;
 use super::{training_rows, Codec};
 use crate::distance::quantized::{sq8_dot, sq8_l2};
 use crate::distance::Metric;
 use crate::error::Result;
-use crate::index::Encoding;
 
 /// Fewest vectors SQ8 trains on: a range from fewer is mostly luck.
 pub const SQ8_MIN_TRAIN: usize = 32;

@@ -71,7 +71,7 @@ pub(crate) fn decode_index(
         )?),
         (Structure::Hnsw { m }, Encoding::Sq8) => {
             Box::new(Reranked::decode_state(dim, metric, input, |input| {
-                crate::index::hnsw::HnswSq8::decode_state(dim, metric, m, options, input)
+                crate::index::hnsw::sq8::HnswSq8::decode_state(dim, metric, m, options, input)
             })?)
         }
         _ => {

@@ -13,6 +13,9 @@ use crate::error::Result;
 use crate::index::{IndexOptions, IndexSpec};
 use crate::limits;
 
+/// The key of the manifest; every other key starts with [`CHUNK_KEY_PREFIX`](super::CHUNK_KEY_PREFIX).
+pub const MANIFEST_KEY: &str = "manifest";
+
 /// Longest chunk key a manifest may name.
 pub(crate) const MAX_KEY_BYTES: usize = 256;
 
@@ -123,7 +126,7 @@ impl Manifest {
         chunk::verify(
             bytes,
             &Expect {
-                key: super::MANIFEST_KEY,
+                key: MANIFEST_KEY,
                 kind: kind::MANIFEST,
                 payload_len: None,
                 crc: None,
@@ -243,7 +246,7 @@ impl Manifest {
         };
         let mut seen = HashSet::new();
         for key in manifest.live_keys() {
-            if key == super::MANIFEST_KEY || !seen.insert(key) {
+            if key == MANIFEST_KEY || !seen.insert(key) {
                 return Err(corrupt_at(key, "chunk listed twice in the manifest"));
             }
         }

@@ -25,6 +25,7 @@ mod chunk;
 mod codec;
 mod crc32;
 mod families;
+mod json;
 mod manifest;
 mod oplog;
 mod stream;
@@ -40,17 +41,17 @@ pub use stream::OpenSession;
 use crate::codec::{corrupt, corrupt_at};
 use chunk::kind;
 use codec::{Emitter, StateReader, StateWriter};
+use json::parse_json;
 use manifest::Manifest;
 use oplog::{Journal, Tail};
 use serde_json::Value;
 
-use crate::collection::{Collection, Item};
+use crate::collection::{ChangeCounts, ChangeLog, Collection, Item};
 use crate::error::{Error, Result};
 use crate::index::Structure;
 use crate::limits;
 
-/// The key of the manifest; every other key starts with [`CHUNK_KEY_PREFIX`].
-pub const MANIFEST_KEY: &str = "manifest";
+pub use manifest::MANIFEST_KEY;
 
 /// Compaction policy: a save writes a full snapshot instead of log chunks once the log would
 /// exceed `1 / COMPACT_RATIO` of the snapshot's size (and [`MIN_COMPACT_LOG_BYTES`]). Replaying
@@ -204,6 +205,17 @@ impl PersistState {
         self.index_touched = self.full_requests;
     }
 
+    /// The state a collection that was never saved or opened is in: its change counts, no
+    /// journal, nothing committed.
+    fn from_counts(counts: ChangeCounts) -> Self {
+        PersistState {
+            full_requests: counts.full_requests,
+            index_touched: counts.index_touched,
+            settings_version: counts.settings_version,
+            ..PersistState::default()
+        }
+    }
+
     fn opened(manifest: Manifest, tail: Option<Tail>, log_adds: u64) -> Self {
         PersistState {
             recording: true,
@@ -237,6 +249,80 @@ impl PersistState {
     }
 }
 
+impl ChangeLog for PersistState {
+    fn is_recording(&self) -> bool {
+        PersistState::is_recording(self)
+    }
+    fn record_add(&mut self, first: u32, items: &[Item<'_>], vectors: &[f32]) {
+        PersistState::record_add(self, first, items, vectors);
+    }
+    fn record_remove(&mut self, removed: &[(u32, String)]) {
+        PersistState::record_remove(self, removed);
+    }
+    fn settings_changed(&mut self) {
+        PersistState::settings_changed(self);
+    }
+    fn invalidate(&mut self) {
+        PersistState::invalidate(self);
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn as_any_mut(&mut self) -> &mut dyn std::any::Any {
+        self
+    }
+}
+
+/// The save state in a collection's change log, installed on first use (carrying the counts
+/// the collection kept until then), so the state a first save starts from is the same as if it
+/// had been there all along.
+fn state_mut(log: &mut Box<dyn ChangeLog>) -> &mut PersistState {
+    if !log.as_any().is::<PersistState>() {
+        let counts = log
+            .as_any()
+            .downcast_ref::<ChangeCounts>()
+            .copied()
+            .unwrap_or_default();
+        *log = Box::new(PersistState::from_counts(counts));
+    }
+    match log.as_any_mut().downcast_mut::<PersistState>() {
+        Some(state) => state,
+        // Installed just above.
+        None => unreachable!("the save state was installed"),
+    }
+}
+
+/// A collection's save state for reading, without installing it: the installed state, or, for
+/// a collection never saved or opened, the state its counts imply.
+enum StateRef<'a> {
+    Installed(&'a PersistState),
+    Fresh(Box<PersistState>),
+}
+
+impl std::ops::Deref for StateRef<'_> {
+    type Target = PersistState;
+    fn deref(&self) -> &PersistState {
+        match self {
+            StateRef::Installed(state) => state,
+            StateRef::Fresh(state) => state,
+        }
+    }
+}
+
+fn state(log: &dyn ChangeLog) -> StateRef<'_> {
+    match log.as_any().downcast_ref::<PersistState>() {
+        Some(state) => StateRef::Installed(state),
+        None => {
+            let counts = log
+                .as_any()
+                .downcast_ref::<ChangeCounts>()
+                .copied()
+                .unwrap_or_default();
+            StateRef::Fresh(Box::new(PersistState::from_counts(counts)))
+        }
+    }
+}
+
 fn write_meta(collection: &Collection, out: &mut dyn Write) {
     out.u32(collection.next_internal_id);
     let ids = collection.internal_ids();
@@ -254,12 +340,6 @@ fn write_meta(collection: &Collection, out: &mut dyn Write) {
 }
 
 type Entries = Vec<(u32, String, Option<Value>, usize)>;
-
-/// Parses stored JSON text (through `from_str`, the instantiation the rest of the crate uses,
-/// which keeps a second parser out of the `.wasm`).
-pub(crate) fn parse_json(bytes: &[u8]) -> Option<Value> {
-    serde_json::from_str(std::str::from_utf8(bytes).ok()?).ok()
-}
 
 fn read_meta(input: &mut dyn Read) -> Result<(u32, Entries)> {
     let next_internal_id = input.u32("next internal id")?;
@@ -320,11 +400,13 @@ impl Collection {
     ///
     /// Beginning a save while another is in flight abandons the earlier one.
     pub fn begin_save_into(&mut self, sink: &mut dyn FnMut(String, Vec<u8>)) -> Result<SaveTicket> {
-        if let Some(previous) = self.persist.pending.take() {
-            self.persist.unacked_keys.extend(previous.emitted);
+        if let Some(previous) = state_mut(&mut self.persist).pending.take() {
+            state_mut(&mut self.persist)
+                .unacked_keys
+                .extend(previous.emitted);
         }
-        self.persist.recording = true;
-        let p = &self.persist;
+        state_mut(&mut self.persist).recording = true;
+        let p = state(&*self.persist);
         let token = p.next_token.wrapping_add(1);
         let records = p.journal.len();
         let graph = matches!(self.config().spec.structure, Structure::Hnsw { .. });
@@ -339,15 +421,15 @@ impl Collection {
             && p.unacked_keys.is_empty()
             && p.settings_version == p.settings_saved
         {
-            self.persist.next_token = token;
-            self.persist.pending = Some(Pending {
+            state_mut(&mut self.persist).next_token = token;
+            state_mut(&mut self.persist).pending = Some(Pending {
                 token,
                 manifest: None,
                 tail: None,
                 records: 0,
                 full: false,
-                full_requests: self.persist.full_requests,
-                settings_version: self.persist.settings_version,
+                full_requests: state_mut(&mut self.persist).full_requests,
+                settings_version: state_mut(&mut self.persist).settings_version,
                 emitted: Vec::new(),
                 log_adds: 0,
             });
@@ -451,7 +533,7 @@ impl Collection {
         } else {
             deletes
         };
-        let p = &mut self.persist;
+        let p = state_mut(&mut self.persist);
         p.next_token = token;
         p.next_chunk_id = next_chunk_id;
         p.pending = Some(Pending {
@@ -489,7 +571,7 @@ impl Collection {
     /// manifest becomes the base of the next save. Fails if `token` is not the save in
     /// flight (a later save was begun, or it was already acknowledged).
     pub fn ack_save(&mut self, token: u32) -> Result<()> {
-        let p = &mut self.persist;
+        let p = state_mut(&mut self.persist);
         match p.pending.take() {
             Some(pending) if pending.token == token => {
                 if let Some(manifest) = pending.manifest {
@@ -521,7 +603,7 @@ impl Collection {
     /// Records that the save `token` failed. Its operations stay in the journal; the keys it
     /// may have written become garbage of the next save.
     pub fn abort_save(&mut self, token: u32) {
-        let p = &mut self.persist;
+        let p = state_mut(&mut self.persist);
         if p.pending.as_ref().is_some_and(|s| s.token == token) {
             if let Some(pending) = p.pending.take() {
                 p.unacked_keys.extend(pending.emitted);
@@ -534,19 +616,19 @@ impl Collection {
     /// rebased if another writer saves first ([`Collection::rebase_onto`]).
     pub fn enable_journal(&mut self) {
         if self.is_empty() {
-            self.persist.recording = true;
+            state_mut(&mut self.persist).recording = true;
         }
     }
 
     /// Asks for the next save to write a full snapshot, folding the op log in.
     pub fn compact(&mut self) {
-        self.persist.full_requests += 1;
+        state_mut(&mut self.persist).full_requests += 1;
     }
 
     /// Whether anything changed since the last acknowledged save (always true before the
     /// first).
     pub fn has_unsaved_changes(&self) -> bool {
-        let p = &self.persist;
+        let p = state(&*self.persist);
         p.committed.is_none()
             || !p.journal.is_empty()
             || p.full_requests > p.full_covers
@@ -555,7 +637,7 @@ impl Collection {
 
     /// The version of the last acknowledged (or opened) manifest; 0 before the first save.
     pub fn saved_version(&self) -> u64 {
-        self.persist
+        state(&*self.persist)
             .committed
             .as_ref()
             .map_or(0, |c| c.manifest.version)
@@ -566,7 +648,7 @@ impl Collection {
     /// its chunks are deleted once the replacement is committed.
     pub fn replace_stored(&mut self, manifest: &[u8]) -> Result<()> {
         let m = Manifest::decode(manifest)?;
-        let p = &mut self.persist;
+        let p = state_mut(&mut self.persist);
         p.next_chunk_id = p.next_chunk_id.max(m.next_chunk_id);
         if p.committed.is_none() {
             p.replaced = Some(m);
@@ -643,7 +725,7 @@ impl Collection {
         }
         // Every replayed add took the next internal id.
         let log_adds = u64::from(collection.next_internal_id.saturating_sub(next_internal_id));
-        collection.persist = PersistState::opened(m, tail, log_adds);
+        collection.persist = Box::new(PersistState::opened(m, tail, log_adds));
         Ok(collection)
     }
 
@@ -651,7 +733,7 @@ impl Collection {
     /// (written by another tab or worker).
     pub fn update_plan(&self, manifest: &[u8]) -> Result<UpdatePlan> {
         let m = Manifest::decode(manifest)?;
-        let p = &self.persist;
+        let p = state(&*self.persist);
         let Some(c) = &p.committed else {
             return Ok(UpdatePlan::Reopen);
         };
@@ -710,14 +792,15 @@ impl Collection {
             UpdatePlan::Incremental(_) => {}
         }
         let m = Manifest::decode(manifest)?;
-        let committed = self.persist.committed.as_ref();
+        let committed = state(&*self.persist);
+        let committed = committed.committed.as_ref();
         let applied = committed.map_or(0, |c| c.manifest.log_ops());
         let applied_tail = committed.and_then(|c| c.tail.clone());
         check_present(&m, source, applied)?;
-        self.persist.recording = false;
+        state_mut(&mut self.persist).recording = false;
         let ids_before = self.next_internal_id;
         let replayed = oplog::replay_log(&m.log, applied, source, self, applied_tail.as_ref());
-        self.persist.recording = true;
+        state_mut(&mut self.persist).recording = true;
         let tail = replayed?;
         if self.len() as u64 != m.items {
             return Err(corrupt(
@@ -734,7 +817,7 @@ impl Collection {
             self.create_field_index(field)
                 .map_err(|_| corrupt_at(field, "cannot index this field"))?;
         }
-        let p = &mut self.persist;
+        let p = state_mut(&mut self.persist);
         p.settings_saved = p.settings_version;
         p.next_chunk_id = p.next_chunk_id.max(m.next_chunk_id);
         let log_adds = p.committed.as_ref().map_or(0, |c| c.log_adds)
@@ -757,7 +840,7 @@ impl Collection {
                 reason: "a collection with a different dimension or metric".into(),
             });
         }
-        let p = &self.persist;
+        let p = state(&*self.persist);
         if !p.recording && !self.is_empty() {
             return Err(Error::Unsupported {
                 what: "rebasing a collection that was never saved".into(),

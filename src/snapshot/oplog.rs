@@ -301,7 +301,7 @@ impl Replayer {
                 let (metadata, metadata_bytes) = if metadata.is_empty() {
                     (None, 0)
                 } else {
-                    let value = super::parse_json(metadata)
+                    let value = super::json::parse_json(metadata)
                         .ok_or_else(|| corrupt("op log: metadata is not JSON"))?;
                     if !value.is_object() {
                         return Err(corrupt("op log: metadata is not an object"));

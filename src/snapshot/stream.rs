@@ -19,8 +19,8 @@ use std::collections::HashMap;
 use super::chunk::{self, kind, Expect, MAX_CHUNK_LEN};
 use super::codec::ChunkSource;
 use super::manifest::Manifest;
-use super::Collection;
 use crate::codec::corrupt_at;
+use crate::collection::Collection;
 use crate::error::{Error, Result};
 
 /// What the manifest says one chunk must be: its kind, payload length and checksum.

@@ -1,5 +1,5 @@
 //! Binary heaps over a caller-owned `Vec<Neighbor>`, so the search's candidate and result
-//! queues reuse the buffers in [`crate::index::Scratch`] and a query allocates nothing.
+//! queues reuse the buffers in [`crate::index::traits::Scratch`] and a query allocates nothing.
 //!
 //! Order is `Neighbor`'s total order (distance, then id), so equal distances pop in id order
 //! and traversal is deterministic. `MIN = true` keeps the smallest on top (the candidate queue),

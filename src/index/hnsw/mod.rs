@@ -33,25 +33,20 @@
 
 mod graph;
 mod heap;
-mod sq8;
+pub mod sq8;
 pub mod storage;
 
 use std::collections::{HashMap, HashSet};
 
 use self::graph::Graph;
-pub use self::sq8::{HnswSq8, Sq8Prepared, Sq8Storage};
 pub use self::storage::{FlatStorage, VectorStorage};
-use super::{Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
+use crate::index::spec::{IndexSpec, Structure};
+use crate::index::traits::{Index, IndexOptions, Scratch, SearchParams};
 use crate::topk::Neighbor;
 
-/// Default `ef_construction` (hnswlib's and the benchmark setting).
-pub const DEFAULT_EF_CONSTRUCTION: usize = 200;
-
-/// Default `ef_search` when neither [`SearchParams::ef_search`] nor the options set one. On the
-/// MiniLM dev set (20k × 384, cosine) with `m = 16` this gives recall@10 ≥ 0.98.
-pub const DEFAULT_EF_SEARCH: usize = 64;
+pub use crate::index::traits::{DEFAULT_EF_CONSTRUCTION, DEFAULT_EF_SEARCH};
 
 /// `HNSW{m},SQ8`: candidates rescored exactly per result asked for (`rerank = 4·k`) when a
 /// query does not set `rerank` and full vectors are available. At `k = 10` that is 40, below
@@ -965,15 +960,15 @@ impl<S: VectorStorage> Index for Hnsw<S> {
         Ok(())
     }
 
-    fn memory_breakdown(&self) -> crate::index::MemoryBreakdown {
+    fn memory_breakdown(&self) -> crate::index::traits::MemoryBreakdown {
         let storage = self.storage.memory_bytes();
         let graph = self.graph.memory_bytes();
-        let (vectors, codes) = if self.storage.encoding() == super::Encoding::Raw {
+        let (vectors, codes) = if self.storage.encoding() == crate::index::spec::Encoding::Raw {
             (storage, 0)
         } else {
             (0, storage)
         };
-        crate::index::MemoryBreakdown {
+        crate::index::traits::MemoryBreakdown {
             vectors,
             codes,
             graph,

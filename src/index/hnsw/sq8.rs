@@ -23,9 +23,14 @@ use crate::distance::quantized::{sq8_dot, sq8_l2};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::index::flat::FlatIndex;
-use crate::index::{
-    Encoding, Index, IndexOptions, IndexSpec, MemoryBreakdown, Scratch, SearchParams, Structure,
-};
+use crate::index::spec::Encoding;
+use crate::index::spec::IndexSpec;
+use crate::index::spec::Structure;
+use crate::index::traits::Index;
+use crate::index::traits::IndexOptions;
+use crate::index::traits::MemoryBreakdown;
+use crate::index::traits::Scratch;
+use crate::index::traits::SearchParams;
 use crate::quant::sq8::{Sq8, SQ8_AUTO_TRAIN};
 use crate::quant::Codec;
 use crate::topk::Neighbor;

@@ -6,7 +6,7 @@
 //! same score whichever group it is scored in (the tie-break by id stays exact).
 
 use crate::distance::Metric;
-use crate::index::Encoding;
+use crate::index::spec::Encoding;
 
 /// What the graph needs from vector storage: distances by slot, and a place to put vectors.
 ///
