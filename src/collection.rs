@@ -115,7 +115,8 @@ pub struct Collection {
 /// calls it on every write and settings change; the snapshot layer implements it with its save
 /// bookkeeping and journal, and installs that in place of [`ChangeCounts`] on the first save or
 /// open. A trait, so that the collection does not import the file format built on top of it.
-pub(crate) trait ChangeLog: std::fmt::Debug {
+/// (Not `Debug`: a `dyn Debug` here would keep every save-state type's `Debug` in the `.wasm`.)
+pub(crate) trait ChangeLog {
     /// Whether operations are being journaled (they are from the first save or open on).
     fn is_recording(&self) -> bool;
     /// Items `first..first + items.len()` were added (internal ids), with these vectors.
