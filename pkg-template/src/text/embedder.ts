@@ -7,6 +7,7 @@
  * @packageDocumentation
  */
 import { quiverError } from "../errors.js";
+import { isFloat32Array, writeVector } from "../validate.js";
 
 /** Progress of an embedding call: texts embedded so far, of `total`. */
 export interface EmbedProgress {
@@ -99,13 +100,10 @@ export function checkEmbedding(vector: ArrayLike<number> | undefined, dimension:
   if (vector === undefined || vector === null || typeof vector.length !== "number") {
     throw quiverError("invalid_vector", `${source} returned no vector for text ${index}`);
   }
-  if (vector.length !== dimension) {
-    throw quiverError("dimension_mismatch", `${source} returned a vector of ${vector.length} components for text ${index}; the embedder declares ${dimension}`);
-  }
-  const out = Float32Array.from(vector);
-  for (let d = 0; d < dimension; d++) {
-    if (!Number.isFinite(out[d])) throw quiverError("invalid_vector", `${source} returned a non-finite value at component ${d} of text ${index}`);
-  }
+  // The store's own check (length, then finite after conversion to f32); other array-likes,
+  // such as a Float64Array from an SDK, go through a plain array.
+  const out = new Float32Array(dimension);
+  writeVector(isFloat32Array(vector) || Array.isArray(vector) ? vector : Array.from(vector), dimension, out, 0, `${source}, text ${index}`);
   return out;
 }
 
