@@ -25,7 +25,7 @@ use crate::distance::Metric;
 use crate::error::{Error, Result};
 use crate::index::{Index, Scratch, SearchParams, Structure};
 use crate::limits;
-use crate::quant::SplitMix64;
+use crate::quant::{seeded, Sample};
 use crate::topk::{Neighbor, TopK};
 
 /// Stored vectors sampled as queries when the caller gives none.
@@ -256,7 +256,7 @@ fn tune_queries(
         None => {
             let count = sample.min(stored.len());
             let mut order = stored.to_vec();
-            let mut rng = SplitMix64::new(collection.config().options.seed ^ 0x7E57_7E57);
+            let mut rng = seeded(collection.config().options.seed ^ 0x7E57_7E57);
             for i in 0..count {
                 let j = i + rng.below(order.len() - i);
                 order.swap(i, j);

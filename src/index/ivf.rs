@@ -880,10 +880,10 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::quant::SplitMix64;
+    use crate::quant::{seeded, Sample};
 
     fn data(seed: u64, n: usize, dim: usize) -> Vec<f32> {
-        let mut rng = SplitMix64::new(seed);
+        let mut rng = seeded(seed);
         let centres: Vec<f32> = (0..8 * dim).map(|_| rng.unit_f64() as f32 - 0.5).collect();
         (0..n)
             .flat_map(|i| {
@@ -944,7 +944,7 @@ mod tests {
             nprobe: Some(nlist + 5),
             ..SearchParams::default()
         };
-        let mut rng = SplitMix64::new(4);
+        let mut rng = seeded(4);
         for _ in 0..20 {
             let q: Vec<f32> = (0..dim).map(|_| rng.unit_f64() as f32 - 0.5).collect();
             let (hits, stats) = ivf.search_with_stats(&q, 10, &all, &mut scratch).unwrap();
@@ -1049,7 +1049,7 @@ mod tests {
         // against flat search over the same operations (probing every list must be exact).
         for seed in [1u64, 2, 3] {
             let dim = 6;
-            let mut rng = SplitMix64::new(seed);
+            let mut rng = seeded(seed);
             let mut ivf = IvfFlat::new_flat(
                 4,
                 dim,

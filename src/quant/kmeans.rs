@@ -18,7 +18,7 @@
 //! - **Mini-batch** (Sculley 2010) for large samples: each step assigns a random batch and moves
 //!   each centroid towards its points with a per-centroid learning rate `1 / count`.
 
-use super::rng::SplitMix64;
+use super::rng::{seeded, Sample, SplitMix64};
 use crate::distance::{self, Metric};
 use crate::error::{Error, Result};
 
@@ -205,7 +205,7 @@ pub fn kmeans(data: &[f32], dim: usize, k: usize, params: &KmeansParams) -> Resu
         });
     }
 
-    let mut rng = SplitMix64::new(params.seed);
+    let mut rng = seeded(params.seed);
     let n_train = n.min(k.saturating_mul(max_ppc));
     let sample_storage;
     let train: &[f32] = if n_train < n {
@@ -557,7 +557,7 @@ mod tests {
 
     /// `n` points around `clusters` random centres in `[-1, 1]^dim`, with noise `spread`.
     fn clustered(seed: u64, n: usize, dim: usize, clusters: usize, spread: f32) -> Vec<f32> {
-        let mut rng = SplitMix64::new(seed);
+        let mut rng = seeded(seed);
         let mut signed = move || rng.unit_f64() as f32 * 2.0 - 1.0;
         let centres: Vec<f32> = (0..clusters * dim).map(|_| signed()).collect();
         let mut out = Vec::with_capacity(n * dim);

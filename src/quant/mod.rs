@@ -22,7 +22,7 @@ pub use encoding::Encoding;
 pub use kmeans::{
     kmeans, Centroids, KmeansParams, KmeansStats, MAX_POINTS_PER_CENTROID, MIN_POINTS_PER_CENTROID,
 };
-pub use rng::SplitMix64;
+pub use rng::{seeded, RngCore, Sample, SplitMix64};
 
 use crate::distance::Metric;
 use crate::error::Result;

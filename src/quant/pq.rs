@@ -14,7 +14,7 @@
 //! as scoring 256 raw vectors; scanning a code costs `m` lookups.
 
 use super::encoding::Encoding;
-use super::{training_rows, Codec, SplitMix64};
+use super::{seeded, training_rows, Codec, Sample, SplitMix64};
 use crate::distance::quantized::{pq_adc, pq_adc4, PQ_KSUB};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
@@ -178,7 +178,7 @@ impl Codec for Pq {
 
     fn train(&mut self, data: &[f32], seed: u64) -> Result<()> {
         let n = training_rows(data, self.dim, PQ_MIN_TRAIN)?;
-        let mut rng = SplitMix64::new(seed);
+        let mut rng = seeded(seed);
         // At most 256 points per centroid, drawn once and shared by every sub-space.
         let n_train = n.min(KSUB * super::MAX_POINTS_PER_CENTROID);
         let rows = sample_indices(n, n_train, &mut rng);
@@ -191,7 +191,7 @@ impl Codec for Pq {
                 let start = row * self.dim + j * dsub;
                 sub.extend_from_slice(&data[start..start + dsub]);
             }
-            let mut sub_rng = rng.fork(j as u64);
+            let mut sub_rng = rng.fork();
             centroids.extend(train_codebook(
                 &sub,
                 dsub,
@@ -398,7 +398,7 @@ mod tests {
     use super::*;
 
     fn clustered(n: usize, dim: usize, seed: u64) -> Vec<f32> {
-        let mut rng = SplitMix64::new(seed);
+        let mut rng = seeded(seed);
         let centres: Vec<f32> = (0..8 * dim).map(|_| rng.unit_f64() as f32 * 4.0).collect();
         (0..n)
             .flat_map(|_| {

@@ -219,9 +219,10 @@ impl Codec for Sq8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::quant::Sample;
 
     fn data(n: usize, dim: usize) -> Vec<f32> {
-        let mut rng = crate::quant::SplitMix64::new(3);
+        let mut rng = crate::quant::seeded(3);
         (0..n * dim)
             .map(|i| (rng.unit_f64() as f32 - 0.5) * (1.0 + (i % dim) as f32))
             .collect()

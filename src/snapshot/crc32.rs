@@ -135,4 +135,34 @@ mod tests {
             assert_eq!(c.finish(), bitwise(&data), "split {split}");
         }
     }
+
+    /// The well-kept crate is the oracle: the on-disk checksum is the crate's IEEE CRC-32 on
+    /// seeded random inputs of every size class, fed in random pieces (see
+    /// `docs/dependencies.md` for why the package does not ship the crate itself).
+    #[test]
+    fn matches_crc32fast_on_random_inputs() {
+        use crate::quant::{seeded, RngCore, Sample};
+        let mut rng = seeded(0xC3C3);
+        for round in 0..200 {
+            let len = match round % 4 {
+                0 => rng.below(16),
+                1 => rng.below(300),
+                2 => rng.below(5000),
+                _ => rng.below(70_000),
+            };
+            let mut data = vec![0u8; len];
+            rng.fill_bytes(&mut data);
+            let mut ours = Crc32::new();
+            let mut theirs = crc32fast::Hasher::new();
+            let mut rest = &data[..];
+            while !rest.is_empty() {
+                let (piece, tail) = rest.split_at(rng.below(rest.len()) + 1);
+                ours.update(piece);
+                theirs.update(piece);
+                rest = tail;
+            }
+            assert_eq!(ours.finish(), theirs.finalize(), "length {len}");
+            assert_eq!(crc32(&data), crc32fast::hash(&data), "length {len}");
+        }
+    }
 }

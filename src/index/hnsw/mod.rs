@@ -6,7 +6,7 @@
 //! - **Parameters follow the paper:** `m` links per node on layers above 0 and `m0 = 2m` on
 //!   layer 0; `ef_construction` candidates while inserting; `ef_search` per query (from
 //!   [`SearchParams::ef_search`], else the index default, and never below `k`); levels drawn with
-//!   the multiplier `mL = 1/ln(m)` from a seeded SplitMix64, so `P(level ≥ l) = m^-l`.
+//!   the multiplier `mL = 1/ln(m)` from the store's seed (see [`LevelStream`]), so `P(level ≥ l) = m^-l`.
 //! - **Neighbour selection** is the heuristic of Algorithm 4 (without `extendCandidates` and
 //!   `keepPrunedConnections`, as hnswlib): a candidate is kept only when it is closer to the base
 //!   than to every neighbour already kept, which keeps links spread in all directions.
@@ -60,17 +60,24 @@ const MAX_LEVEL: usize = 32;
 /// Tombstones are consolidated once they exceed this fraction (1/n) of the graph's nodes.
 const CONSOLIDATE_EVERY: usize = 10;
 
-/// SplitMix64 (Steele, Lea & Flood 2014): a tiny, well-mixed seeded generator.
+/// Where each node's level comes from: the `draws`-th level of a store is the first output of a
+/// SplitMix64 (`rand_xoshiro`) seeded with the store's seed mixed with `draws`. Counter-based
+/// rather than one long stream, so what is saved and restored is a count the code owns, not a
+/// generator's private state; restoring it makes replayed inserts draw the very levels the live
+/// index drew. Files written before this held SplitMix64's state in the same field: read as a
+/// count, it is as good a starting point (any `u64` is), and the format is unchanged.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct SplitMix64(u64);
+struct LevelStream {
+    seed: u64,
+    draws: u64,
+}
 
-impl SplitMix64 {
+impl LevelStream {
     fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        // An odd multiplier and XOR are bijections, so distinct counts seed distinct streams.
+        let key = self.seed ^ self.draws.wrapping_mul(0xD1B5_4A32_D192_ED03);
+        self.draws = self.draws.wrapping_add(1);
+        crate::quant::RngCore::next_u64(&mut crate::quant::seeded(key))
     }
 }
 
@@ -132,7 +139,7 @@ pub struct Hnsw<S: VectorStorage = FlatStorage> {
     entry: Option<u32>,
     live: usize,
     tombstones: usize,
-    rng: SplitMix64,
+    levels: LevelStream,
     build: BuildScratch,
 }
 
@@ -184,11 +191,11 @@ impl<S: VectorStorage> Hnsw<S> {
             ef_search: input.u32("HNSW ef_search")? as usize,
             ..*options
         };
-        let rng = input.u64("HNSW rng state")?;
+        let level_draws = input.u64("HNSW level draws")?;
         let storage = decode_storage(input)?;
         let mut hnsw =
             Hnsw::with_storage(empty, m, &options).map_err(|e| corrupt(&e.to_string()))?;
-        hnsw.rng = SplitMix64(rng);
+        hnsw.levels.draws = level_draws;
         hnsw.storage = storage;
         hnsw.graph = Graph::decode(m, MAX_LEVEL, input)?;
         let slots = hnsw.graph.slots();
@@ -301,7 +308,10 @@ impl<S: VectorStorage> Hnsw<S> {
             entry: None,
             live: 0,
             tombstones: 0,
-            rng: SplitMix64(options.seed),
+            levels: LevelStream {
+                seed: options.seed,
+                draws: 0,
+            },
             build: BuildScratch::default(),
         })
     }
@@ -370,7 +380,7 @@ impl<S: VectorStorage> Hnsw<S> {
     /// A node's level: `floor(-ln(U) · mL)` with `mL = 1/ln(m)` and U uniform in (0, 1], computed
     /// exactly in integers as the number of `l ≥ 1` with `r < 2⁶⁴ / mˡ` for a random `u64` r.
     fn random_level(&mut self) -> usize {
-        let r = u128::from(self.rng.next_u64());
+        let r = u128::from(self.levels.next_u64());
         let m = self.graph.m() as u128;
         let mut bound = 1u128 << 64;
         let mut level = 0;
@@ -934,7 +944,7 @@ impl<S: VectorStorage> Index for Hnsw<S> {
         out.u32(self.graph.m() as u32);
         out.u32(self.ef_construction as u32);
         out.u32(self.default_ef_search as u32);
-        out.u64(self.rng.0);
+        out.u64(self.levels.draws);
         self.storage.encode_state(out)?;
         self.graph.encode(out);
         let states: Vec<u8> = self
