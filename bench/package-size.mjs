@@ -14,7 +14,7 @@
 //   wasm-opt again keeping function names (`-g`), and each function body is attributed to the
 //   crate its mangled name starts with (generic code is counted where it was instantiated from).
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -152,6 +152,12 @@ function breakdown() {
     const features = ["--enable-bulk-memory", "--enable-nontrapping-float-to-int", "--enable-sign-ext", "--enable-mutable-globals", "--enable-reference-types", "--enable-multivalue", "--enable-simd"];
     execFileSync(join(root, "node_modules/.bin/wasm-opt"), ["-O3", "-g", ...features, join(dir, "quiver_bg.wasm"), "-o", join(dir, "named.wasm")]);
     const { sections, bodies } = parseWasm(readFileSync(join(dir, "named.wasm")));
+    // QUIVER_SIZE_FUNCTIONS=file.json: every function's size, for diffing two builds with
+    // bench/size-diff.mjs (hashes stripped so the same function matches across builds).
+    if (process.env.QUIVER_SIZE_FUNCTIONS) {
+      const rows = bodies.map(({ name, size }) => ({ name: name.replace(/::h[0-9a-f]{16}$/, "").replace(/\[[0-9a-f]+\]/g, ""), size }));
+      writeFileSync(process.env.QUIVER_SIZE_FUNCTIONS, JSON.stringify(rows));
+    }
     const byCrate = new Map();
     for (const body of bodies) {
       const crate = crateOf(body.name);

@@ -59,10 +59,10 @@ console.log("| spec | build | build s (CPU) | recall@10 | ms/query p50 of rounds
 console.log("|---|---|---|---|---|---|---|");
 const rows = [];
 for (const spec of specs) {
-  const params = spec.startsWith("HNSW") ? [64, undefined, 40] : [undefined, undefined, 0];
+  const params = spec.startsWith("HNSW") ? Float64Array.of(64, NaN, 40) : Float64Array.of(NaN, NaN, 0);
   const built = variants.map(({ name, quiver }) => {
     const cpu = process.cpuUsage();
-    const c = new quiver.Collection(dim, "cosine", spec, 42);
+    const c = new quiver.Collection({ dimension: dim, metric: "cosine", spec, seed: 42 });
     const ids = Array.from({ length: base.rows }, (_, i) => String(i));
     for (let s = 0; s < base.rows; s += 4096) {
       const e = Math.min(base.rows, s + 4096);
@@ -77,7 +77,7 @@ for (const spec of specs) {
       const cpu = process.cpuUsage();
       const t = process.hrtime.bigint();
       for (let q = 0; q < queries.rows; q++) {
-        const hits = v.c.search(queries.data.subarray(q * dim, (q + 1) * dim), K, ...params);
+        const hits = v.c.search(queries.data.subarray(q * dim, (q + 1) * dim), K, params);
         found.push(hits.map((h) => Number(h.id)));
       }
       const wall = Number(process.hrtime.bigint() - t) / 1e6 / queries.rows;

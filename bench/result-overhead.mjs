@@ -7,7 +7,7 @@ const dim = 384, n = Number(process.argv[3] ?? 10), k = Number(process.argv[4] ?
 let s = 1;
 const rnd = () => ((s = (Math.imul(s, 1664525) + 1013904223) >>> 0) / 2 ** 32) - 0.5;
 const data = Float32Array.from({ length: n * dim }, rnd);
-const c = new q.Collection(dim, "cosine", "Flat", 42);
+const c = new q.Collection({ dimension: dim, metric: "cosine", spec: "Flat", seed: 42 });
 const ids = Array.from({ length: n }, (_, i) => `item-${i}`);
 c.add(ids, data, withMeta ? JSON.stringify(ids.map((id, i) => ({ title: `t${i}`, n: i, tags: ["a", "b"] }))) : undefined);
 const queries = Array.from({ length: 200 }, () => Float32Array.from({ length: dim }, rnd));

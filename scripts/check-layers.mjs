@@ -21,13 +21,14 @@ const baselinePath = join(root, "scripts/layers-baseline.txt");
 
 /** Floors, lowest first: a module may import its own floor's modules (acyclically) and lower ones. */
 export const FLOORS = [
-  ["error", "limits", "topk", "texmex"], // foundations: errors, limits, top-k, the TEXMEX reader
+  ["error", "limits", "topk", "texmex", "heap"], // foundations: errors, limits, top-k, the TEXMEX reader, heap growth
   ["distance"], // kernels: scalar and SIMD128 distances
   ["codec"], // the wire codec: Read/Write traits and primitive encoders
   ["quant", "index"], // quantizers and index families, each encoding itself through the codec
   ["filter"], // filter language, field indexes, strategy planning over an index
   ["collection", "snapshot"], // the collection and its file format
   ["tune"], // recall measurement, tuning, monitoring
+  ["api"], // the surface as plain data: options, reports and their checks
   ["wasm", "lib"], // the binding and the crate root
 ];
 const floorOf = new Map(FLOORS.flatMap((mods, floor) => mods.map((m) => [m, floor])));

@@ -66,10 +66,14 @@ pub struct Item<'a> {
 
 /// Per-collection defaults for the search knobs a query leaves unset (`None`), typically the
 /// result of [`Collection::tune`]. A knob set on the query always wins.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct SearchDefaults {
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub ef_search: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub nprobe: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub rerank: Option<usize>,
 }
 

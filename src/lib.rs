@@ -5,11 +5,13 @@
 //! [`collection`] facade with string ids and JSON metadata. Only the `wasm` module (compiled on
 //! wasm32) talks to JavaScript; storage is the TypeScript package's job.
 
+pub mod api;
 pub mod codec;
 pub mod collection;
 pub mod distance;
 pub mod error;
 pub mod filter;
+pub mod heap;
 pub mod index;
 pub mod limits;
 pub mod quant;

@@ -41,7 +41,8 @@ const TRUTH_BLOCK_ROWS: usize = 256;
 const TRUTH_QUERY_GROUP: usize = 8;
 
 /// The knob a family is tuned by.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub enum Knob {
     /// IVF: lists probed.
     Nprobe,
@@ -66,7 +67,7 @@ impl Knob {
 }
 
 /// What [`tune`] found.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct TuneReport {
     pub knob: Knob,
     /// The smallest value found reaching the target (or the largest tried, if none does).
@@ -78,11 +79,12 @@ pub struct TuneReport {
     /// Queries evaluated.
     pub queries: usize,
     /// Every `(value, recall)` evaluated, in the order tried.
+    #[serde(skip)]
     pub evaluations: Vec<(usize, f64)>,
 }
 
 /// What [`measure_recall`] found.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct RecallReport {
     /// Recall@k: the fraction of the exact top-k found by the collection's search.
     pub recall: f64,

@@ -22,7 +22,7 @@ export async function create({ dim, metric, seed = 42, variant = "simd" }) {
     version: pkg.version,
     wasmFiles: [`${pkgDir}wasm/quiver_bg.wasm`],
     async build(base, { spec = "Flat" } = {}) {
-      collection = new quiver.Collection(dim, metric, spec, seed);
+      collection = new quiver.Collection({ dimension: dim, metric, spec, seed });
       const ids = Array.from({ length: base.rows }, (_, i) => String(i));
       // Add in slices so the bindings never copy one huge array twice.
       const chunk = 10_000;
@@ -37,10 +37,10 @@ export async function create({ dim, metric, seed = 42, variant = "simd" }) {
       return { memoryBytes: collection.memoryBytes(), memoryBreakdown: collection.memoryBreakdown?.() };
     },
     search(query, k, { efSearch, nprobe, rerank } = {}) {
-      return toIds(collection.search(query, k, efSearch, nprobe, rerank));
+      return toIds(collection.search(query, k, Float64Array.of(efSearch ?? NaN, nprobe ?? NaN, rerank ?? NaN)));
     },
     searchBatch(queries, k, { efSearch, nprobe, rerank } = {}) {
-      return collection.searchBatch(queries, k, efSearch, nprobe, rerank).map(toIds);
+      return collection.searchBatch(queries, k, Float64Array.of(efSearch ?? NaN, nprobe ?? NaN, rerank ?? NaN)).map(toIds);
     },
     free() {
       collection?.free();

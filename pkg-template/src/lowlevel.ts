@@ -22,7 +22,14 @@ export interface RawHit {
   metadata: object | null;
 }
 
-/** The low-level collection: see the Rust docs of `src/wasm.rs`. */
+/**
+ * A query's knobs as the core takes them: `[efSearch, nprobe, rerank]`, `NaN` for a knob left
+ * unset (the store's default, else the family's). Each set knob is a whole number from 0 to
+ * 2³² − 1; `rerank: 0` turns reranking off.
+ */
+export type Knobs = Float64Array;
+
+/** The low-level collection: see the Rust docs of `src/wasm/mod.rs` and `src/api.rs`. */
 export interface Collection {
   /** Adds items: `ids[i]` owns `vectors[i*dim .. (i+1)*dim]`; `metadataJson` is a JSON array. */
   add(ids: string[], vectors: Float32Array, metadataJson?: string | null): void;
@@ -45,10 +52,16 @@ export interface Collection {
   getMetadata(id: string): { id: string; metadata: object | null };
   /** Whether an id is stored. */
   has(id: string): boolean;
-  /** The `k` best items for `query`, best first; `filterJson` keeps only matching items. */
-  search(query: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null, filterJson?: string | null, strategy?: string | null): RawHit[];
+  /**
+   * The `k` best items for `query`, best first. `knobs` is `[efSearch, nprobe, rerank]` with
+   * `NaN` for a knob left unset (see {@link Knobs}); `filterJson` keeps only matching items;
+   * `strategy` (`"auto"`, `"pre-filter"`, `"in-index"`, `"post-filter"`) forces how.
+   */
+  search(query: Float32Array, k: number, knobs?: Knobs | null, filterJson?: string | null, strategy?: string | null): RawHit[];
   /** Searches `queries.length / dimension` queries at once. */
-  searchBatch(queries: Float32Array, k: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): RawHit[][];
+  searchBatch(queries: Float32Array, k: number, knobs?: Knobs | null): RawHit[][];
+  /** The exact `k` best items by brute force over the stored vectors, whatever the index. */
+  searchExact(query: Float32Array, k: number): RawHit[];
   /** Number of stored items. */
   readonly length: number;
   /** Components per vector. */
@@ -75,9 +88,11 @@ export interface Collection {
    * Recall@k against exact search over the stored vectors, on `queries` or on `sample` stored
    * vectors (leave-one-out); unset knobs take the defaults.
    */
-  measureRecall(queries: Float32Array | null | undefined, k: number, sample: number, efSearch?: number | null, nprobe?: number | null, rerank?: number | null): { recall: number; queries: number };
-  /** The knob values used when a search leaves them unset. */
+  measureRecall(queries: Float32Array | null | undefined, k: number, sample: number, knobs?: Knobs | null): { recall: number; queries: number };
+  /** The knob values used when a search leaves them unset (an unset knob is absent). */
   searchDefaults(): { efSearch?: number; nprobe?: number; rerank?: number };
+  /** Replaces the knob values used when a search leaves them unset. */
+  setSearchDefaults(knobs?: Knobs | null): void;
   /** Heap bytes by component. */
   memoryBreakdown(): { vectors: number; codes: number; graph: number; metadata: number; other: number; total: number };
   /** Deleted vectors the index still holds (HNSW tombstones). */
@@ -115,8 +130,8 @@ export interface Collection {
 export interface SavePlan {
   /** Pass to `ackSave` / `abortSave`. */
   token: number;
-  /** Records to write, in order; the manifest (key `"manifest"`) is last. */
-  puts: { key: string; bytes: Uint8Array }[];
+  /** Records to write as `[key, bytes]`, in order; the manifest (key `"manifest"`) is last. */
+  puts: [key: string, bytes: Uint8Array][];
   /** Keys to delete. */
   deletes: string[];
   /** Whether this save writes a full snapshot. */
@@ -129,8 +144,8 @@ export interface SavePlan {
 export interface UpdatePlan {
   /** `"incremental"`: load `keys` and call `applyUpdate`; `"reopen"`: open the store afresh. */
   kind: "upToDate" | "incremental" | "reopen";
-  /** The records `applyUpdate` needs. */
-  keys: string[];
+  /** The records `applyUpdate` needs (`"incremental"` only). */
+  keys?: string[];
 }
 
 /** What {@link CollectionConstructor.manifestInfo} returns. */
@@ -163,14 +178,27 @@ export interface TuneReport {
   queries: number;
 }
 
+/** What {@link CollectionConstructor} takes. */
+export interface CreateOptions {
+  /** Components per vector. */
+  dimension: number;
+  /** `"cosine"`, `"l2"` or `"dot"`. */
+  metric: string;
+  /** The index spec (`"Flat"`, `"HNSW16"`, `"IVF64,PQ16"`, …). */
+  spec: string;
+  /** Fixes every randomized step (k-means, PQ training, HNSW levels). */
+  seed?: number | null | undefined;
+  /** `false` (quantized specs only) drops the full vectors once the index has trained. */
+  keepVectors?: boolean | null | undefined;
+}
+
 /** The constructor of {@link Collection}. */
 export interface CollectionConstructor {
   /**
-   * An empty collection: `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the index.
-   * `keepVectors: false` (quantized specs only; `invalid_argument` otherwise) drops the full
-   * vectors once the index has trained.
+   * An empty collection (see {@link CreateOptions}); `keepVectors: false` on an unquantized
+   * spec is `invalid_argument`, and so is a malformed options object.
    */
-  new (dimension: number, metric: string, spec: string, seed?: number | null, keepVectors?: boolean | null): Collection;
+  new (options: CreateOptions): Collection;
   /** The record keys {@link CollectionConstructor.open} needs for this manifest. */
   requiredChunks(manifest: Uint8Array): string[];
   /**

@@ -255,7 +255,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     if (indexedFields !== undefined && !(Array.isArray(indexedFields) && indexedFields.every((f) => typeof f === "string"))) {
       throw quiverError("invalid_argument", "indexedFields must be an array of field paths");
     }
-    const collection = core(() => new Collection(dimension, metric, index, seed, keepVectors));
+    const collection = core(() => new Collection({ dimension, metric, spec: index, seed, keepVectors }));
     try {
       for (const field of (indexedFields ?? []) as string[]) core(() => collection.createFieldIndex(field));
     } catch (error) {
@@ -379,7 +379,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       // Read the clock only when something is measured (metrics: false and no onMetric).
       const started = metrics.enabled ? performance.now() : 0;
       const raw = (
-        exact ? core(() => c.searchExact(query, k)) : c.search(query, k, efSearch, nprobe, rerank, filterJson, filterStrategy)
+        exact ? core(() => c.searchExact(query, k)) : c.search(query, k, knobArray({ efSearch, nprobe, rerank }), filterJson, filterStrategy)
       ) as { id: string; score: number; metadata: M | null }[];
       if (metrics.enabled) metrics.search(performance.now() - started);
       return raw.map((h) => (h.metadata === null ? { id: h.id, score: h.score } : h) as SearchHit<M>);
@@ -476,7 +476,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     const { signal } = checkTask({ signal: o.signal, onProgress: o.onProgress });
     return this.#run((c) => {
       signal?.throwIfAborted();
-      const report = core(() => c.measureRecall(queries, k, sample, p.efSearch, p.nprobe, p.rerank));
+      const report = core(() => c.measureRecall(queries, k, sample, knobArray(p)));
       this.#metrics.recall(report.recall, k);
       const params = { ...definedParams(c.searchDefaults()), ...definedParams(p) };
       return { recall: report.recall, k, queries: report.queries, params };
@@ -520,7 +520,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     const given = definedParams(requireParams(requireOptions(params, "params")));
     return this.#run((c) => {
       const next = { ...definedParams(c.searchDefaults()), ...given };
-      c.setSearchDefaults(next.efSearch, next.nprobe, next.rerank);
+      c.setSearchDefaults(knobArray(next));
       return definedParams(c.searchDefaults());
     });
   }
@@ -626,6 +626,15 @@ function canRestore(c: Collection, ids: readonly string[]): boolean {
 }
 
 /** `params` without its undefined members. */
+/**
+ * The knobs as the core takes them per query: one `[efSearch, nprobe, rerank]` array with NaN
+ * for a knob left unset (one typed array crosses into WebAssembly instead of an object).
+ */
+function knobArray(p: { efSearch?: number | undefined; nprobe?: number | undefined; rerank?: number | undefined }): Float64Array | undefined {
+  if (p.efSearch === undefined && p.nprobe === undefined && p.rerank === undefined) return undefined;
+  return Float64Array.of(p.efSearch ?? NaN, p.nprobe ?? NaN, p.rerank ?? NaN);
+}
+
 function definedParams(params: SearchParams): SearchParams {
   const out: SearchParams = {};
   if (params.efSearch !== undefined) out.efSearch = params.efSearch;

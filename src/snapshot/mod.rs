@@ -83,7 +83,7 @@ pub struct SavePlan {
 }
 
 /// A save in flight, returned by [`Collection::begin_save_into`].
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct SaveTicket {
     /// Pass to [`Collection::ack_save`] once every put and delete is durable.
     pub token: u32,
@@ -94,7 +94,8 @@ pub struct SaveTicket {
 }
 
 /// What a manifest says, for the caller's bookkeeping (stale checks, stats).
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ManifestInfo {
     /// Commit counter: each save writes a manifest one higher.
     pub version: u64,
@@ -111,7 +112,8 @@ pub struct ManifestInfo {
 
 /// How a collection that follows a store (another tab writes it) catches up with a newer
 /// manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "kind", content = "keys", rename_all = "camelCase")]
 pub enum UpdatePlan {
     /// The manifest is not newer than what this collection holds.
     UpToDate,
@@ -696,7 +698,19 @@ impl Collection {
     /// Opens a stored collection: decodes the snapshot named by `manifest`, then replays its
     /// op log. The result's next save is incremental.
     pub fn open(manifest: &[u8], source: &mut dyn ChunkSource) -> Result<Collection> {
-        Collection::open_decoded(Manifest::decode(manifest)?, source)
+        let m = Manifest::decode(manifest)?;
+        // Grow the heap once to about what decoding will hold (see `heap`).
+        crate::heap::reserve((m.snapshot_bytes() + m.log_bytes()) as f64, false);
+        Collection::open_decoded(m, source)
+    }
+
+    /// Readies the heap for opening `manifest`'s store, touching its pages (see `heap`): call
+    /// it while the records are read, so this work overlaps the reads rather than the decode.
+    /// A bad manifest is ignored here; `open` reports it.
+    pub fn prepare_open(manifest: &[u8]) {
+        if let Ok(m) = Manifest::decode(manifest) {
+            crate::heap::reserve((m.snapshot_bytes() + m.log_bytes()) as f64, true);
+        }
     }
 
     /// [`Collection::open`] of an already decoded manifest.

@@ -76,6 +76,15 @@ pub struct OpenSession {
 }
 
 impl OpenSession {
+    /// The error for using a session after `finish` consumed it (bindings that hold the
+    /// session behind a handle report it).
+    pub fn spent() -> Error {
+        Error::InvalidArgument {
+            name: "session",
+            reason: "this open already finished".into(),
+        }
+    }
+
     /// Starts opening the store whose manifest is `manifest` (a bad manifest is `Corrupt` or
     /// `UnsupportedVersion` here).
     pub fn new(manifest: &[u8]) -> Result<Self> {
@@ -111,6 +120,12 @@ impl OpenSession {
     }
 
     /// Stored bytes of the snapshot and log the manifest names (to size the heap ahead).
+    /// Grows the heap once to fit the store, touching its pages (see `heap`): call it once the
+    /// reads are issued, before most records arrive.
+    pub fn prepare(&self) {
+        crate::heap::reserve(self.stored_bytes() as f64, true);
+    }
+
     pub fn stored_bytes(&self) -> u64 {
         self.manifest.snapshot_bytes() + self.manifest.log_bytes()
     }

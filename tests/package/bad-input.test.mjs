@@ -210,7 +210,7 @@ test("k has one limit and one message, whichever layer refuses it", async () => 
     assert.match(await message(store.measureRecall({ k, sample: 1 })), limit, `measureRecall k=${k}`);
   }
   // The core's own refusal (the raw binding does no checks of its own) says the same.
-  const raw = new Collection(DIM, "l2", "Flat");
+  const raw = new Collection({ dimension: DIM, metric: "l2", spec: "Flat" });
   raw.add(["a"], new Float32Array([1, 0, 0]));
   assert.throws(() => raw.search(new Float32Array([1, 0, 0]), 10_001), (e) => e.code === "invalid_k" && /^invalid k 10001: must be an integer between 1 and 10000$/.test(e.message));
   assert.equal((await store.search({ vector: [1, 0, 0], k: 10_000 })).length, 2, "k = 10000 is allowed");

@@ -10,7 +10,7 @@ const root = fileURLToPath(new URL("../../", import.meta.url));
 const quiver = await import(new URL("pkg/dist/node.js", `file://${root}`).href);
 
 test("imports and answers a query", () => {
-  const store = new quiver.Collection(3, "cosine", "Flat");
+  const store = new quiver.Collection({ dimension: 3, metric: "cosine", spec: "Flat" });
   store.add(["a", "b", "c"], new Float32Array([1, 0, 0, 0, 1, 0, 0, 0, 1]),
     JSON.stringify([{ tag: "x" }, null, { tag: "z" }]));
   const hits = store.search(new Float32Array([0.9, 0.1, 0]), 2);
@@ -41,9 +41,11 @@ test("answers the fixture's queries exactly", () => {
   const base = readVecs("base.fvecs");
   const queries = readVecs("query.fvecs");
   const truth = readVecs("groundtruth.ivecs");
-  const store = new quiver.Collection(base.dim, "cosine", "Flat");
+  const store = new quiver.Collection({ dimension: base.dim, metric: "cosine", spec: "Flat" });
   store.add(Array.from({ length: base.rows }, (_, i) => String(i)), base.data);
   const results = store.searchBatch(queries.data, 10);
+  // The knobs array with every knob unset answers like no knobs at all.
+  assert.deepEqual(store.searchBatch(queries.data.subarray(0, 3 * base.dim), 10, Float64Array.of(NaN, NaN, NaN)), results.slice(0, 3));
   let hits = 0;
   results.forEach((row, q) => {
     const expected = new Set(truth.data.subarray(q * truth.dim, q * truth.dim + 10));
@@ -53,15 +55,20 @@ test("answers the fixture's queries exactly", () => {
 });
 
 test("errors are QuiverErrors with stable codes", () => {
-  const store = new quiver.Collection(4, "l2", "Flat");
+  const store = new quiver.Collection({ dimension: 4, metric: "l2", spec: "Flat" });
   const expectCode = (code, fn) =>
     assert.throws(fn, (e) => quiver.isQuiverError(e, code), `expected ${code}`);
   expectCode("dimension_mismatch", () => store.search(new Float32Array(3), 1));
   expectCode("invalid_vector", () => store.add(["x"], new Float32Array([1, NaN, 0, 0])));
   expectCode("invalid_k", () => store.search(new Float32Array(4), 0));
   expectCode("not_found", () => store.get("missing"));
-  expectCode("invalid_dimension", () => new quiver.Collection(0, "l2", "Flat"));
-  expectCode("invalid_spec", () => new quiver.Collection(4, "l2", "Nope"));
+  expectCode("invalid_dimension", () => new quiver.Collection({ dimension: 0, metric: "l2", spec: "Flat" }));
+  expectCode("invalid_spec", () => new quiver.Collection({ dimension: 4, metric: "l2", spec: "Nope" }));
+  // Malformed options and knobs are refused by the core, naming what is wrong.
+  expectCode("invalid_argument", () => new quiver.Collection({ dimension: 4, metric: "l2" }));
+  expectCode("invalid_argument", () => new quiver.Collection({ dimension: 2.5, metric: "l2", spec: "Flat" }));
+  expectCode("invalid_argument", () => store.search(new Float32Array(4), 1, Float64Array.of(1.5, NaN, NaN)));
+  expectCode("invalid_argument", () => store.search(new Float32Array(4), 1, Float64Array.of(8)));
   expectCode("invalid_metadata", () => store.add(["x"], new Float32Array(4), "{not json"));
   assert.equal(store.length, 0);
 });

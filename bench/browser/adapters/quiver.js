@@ -12,7 +12,7 @@ export async function create({ dim, metric, seed = 42 }) {
     version: pkg.version,
     wasmFiles: ["pkg/wasm/quiver_bg.wasm"],
     async build(base, { spec = "Flat" } = {}) {
-      collection = new quiver.Collection(dim, metric, spec, seed);
+      collection = new quiver.Collection({ dimension: dim, metric, spec, seed });
       const ids = Array.from({ length: base.rows }, (_, i) => String(i));
       const chunk = 10_000;
       for (let start = 0; start < base.rows; start += chunk) {
@@ -23,7 +23,7 @@ export async function create({ dim, metric, seed = 42 }) {
       return { memoryBytes: collection.memoryBytes() };
     },
     search(query, k, { efSearch, nprobe, rerank } = {}) {
-      return toIds(collection.search(query, k, efSearch, nprobe, rerank));
+      return toIds(collection.search(query, k, Float64Array.of(efSearch ?? NaN, nprobe ?? NaN, rerank ?? NaN)));
     },
     free() {
       collection?.free();

@@ -224,7 +224,7 @@ export function storeChannel(storage: StorageAdapter, name: string): BroadcastCh
  * save does not write: leftovers of a save that crashed before its manifest (with adapters that
  * cannot write a batch atomically, such as files). Empty when the adapter cannot list keys.
  */
-async function orphanedRecords(storage: Adapter, name: string, stored: Uint8Array | undefined, puts: readonly { key: string }[]): Promise<string[]> {
+async function orphanedRecords(storage: Adapter, name: string, stored: Uint8Array | undefined, puts: readonly [key: string, bytes: Uint8Array][]): Promise<string[]> {
   if (!storage.listKeys) return [];
   const prefix = storageKey(name, "");
   let keys: string[];
@@ -233,7 +233,7 @@ async function orphanedRecords(storage: Adapter, name: string, stored: Uint8Arra
   } catch (error) {
     throw storageFailure(error, `listing store ${JSON.stringify(name)}`);
   }
-  const writing = new Set(puts.map((p) => p.key));
+  const writing = new Set(puts.map(([key]) => key));
   return core(() => Collection.orphanChunks(stored, keys)).filter((k) => !writing.has(k));
 }
 
@@ -291,7 +291,7 @@ export function saveCollection(
       throw error;
     }
     task.onProgress?.({ phase: "save", done: 0, total: plan.puts.length });
-    const puts = plan.puts.map((p) => ({ key: storageKey(name, p.key), bytes: p.bytes }));
+    const puts = plan.puts.map(([key, bytes]) => ({ key: storageKey(name, key), bytes }));
     const deletes = [...new Set([...plan.deletes, ...orphans])].map((k) => storageKey(name, k));
     if (puts.length > 0 || deletes.length > 0) {
       try {
@@ -322,9 +322,10 @@ export async function refreshCollection(storage: StorageAdapter, name: string, c
   const plan = core(() => collection.updatePlan(manifest));
   if (plan.kind === "upToDate") return collection;
   if (plan.kind === "incremental") {
-    const chunks = await loadRecords(storage as Adapter, name, plan.keys, {});
+    const keys = plan.keys ?? [];
+    const chunks = await loadRecords(storage as Adapter, name, keys, {});
     try {
-      collection.applyUpdate(manifest, plan.keys, chunks);
+      collection.applyUpdate(manifest, keys, chunks);
       return collection;
     } catch {
       // Part of the update may be applied: replace the collection by a fresh open.
