@@ -144,7 +144,8 @@ function crateOf(name) {
 }
 
 function breakdown() {
-  const release = join(root, "target/wasm32-unknown-unknown/release/quiver.wasm");
+  // QUIVER_SIZE_WASM: break down another raw build (e.g. one from bench/build-compare.sh).
+  const release = process.env.QUIVER_SIZE_WASM ?? join(root, "target/wasm32-unknown-unknown/release/quiver.wasm");
   if (!existsSync(release)) return undefined;
   const dir = mkdtempSync(join(tmpdir(), "quiver-size-"));
   try {

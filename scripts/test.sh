@@ -10,8 +10,8 @@ started=$(date +%s)
 
 bash scripts/setup.sh
 
-step "cargo fmt --check"
-cargo fmt --check
+step "cargo fmt --all --check"
+cargo fmt --all --check
 
 step "layering: dependencies point one way (scripts/check-layers.mjs, docs/architecture.md)"
 node scripts/check-layers.mjs
@@ -48,6 +48,9 @@ bash scripts/build-pkg.sh
 
 step "build the demo from the packed package"
 bash scripts/build-demo.sh
+
+step "size report (budget: size-budget.json, checked by tests/package/size.test.mjs)"
+node bench/package-size.mjs
 
 step "package tests: API, bad input, worker front end, size budget, packed-tarball consumers (Node, Deno, workerd, Vite + Chromium, Web Worker), types, README, demo"
 node --test tests/package/

@@ -291,7 +291,7 @@ impl Collection {
         Collection::new(options.config()?)
     }
 
-    /// Adds a batch in its flat layout (see [`flat_batch`]); `metadata_json` is a JSON array
+    /// Adds a batch in its flat layout (`ids[i]` owns `vectors[i*dim .. (i+1)*dim]`); `metadata_json` is a JSON array
     /// with one object or null per id. All or nothing.
     pub fn add_flat(
         &mut self,

@@ -1,9 +1,11 @@
 //! Distance kernels and metric semantics.
 //!
-//! Raw kernels (`dot`, `l2_squared`, their four-row forms) live in [`scalar`] (always compiled,
-//! the test oracle) and `simd128` (wasm32 with `+simd128`). The choice is made once, at compile
-//! time: WebAssembly has no run-time feature detection. Building with
-//! `-C target-feature=-simd128` gives the scalar twin the benchmark compares against.
+//! The raw kernels are the `quiver-kernels` crate (`kernels/`): [`scalar`] (always compiled,
+//! the test oracle), `simd128` (wasm32 with `+simd128`) and [`quantized`], re-exported here so
+//! the rest of the core names them as before. They are a crate of their own so that the
+//! release profile builds them for speed while the core is built for size (see that crate's
+//! docs). The wrappers below are `#[inline(always)]`: at the size-first opt-level a plain
+//! `#[inline]` one-line dispatcher can stay a call on every distance.
 //!
 //! [`Metric`] turns kernels into an internal *distance* where lower is better for every metric
 //! (`l2` → squared L2; `dot` and `cosine` → negated inner product, cosine over unit vectors).
@@ -11,36 +13,28 @@
 
 use serde::{Deserialize, Serialize};
 
-pub mod quantized;
-pub mod scalar;
+pub use quiver_kernels::{quantized, scalar, SIMD128};
 
 #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-pub mod simd128;
+pub use quiver_kernels::simd128;
 
-#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
-use simd128 as kernels;
-
-#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
-use scalar as kernels;
-
-/// True when this build uses the SIMD128 kernels.
-pub const SIMD128: bool = cfg!(all(target_arch = "wasm32", target_feature = "simd128"));
+use quiver_kernels::selected as kernels;
 
 /// Inner product `Σ aᵢ·bᵢ` over equal-length slices (the shorter length is used otherwise).
-#[inline]
+#[inline(always)]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     kernels::dot(a, b)
 }
 
 /// Squared Euclidean distance `Σ (aᵢ − bᵢ)²` (no square root is taken).
-#[inline]
+#[inline(always)]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     kernels::l2_squared(a, b)
 }
 
 /// `accᵢ += a·xᵢ` over the shorter of the two slices (axpy). Element-wise, a multiply then an
 /// add per lane in every build, so the SIMD128 and scalar results are bit-identical.
-#[inline]
+#[inline(always)]
 pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
     kernels::axpy(acc, a, x)
 }
@@ -111,7 +105,7 @@ impl Metric {
     }
 
     /// Internal distance between a (prepared) query and a stored row: lower is better.
-    #[inline]
+    #[inline(always)]
     pub fn distance(self, query: &[f32], row: &[f32]) -> f32 {
         match self {
             Metric::L2 => l2_squared(query, row),
@@ -121,11 +115,14 @@ impl Metric {
 
     /// Distances of one query to four rows at once, each bit-identical to
     /// [`Metric::distance`] (so to the flat scan's scores), sharing each query load.
-    #[inline]
+    #[inline(always)]
     pub fn distance4(self, query: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
         match self {
             Metric::L2 => kernels::l2_squared4(query, rows),
-            Metric::Cosine | Metric::Dot => kernels::dot4(query, rows).map(|d| -d),
+            Metric::Cosine | Metric::Dot => {
+                let [a, b, c, d] = kernels::dot4(query, rows);
+                [-a, -b, -c, -d]
+            }
         }
     }
 
@@ -153,11 +150,14 @@ impl Metric {
     }
 
     /// Distances of four queries to one row, each bit-identical to [`Metric::distance`].
-    #[inline]
+    #[inline(always)]
     pub fn distance_queries4(self, row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
         match self {
             Metric::L2 => kernels::l2_squared_queries4(row, queries),
-            Metric::Cosine | Metric::Dot => kernels::dot_queries4(row, queries).map(|d| -d),
+            Metric::Cosine | Metric::Dot => {
+                let [a, b, c, d] = kernels::dot_queries4(row, queries);
+                [-a, -b, -c, -d]
+            }
         }
     }
 
@@ -199,7 +199,7 @@ impl Metric {
     }
 
     /// Converts an internal distance to the user-facing score (see the variants).
-    #[inline]
+    #[inline(always)]
     pub fn score(self, distance: f32) -> f32 {
         match self {
             Metric::L2 => distance,

@@ -50,7 +50,7 @@ impl std::fmt::Debug for SearchParams<'_> {
 
 impl SearchParams<'_> {
     /// Whether `id` passes the filter (always, when there is none).
-    #[inline]
+    #[inline(always)]
     pub fn accepts(&self, id: u32) -> bool {
         self.filter.is_none_or(|f| f(id))
     }
@@ -79,7 +79,7 @@ impl VisitedSet {
     }
 
     /// Marks `id` visited; returns `true` if it was not visited before in this query.
-    #[inline]
+    #[inline(always)]
     pub fn insert(&mut self, id: u32) -> bool {
         let slot = &mut self.marks[id as usize];
         if *slot == self.generation {
@@ -90,7 +90,7 @@ impl VisitedSet {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn contains(&self, id: u32) -> bool {
         self.marks.get(id as usize) == Some(&self.generation)
     }

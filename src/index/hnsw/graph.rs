@@ -48,7 +48,7 @@ impl Graph {
     }
 
     /// Largest neighbour count on `layer`: `m0` on layer 0, `m` above.
-    #[inline]
+    #[inline(always)]
     pub fn max_degree(&self, layer: usize) -> usize {
         if layer == 0 {
             self.m0
@@ -62,13 +62,13 @@ impl Graph {
         self.level.len()
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn level(&self, slot: u32) -> usize {
         self.level[slot as usize] as usize
     }
 
     /// Start of the count-prefixed list of `slot` on `layer` (which must be `<= level`).
-    #[inline]
+    #[inline(always)]
     fn list_start(&self, slot: u32, layer: usize) -> usize {
         if layer == 0 {
             slot as usize * (self.m0 + 1)
@@ -77,7 +77,7 @@ impl Graph {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn array(&self, layer: usize) -> &[u32] {
         if layer == 0 {
             &self.links0
@@ -87,7 +87,7 @@ impl Graph {
     }
 
     /// The neighbours of `slot` on `layer`.
-    #[inline]
+    #[inline(always)]
     pub fn neighbours(&self, slot: u32, layer: usize) -> &[u32] {
         let start = self.list_start(slot, layer);
         let array = self.array(layer);

@@ -16,7 +16,7 @@ fn above<const MIN: bool>(a: &Neighbor, b: &Neighbor) -> bool {
     }
 }
 
-#[inline]
+#[inline(always)]
 pub fn push<const MIN: bool>(heap: &mut Vec<Neighbor>, item: Neighbor) {
     let mut i = heap.len();
     heap.push(item);
@@ -31,7 +31,7 @@ pub fn push<const MIN: bool>(heap: &mut Vec<Neighbor>, item: Neighbor) {
     heap[i] = item;
 }
 
-#[inline]
+#[inline(always)]
 pub fn pop<const MIN: bool>(heap: &mut Vec<Neighbor>) -> Option<Neighbor> {
     let last = heap.pop()?;
     if heap.is_empty() {
@@ -43,20 +43,20 @@ pub fn pop<const MIN: bool>(heap: &mut Vec<Neighbor>) -> Option<Neighbor> {
 }
 
 /// Replaces the top with `item` (cheaper than a pop followed by a push).
-#[inline]
+#[inline(always)]
 pub fn replace_top<const MIN: bool>(heap: &mut [Neighbor], item: Neighbor) {
     debug_assert!(!heap.is_empty());
     sift_down::<MIN>(heap, item);
 }
 
 /// Puts `item` at the root and sifts it down to its place.
-#[inline]
+#[inline(always)]
 fn sift_down<const MIN: bool>(heap: &mut [Neighbor], item: Neighbor) {
     sift_down_from::<MIN>(heap, 0, item);
 }
 
 /// Puts `item` at `start` and sifts it down within the subtree rooted there.
-#[inline]
+#[inline(always)]
 fn sift_down_from<const MIN: bool>(heap: &mut [Neighbor], start: usize, item: Neighbor) {
     let len = heap.len();
     let mut i = start;

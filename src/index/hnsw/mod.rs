@@ -6,7 +6,7 @@
 //! - **Parameters follow the paper:** `m` links per node on layers above 0 and `m0 = 2m` on
 //!   layer 0; `ef_construction` candidates while inserting; `ef_search` per query (from
 //!   [`SearchParams::ef_search`], else the index default, and never below `k`); levels drawn with
-//!   the multiplier `mL = 1/ln(m)` from the store's seed (see [`LevelStream`]), so `P(level ≥ l) = m^-l`.
+//!   the multiplier `mL = 1/ln(m)` from the store's seed (see `LevelStream`), so `P(level ≥ l) = m^-l`.
 //! - **Neighbour selection** is the heuristic of Algorithm 4 (without `extendCandidates` and
 //!   `keepPrunedConnections`, as hnswlib): a candidate is kept only when it is closer to the base
 //!   than to every neighbour already kept, which keeps links spread in all directions.
@@ -656,7 +656,7 @@ impl<S: VectorStorage> Hnsw<S> {
         self.build = build;
     }
 
-    #[inline]
+    #[inline(always)]
     fn is_tombstone(&self, slot: u32) -> bool {
         self.state[slot as usize] == SlotState::Tombstone
     }
@@ -724,7 +724,7 @@ fn offer<F: Fn(u32) -> bool>(
 }
 
 /// Keeps the `ef` best in a max-heap.
-#[inline]
+#[inline(always)]
 fn offer_result(results: &mut Vec<Neighbor>, ef: usize, n: Neighbor) {
     if results.len() < ef {
         heap::push::<false>(results, n);

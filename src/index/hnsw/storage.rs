@@ -43,7 +43,7 @@ pub trait VectorStorage {
     fn distance4(&self, query: Self::Query<'_>, slots: [u32; 4]) -> [f32; 4];
 
     /// Distance of `query` to one slot, with the same arithmetic as [`Self::distance4`].
-    #[inline]
+    #[inline(always)]
     fn distance(&self, query: Self::Query<'_>, slot: u32) -> f32 {
         self.distance4(query, [slot; 4])[0]
     }
@@ -126,7 +126,7 @@ impl FlatStorage {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn row(&self, slot: u32) -> &[f32] {
         let slot = slot as usize;
         let page = &self.pages[slot >> self.page_shift];
@@ -138,7 +138,7 @@ impl FlatStorage {
 impl VectorStorage for FlatStorage {
     type Query<'q> = &'q [f32];
 
-    #[inline]
+    #[inline(always)]
     fn prepare<'q>(&self, query: &'q [f32], _graph: bool, _buffer: &'q mut Vec<f32>) -> &'q [f32] {
         query
     }
@@ -173,18 +173,21 @@ impl VectorStorage for FlatStorage {
         }
     }
 
-    #[inline]
+    #[inline(always)]
     fn distance4(&self, query: &[f32], slots: [u32; 4]) -> [f32; 4] {
-        self.metric.distance4(query, slots.map(|s| self.row(s)))
+        let [a, b, c, d] = slots;
+        let rows = [self.row(a), self.row(b), self.row(c), self.row(d)];
+        self.metric.distance4(query, rows)
     }
 
-    #[inline]
+    #[inline(always)]
     fn graph_distance4(&self, vector: &[f32], slots: [u32; 4]) -> [f32; 4] {
-        self.graph_metric
-            .distance4(vector, slots.map(|s| self.row(s)))
+        let [a, b, c, d] = slots;
+        let rows = [self.row(a), self.row(b), self.row(c), self.row(d)];
+        self.graph_metric.distance4(vector, rows)
     }
 
-    #[inline]
+    #[inline(always)]
     fn distance_between4(&self, from: u32, slots: [u32; 4]) -> [f32; 4] {
         self.graph_distance4(self.row(from), slots)
     }

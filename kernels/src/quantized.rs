@@ -7,7 +7,7 @@
 //!
 //! Every kernel is *asymmetric*: the query stays f32 and only the stored side is quantized, so
 //! the only error is the encoding error of the stored vectors. The SQ8 kernels take the query
-//! in a *prepared* form (see [`crate::quant::sq8`]) so that decoding costs one multiply per
+//! in a *prepared* form (see the core's `quant::sq8`) so that decoding costs one multiply per
 //! dimension instead of a multiply and an add:
 //! - inner product: `q·x̂ = Σ qᵢ·minᵢ + Σ (qᵢ·δᵢ)·cᵢ`, that is a constant plus [`sq8_dot`] of
 //!   the weights `wᵢ = qᵢ·δᵢ` with the codes;
@@ -26,19 +26,19 @@ use simd128 as kernels;
 use scalar as kernels;
 
 /// `Σ wᵢ·cᵢ` over equal-length weights and u8 codes.
-#[inline]
+#[inline(always)]
 pub fn sq8_dot(weights: &[f32], codes: &[u8]) -> f32 {
     kernels::sq8_dot(weights, codes)
 }
 
 /// `Σ (aᵢ − δᵢ·cᵢ)²` over equal-length shifted query, steps and u8 codes.
-#[inline]
+#[inline(always)]
 pub fn sq8_l2(shifted: &[f32], delta: &[f32], codes: &[u8]) -> f32 {
     kernels::sq8_l2(shifted, delta, codes)
 }
 
 /// Number of differing bits between two equal-length bit strings.
-#[inline]
+#[inline(always)]
 pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
     kernels::hamming(a, b)
 }
@@ -48,13 +48,13 @@ pub const PQ_KSUB: usize = 256;
 
 /// PQ asymmetric distances of four codes (`m` bytes each) against `m` tables of
 /// [`PQ_KSUB`] f32 entries each: `Σⱼ tables[j·256 + codeⱼ]`.
-#[inline]
+#[inline(always)]
 pub fn pq_adc4(tables: &[f32], codes: [&[u8]; 4]) -> [f32; 4] {
     scalar::pq_adc4(tables, codes)
 }
 
 /// PQ asymmetric distance of one code; same arithmetic as [`pq_adc4`].
-#[inline]
+#[inline(always)]
 pub fn pq_adc(tables: &[f32], code: &[u8]) -> f32 {
     scalar::pq_adc4(tables, [code; 4])[0]
 }
@@ -64,7 +64,6 @@ pub mod scalar {
     use super::PQ_KSUB;
 
     /// `Σ wᵢ·cᵢ`, four accumulators.
-    #[inline]
     pub fn sq8_dot(weights: &[f32], codes: &[u8]) -> f32 {
         let n = weights.len().min(codes.len());
         let (w, c) = (&weights[..n], &codes[..n]);
@@ -86,7 +85,6 @@ pub mod scalar {
     }
 
     /// `Σ (aᵢ − δᵢ·cᵢ)²`, four accumulators.
-    #[inline]
     pub fn sq8_l2(shifted: &[f32], delta: &[f32], codes: &[u8]) -> f32 {
         let n = shifted.len().min(delta.len()).min(codes.len());
         let (a, d, c) = (&shifted[..n], &delta[..n], &codes[..n]);
@@ -109,7 +107,6 @@ pub mod scalar {
     }
 
     /// Hamming distance, eight bytes at a time through `u64::count_ones` (one `popcnt`).
-    #[inline]
     pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
         let n = a.len().min(b.len());
         let (a, b) = (&a[..n], &b[..n]);
@@ -131,12 +128,15 @@ pub mod scalar {
     /// Four PQ codes against the lookup tables, one accumulator per code so the four
     /// dependency chains of loads and adds overlap. Each table has exactly 256 entries, so a
     /// code byte always indexes inside it and the lookups need no bounds checks.
-    #[inline]
     pub fn pq_adc4(tables: &[f32], codes: [&[u8]; 4]) -> [f32; 4] {
         let m = codes[0].len();
-        let [c0, c1, c2, c3] = codes.map(|c| &c[..m]);
+        let [c0, c1, c2, c3] = codes;
+        let (c0, c1, c2, c3) = (&c0[..m], &c1[..m], &c2[..m], &c3[..m]);
         let mut acc = [0.0f32; 4];
-        for (j, table) in tables.chunks_exact(PQ_KSUB).take(m).enumerate() {
+        // An index loop, not `chunks_exact().take().enumerate()`: at the package's size-first
+        // opt-level those adapters' `next` stay calls, one per table.
+        for j in 0..m.min(tables.len() / PQ_KSUB) {
+            let table = &tables[j * PQ_KSUB..(j + 1) * PQ_KSUB];
             let table: &[f32; PQ_KSUB] = table.try_into().unwrap_or(&[0.0; PQ_KSUB]);
             acc[0] += table[usize::from(c0[j])];
             acc[1] += table[usize::from(c1[j])];
@@ -182,7 +182,6 @@ pub mod simd128 {
     }
 
     /// `Σ wᵢ·cᵢ`: 16 codes per iteration widened u8 → u16 → u32 → f32, four accumulators.
-    #[inline]
     pub fn sq8_dot(weights: &[f32], codes: &[u8]) -> f32 {
         let n = weights.len().min(codes.len());
         let (w, c) = (&weights[..n], &codes[..n]);
@@ -210,7 +209,6 @@ pub mod simd128 {
     }
 
     /// `Σ (aᵢ − δᵢ·cᵢ)²`, 16 codes per iteration.
-    #[inline]
     pub fn sq8_l2(shifted: &[f32], delta: &[f32], codes: &[u8]) -> f32 {
         let n = shifted.len().min(delta.len()).min(codes.len());
         let (a, d, c) = (&shifted[..n], &delta[..n], &codes[..n]);
@@ -244,7 +242,6 @@ pub mod simd128 {
     /// per-byte counts widened pairwise into u16 lanes (at most 16 per lane per iteration, so
     /// a u16 lane cannot overflow below 4096 iterations = 64 KiB per code; longer codes are
     /// flushed into a u32 total every 2048 iterations).
-    #[inline]
     pub fn hamming(a: &[u8], b: &[u8]) -> u32 {
         let n = a.len().min(b.len());
         let (a, b) = (&a[..n], &b[..n]);

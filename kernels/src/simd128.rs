@@ -25,7 +25,6 @@ fn horizontal_sum(v: v128) -> f32 {
 /// the same multiply and add per lane as the scalar kernel. Written out because LLVM leaves
 /// the scalar loop unvectorized for wasm32 (seen in PQ training, whose centroid scan is this
 /// loop over 256 lanes).
-#[inline]
 pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
     let n = acc.len().min(x.len());
     let av = f32x4_splat(a);
@@ -48,7 +47,6 @@ pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
 /// Two accumulators, 16 floats per iteration (chunks 0 and 2 into `acc0`, 1 and 3 into `acc1`):
 /// few enough live vectors that [`dot_queries4`] can repeat exactly this arithmetic for four
 /// queries at once without V8 spilling registers.
-#[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -80,10 +78,10 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 /// `[dot(q, row) for q in queries]`, bit-identical to four [`dot`] calls (same operations in the
 /// same order per query), but each row vector is loaded once for the four queries. This is the
 /// batched scan's kernel: the row streams from memory once while the queries stay in L1.
-#[inline]
 pub fn dot_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
     let n = row.len();
-    let [q0, q1, q2, q3] = queries.map(|q| &q[..n]);
+    let [q0, q1, q2, q3] = queries;
+    let (q0, q1, q2, q3) = (&q0[..n], &q1[..n], &q2[..n], &q3[..n]);
     let zero = f32x4_splat(0.0);
     let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
     let (mut b0, mut b1, mut b2, mut b3) = (zero, zero, zero, zero);
@@ -133,7 +131,6 @@ pub fn dot_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
 }
 
 /// Squared Euclidean distance `Σ (aᵢ − bᵢ)²`; same accumulator scheme as [`dot`].
-#[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     let n = a.len().min(b.len());
     let (a, b) = (&a[..n], &b[..n]);
@@ -170,10 +167,10 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
 
 /// `[l2_squared(q, row) for q in queries]`, bit-identical to four [`l2_squared`] calls; see
 /// [`dot_queries4`].
-#[inline]
 pub fn l2_squared_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
     let n = row.len();
-    let [q0, q1, q2, q3] = queries.map(|q| &q[..n]);
+    let [q0, q1, q2, q3] = queries;
+    let (q0, q1, q2, q3) = (&q0[..n], &q1[..n], &q2[..n], &q3[..n]);
     let zero = f32x4_splat(0.0);
     let (mut a0, mut a1, mut a2, mut a3) = (zero, zero, zero, zero);
     let (mut b0, mut b1, mut b2, mut b3) = (zero, zero, zero, zero);
@@ -238,7 +235,6 @@ pub fn l2_squared_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
 /// that scoring scattered candidates four at a time (filtered scans, reranking) gives exactly
 /// the scores of the flat scan. It is [`dot_queries4`] with the roles swapped: products commute
 /// exactly, so sharing the query instead of the row changes nothing in the result.
-#[inline]
 pub fn dot4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
     dot_queries4(q, rows)
 }
@@ -246,7 +242,6 @@ pub fn dot4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
 /// Squared Euclidean distances of one query to four rows, each bit-identical to
 /// [`l2_squared`]`(q, row)`: [`l2_squared_queries4`] with the roles swapped (`(r − q)²` and
 /// `(q − r)²` are the same float).
-#[inline]
 pub fn l2_squared4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
     l2_squared_queries4(q, rows)
 }

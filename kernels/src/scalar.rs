@@ -5,7 +5,6 @@
 //! without changing what is computed beyond summation order.
 
 /// `accᵢ += a·xᵢ` over the shorter of the two slices.
-#[inline]
 pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
     for (y, &v) in acc.iter_mut().zip(x) {
         *y += a * v;
@@ -13,7 +12,6 @@ pub fn axpy(acc: &mut [f32], a: f32, x: &[f32]) {
 }
 
 /// Inner product `Σ aᵢ·bᵢ`. The slices must have equal length (checked by the caller).
-#[inline]
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; 4];
@@ -34,7 +32,6 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 }
 
 /// Squared Euclidean distance `Σ (aᵢ − bᵢ)²`. The slices must have equal length.
-#[inline]
 pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
     debug_assert_eq!(a.len(), b.len());
     let mut acc = [0.0f32; 4];
@@ -64,7 +61,6 @@ pub fn l2_squared(a: &[f32], b: &[f32]) -> f32 {
 /// The four rows are read in one interleaved pass (each query chunk loaded once), so four
 /// memory streams are in flight at once; each row keeps its own four accumulators and the same
 /// summation order as [`dot`], so the result equals `dot(q, row)` bit for bit.
-#[inline]
 pub fn dot4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
     let n = q.len();
     let rows = rows.map(|r| &r[..n]);
@@ -95,7 +91,6 @@ pub fn dot4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
 
 /// Squared Euclidean distances of one query to four rows, interleaved like [`dot4`] and equal
 /// to `l2_squared(q, row)` bit for bit.
-#[inline]
 pub fn l2_squared4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
     let n = q.len();
     let rows = rows.map(|r| &r[..n]);
@@ -128,14 +123,12 @@ pub fn l2_squared4(q: &[f32], rows: [&[f32]; 4]) -> [f32; 4] {
 
 /// Inner products of four queries against one row (the batched scan's unit of work); each is
 /// exactly `dot(query, row)`.
-#[inline]
 pub fn dot_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
     queries.map(|q| dot(q, row))
 }
 
 /// Squared Euclidean distances of four queries to one row; each is exactly
 /// `l2_squared(query, row)`.
-#[inline]
 pub fn l2_squared_queries4(row: &[f32], queries: [&[f32]; 4]) -> [f32; 4] {
     queries.map(|q| l2_squared(q, row))
 }
