@@ -11,7 +11,8 @@
 import { writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
 import { fileURLToPath } from "node:url";
-import { readVecs } from "./lib/data.mjs";
+import { readVecs, recallAt } from "./lib/data.mjs";
+import { median } from "./lib/stats.mjs";
 
 const require = createRequire(import.meta.url);
 const root = fileURLToPath(new URL("../", import.meta.url));
@@ -42,15 +43,8 @@ const builds = [beforeName, afterName].map((name) => {
   return { name, quiver: require(`${dir}/quiver.js`) };
 });
 
-const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
-function recall(found) {
-  let hits = 0;
-  for (let q = 0; q < found.length; q++) {
-    const want = new Set(truth.data.subarray(q * truth.dim, q * truth.dim + K));
-    hits += found[q].filter((id) => want.has(id)).length;
-  }
-  return hits / (found.length * K);
-}
+const KNOB_NAMES = ["efSearch", "nprobe", "rerank"];
+const recall = (found) => found.reduce((sum, ids, q) => sum + recallAt(ids, truth, q, K), 0) / found.length;
 
 console.log(`data: ${dataDir} (${base.rows} x ${dim}, ${queries.rows} queries), k=${K}, ${rounds} interleaved rounds, Node ${process.version}\n`);
 console.log(`| spec | knobs | ${beforeName} CPU ms/q | ${afterName} CPU ms/q | QPS ${afterName} / ${beforeName} | recall (${beforeName}, ${afterName}) |`);
@@ -82,7 +76,7 @@ for (const spec of specs) {
     }
   }
   const [a, b] = built.map((v) => median(v.cpu));
-  const knobText = ["efSearch", "nprobe", "rerank"].filter((_, i) => !Number.isNaN(knobs[i])).map((n, i) => `${n} ${knobs[["efSearch", "nprobe", "rerank"].indexOf(n)]}`).join(", ") || "—";
+  const knobText = KNOB_NAMES.flatMap((name, i) => (Number.isNaN(knobs[i]) ? [] : [`${name} ${knobs[i]}`])).join(", ") || "—";
   console.log(`| ${spec} | ${knobText} | ${a.toFixed(3)} | ${b.toFixed(3)} | ×${(a / b).toFixed(3)} | ${recall(built[0].found).toFixed(4)}, ${recall(built[1].found).toFixed(4)} |`);
   for (const v of built) v.c.free();
 }

@@ -172,13 +172,15 @@ fn parse_metadata(json: Option<&str>, count: usize) -> Result<Vec<Option<Value>>
     Ok(values.into_iter().map(Some).collect())
 }
 
-/// A batch from its flat layout: `ids[i]` owns `vectors[i*dim .. (i+1)*dim]`.
+/// A batch from its flat layout: `ids[i]` owns `vectors[i*dim .. (i+1)*dim]` and entry `i` of
+/// the JSON array `metadata_json`.
 fn flat_batch<'a>(
     ids: &'a [String],
     vectors: &'a [f32],
-    metadata: Vec<Option<Value>>,
+    metadata_json: Option<&str>,
     dimension: usize,
 ) -> Result<Vec<Item<'a>>> {
+    let metadata = parse_metadata(metadata_json, ids.len())?;
     if vectors.len() != ids.len() * dimension {
         // Report the per-vector length when the total is not a multiple of the dimension.
         let received = if ids.len() <= 1 {
@@ -291,17 +293,15 @@ impl Collection {
         Collection::new(options.config()?)
     }
 
-    /// Adds a batch in its flat layout (`ids[i]` owns `vectors[i*dim .. (i+1)*dim]`); `metadata_json` is a JSON array
-    /// with one object or null per id. All or nothing.
+    /// Adds a batch in its flat layout (`ids[i]` owns `vectors[i*dim .. (i+1)*dim]`);
+    /// `metadata_json` is a JSON array with one object or null per id. All or nothing.
     pub fn add_flat(
         &mut self,
         ids: &[String],
         vectors: &[f32],
         metadata_json: Option<&str>,
     ) -> Result<()> {
-        let metadata = parse_metadata(metadata_json, ids.len())?;
-        let batch = flat_batch(ids, vectors, metadata, self.dimension())?;
-        self.add(&batch)
+        self.add(&flat_batch(ids, vectors, metadata_json, self.dimension())?)
     }
 
     /// Adds or replaces a batch in its flat layout; see [`Collection::add_flat`].
@@ -311,9 +311,7 @@ impl Collection {
         vectors: &[f32],
         metadata_json: Option<&str>,
     ) -> Result<()> {
-        let metadata = parse_metadata(metadata_json, ids.len())?;
-        let batch = flat_batch(ids, vectors, metadata, self.dimension())?;
-        self.upsert(&batch)
+        self.upsert(&flat_batch(ids, vectors, metadata_json, self.dimension())?)
     }
 
     /// The `k` best items for `query` under `options` (knobs, filter, strategy).
