@@ -27,26 +27,60 @@ const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 
 export async function measure({ withBreakdown = true } = {}) {
   const wasm = readFileSync(join(pkg, "wasm/quiver_bg.wasm"));
+  const fullWasm = readFileSync(join(pkg, "wasm/full/quiver_bg.wasm"));
   const jsFiles = [join(pkg, "wasm/quiver.js"), ...readdirSync(join(pkg, "dist"), { recursive: true })
     .map(String).filter((f) => f.endsWith(".js")).map((f) => join(pkg, "dist", f))];
   const shippedJs = Buffer.concat(jsFiles.map((f) => readFileSync(f)));
 
   const esbuild = await import("esbuild");
+  const scratch = mkdtempSync(join(tmpdir(), "quiver-bundle-"));
+  // An app's bundler splits dynamic imports into chunks of their own (as Vite does): what a page
+  // loads up front is the entry chunk and the chunks it imports statically; the full build's
+  // glue is a chunk fetched only when a store needs the full build.
   const bundle = async (entry) => {
-    const out = await esbuild.build({ entryPoints: [join(pkg, entry)], bundle: true, minify: true, format: "esm", write: false, logLevel: "silent", platform: "browser" });
-    return Buffer.from(out.outputFiles[0].contents);
+    const out = await esbuild.build({
+      entryPoints: [entry], bundle: true, minify: true, format: "esm", splitting: true, outdir: scratch,
+      write: false, logLevel: "silent", platform: "browser", metafile: true,
+    });
+    const byPath = new Map(out.outputFiles.map((f) => [f.path, Buffer.from(f.contents)]));
+    const outputs = out.metafile.outputs;
+    const key = (path) => join(process.cwd(), path);
+    const entryOut = Object.keys(outputs).find((o) => outputs[o].entryPoint);
+    const upFront = new Set();
+    const visit = (o) => {
+      if (upFront.has(o)) return;
+      upFront.add(o);
+      for (const i of outputs[o].imports) if (i.kind === "import-statement" && outputs[i.path]) visit(i.path);
+    };
+    visit(entryOut);
+    const pick = (keep) => Buffer.concat(Object.keys(outputs).filter((o) => o.endsWith(".js") && keep(upFront.has(o))).map((o) => byPath.get(key(o))));
+    return { upFront: pick((u) => u), onDemand: pick((u) => !u) };
   };
-  const browserJs = await bundle("dist/browser.js");
-  const workerJs = await bundle("dist/worker.js");
-
-  return {
-    wasm: { raw: wasm.length, gzip: gz(wasm) },
-    shippedJs: { files: jsFiles.length, raw: shippedJs.length, gzip: gz(shippedJs) },
-    bundledBrowserJs: { raw: browserJs.length, gzip: gz(browserJs) },
-    bundledWorkerJs: { raw: workerJs.length, gzip: gz(workerJs) },
-    totalGzip: gz(wasm) + gz(browserJs),
-    breakdown: withBreakdown ? breakdown() : undefined,
-  };
+  // A typical app: a store persisted in IndexedDB, nothing else imported (tree-shaken).
+  const app = join(scratch, "app.mjs");
+  writeFileSync(app, `import { VectorStore, IndexedDBStorage } from ${JSON.stringify(join(pkg, "dist/browser.js"))};
+const store = await VectorStore.create({ dimension: 384, storage: new IndexedDBStorage() });
+console.log(await store.search({ vector: new Float32Array(384), k: 10 }));
+`);
+  try {
+    const browser = await bundle(join(pkg, "dist/browser.js"));
+    const worker = await bundle(join(pkg, "dist/worker.js"));
+    const typical = await bundle(app);
+    const sizes = (bytes) => ({ raw: bytes.length, gzip: gz(bytes) });
+    return {
+      wasm: sizes(wasm),
+      fullWasm: sizes(fullWasm),
+      shippedJs: { files: jsFiles.length, ...sizes(shippedJs) },
+      bundledBrowserJs: sizes(browser.upFront),
+      fullBuildJs: sizes(browser.onDemand),
+      bundledWorkerJs: sizes(worker.upFront),
+      typicalAppJs: sizes(typical.upFront),
+      totalGzip: gz(wasm) + gz(browser.upFront),
+      breakdown: withBreakdown ? breakdown() : undefined,
+    };
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
 }
 
 /** Reads a LEB128 u32 at `at`; returns [value, next]. */
@@ -145,7 +179,7 @@ function crateOf(name) {
 
 function breakdown() {
   // QUIVER_SIZE_WASM: break down another raw build (e.g. one from bench/build-compare.sh).
-  const release = process.env.QUIVER_SIZE_WASM ?? join(root, "target/wasm32-unknown-unknown/release/quiver.wasm");
+  const release = process.env.QUIVER_SIZE_WASM ?? join(root, "target/wasm32-unknown-unknown/release/quiver-lean.wasm");
   if (!existsSync(release)) return undefined;
   const dir = mkdtempSync(join(tmpdir(), "quiver-size-"));
   try {
@@ -183,10 +217,12 @@ function markdown(m) {
   const lines = [
     "| what | raw | gzip -9 |",
     "| --- | ---: | ---: |",
-    `| \`quiver_bg.wasm\` (SIMD128, wasm-opt -O3) | ${kb(m.wasm.raw)} | ${kb(m.wasm.gzip)} |`,
+    `| \`wasm/quiver_bg.wasm\`, the lean build (Flat, HNSW; SIMD128, wasm-opt -O3) | ${kb(m.wasm.raw)} | ${kb(m.wasm.gzip)} |`,
     `| JS as published (${m.shippedJs.files} files, unminified, with comments) | ${kb(m.shippedJs.raw)} | ${kb(m.shippedJs.gzip)} |`,
-    `| JS as an app bundles it (browser entry, esbuild --minify) | ${kb(m.bundledBrowserJs.raw)} | ${kb(m.bundledBrowserJs.gzip)} |`,
+    `| JS as an app bundles it (every export of the browser entry, esbuild --minify --splitting) | ${kb(m.bundledBrowserJs.raw)} | ${kb(m.bundledBrowserJs.gzip)} |`,
     `| **.wasm + bundled JS (what a page downloads)** | ${kb(m.wasm.raw + m.bundledBrowserJs.raw)} | **${kb(m.totalGzip)}** |`,
+    `| the same for an app importing only \`VectorStore\` and \`IndexedDBStorage\` (tree-shaken) | ${kb(m.wasm.raw + m.typicalAppJs.raw)} | ${kb(m.wasm.gzip + m.typicalAppJs.gzip)} |`,
+    `| on demand, for a store of another family: \`wasm/full/quiver_bg.wasm\` (every family) + its JS chunk | ${kb(m.fullWasm.raw + m.fullBuildJs.raw)} | ${kb(m.fullWasm.gzip + m.fullBuildJs.gzip)} |`,
     `| .wasm + JS as published | ${kb(m.wasm.raw + m.shippedJs.raw)} | ${kb(m.wasm.gzip + m.shippedJs.gzip)} |`,
     `| worker script bundle (\`quiver-vectors/worker\`, minified) | ${kb(m.bundledWorkerJs.raw)} | ${kb(m.bundledWorkerJs.gzip)} |`,
   ];

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the npm package into pkg/ from pkg-template/:
-#   1. the Rust core to wasm32 with +simd128 (from .cargo/config.toml), release profile;
+#   1. the Rust core to wasm32 with +simd128 (from .cargo/config.toml), release profile, twice:
+#      the lean build (wasm/: Flat and HNSW) and the full one (wasm/full/: every family);
 #   2. JS bindings with wasm-bindgen-cli (pinned to Cargo.lock's wasm-bindgen), --target web,
 #      which every runtime can load (browsers and workers by URL, Node and Deno from bytes,
 #      workerd from an imported module);
@@ -21,29 +22,39 @@ if [ "${QUIVER_SCALAR:-0}" = 1 ]; then
   rustflags="-C target-feature=-simd128"
 fi
 
-echo "[build] cargo build --release --target wasm32-unknown-unknown ${rustflags:+($rustflags)}"
-if [ -n "$rustflags" ]; then
-  RUSTFLAGS="$rustflags" cargo build --release --target wasm32-unknown-unknown --target-dir "$target_dir" --lib
-else
-  cargo build --release --target wasm32-unknown-unknown --target-dir "$target_dir" --lib
-fi
-
-rm -rf "$out"
-mkdir -p "$out/wasm"
-wasm-bindgen --target web --out-dir "$out/wasm" --out-name quiver \
-  "$target_dir/wasm32-unknown-unknown/release/quiver.wasm"
-
 features=(--enable-bulk-memory --enable-nontrapping-float-to-int --enable-sign-ext
   --enable-mutable-globals --enable-reference-types --enable-multivalue)
 [ -z "$rustflags" ] && features+=(--enable-simd)
-node_modules/.bin/wasm-opt -O3 "${features[@]}" "$out/wasm/quiver_bg.wasm" -o "$out/wasm/quiver_bg.opt.wasm"
-mv "$out/wasm/quiver_bg.opt.wasm" "$out/wasm/quiver_bg.wasm"
+
+# build <cargo feature args> <output folder under $out/> <name>: one build of the core, bound and
+# optimised; the raw module is kept as target/.../release/quiver-<name>.wasm (for the size
+# breakdown of bench/package-size.mjs). The lean build (--no-default-features: Flat and HNSW) is what every page downloads;
+# the full build (every family) sits in wasm/full/ and is loaded only by stores that need it.
+build() {
+  local dir="$out/$2"
+  echo "[build] cargo build --release --target wasm32-unknown-unknown $1 ${rustflags:+($rustflags)}"
+  if [ -n "$rustflags" ]; then
+    RUSTFLAGS="$rustflags" cargo build --release --target wasm32-unknown-unknown --target-dir "$target_dir" --lib $1
+  else
+    cargo build --release --target wasm32-unknown-unknown --target-dir "$target_dir" --lib $1
+  fi
+  mkdir -p "$dir"
+  cp "$target_dir/wasm32-unknown-unknown/release/quiver.wasm" "$target_dir/wasm32-unknown-unknown/release/quiver-$3.wasm"
+  wasm-bindgen --target web --out-dir "$dir" --out-name quiver \
+    "$target_dir/wasm32-unknown-unknown/release/quiver-$3.wasm"
+  node_modules/.bin/wasm-opt -O3 "${features[@]}" "$dir/quiver_bg.wasm" -o "$dir/quiver_bg.opt.wasm"
+  mv "$dir/quiver_bg.opt.wasm" "$dir/quiver_bg.wasm"
+}
+
+rm -rf "$out"
+build --no-default-features wasm lean
+build "" wasm/full full
 
 cp pkg-template/package.json pkg-template/README.md pkg-template/tsconfig.json "$out/"
 cp -r pkg-template/src "$out/src"
 (cd "$out" && ../node_modules/.bin/tsc -p tsconfig.json)
 rm -rf "$out/src" "$out/tsconfig.json"
 
-raw=$(stat -c %s "$out/wasm/quiver_bg.wasm")
-gz=$(gzip -9 -c "$out/wasm/quiver_bg.wasm" | wc -c)
-echo "[build] $out/ ready: quiver_bg.wasm $raw bytes ($gz gzip)"
+for f in wasm/quiver_bg.wasm wasm/full/quiver_bg.wasm; do
+  echo "[build] $out/$f: $(stat -c %s "$out/$f") bytes ($(gzip -9 -c "$out/$f" | wc -c) gzip)"
+done

@@ -19,9 +19,13 @@ node scripts/check-layers.mjs
 step "cargo clippy (native and wasm32)"
 cargo clippy --all-targets -- -D warnings
 cargo clippy --target wasm32-unknown-unknown --all-targets -- -D warnings
+# The lean build (no `full` feature: Flat and HNSW) that the package ships by default.
+cargo clippy --target wasm32-unknown-unknown --lib --no-default-features -- -D warnings
 
 step "native tests (cargo test --release)"
 cargo test --release
+# The lean build refuses the full build's families with a message that says where they are.
+cargo test --release --lib --no-default-features api::tests::spec_availability
 
 step "doc tests and docs build"
 RUSTDOCFLAGS="-D warnings" cargo doc --no-deps --quiet

@@ -14,7 +14,7 @@ use serde_json::Value;
 use crate::collection::{Collection, CollectionConfig, Item, SearchDefaults, SearchHit};
 use crate::error::{Error, Result};
 use crate::filter::{Filter, Strategy};
-use crate::index::{IndexOptions, IndexSpec, SearchParams};
+use crate::index::{Availability, IndexOptions, IndexSpec, SearchParams};
 
 /// What `create` takes: `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the index
 /// (`"Flat"`, `"HNSW16"`, …); `seed` fixes every randomized step; `keep_vectors: Some(false)`
@@ -266,6 +266,18 @@ pub fn orphan_chunks(manifest: Option<&[u8]>, stored: &[String]) -> Result<Vec<S
 
 /// The squared L2 distance of two equal-length vectors (a raw kernel, for benchmarks and
 /// kernel tests from JavaScript).
+/// Which build holds the family `spec` names: `"built"` (this one), `"fullBuildOnly"` (the full
+/// build, which the package loads on demand) or `"never"` (no build: creating it is
+/// `invalid_spec`). A spec that does not parse is `invalid_spec`.
+pub fn spec_availability(spec: &str) -> Result<&'static str> {
+    let spec: IndexSpec = spec.parse()?;
+    Ok(match crate::index::availability(&spec) {
+        Availability::Built => "built",
+        Availability::FullBuildOnly => "fullBuildOnly",
+        Availability::Never => "never",
+    })
+}
+
 pub fn l2_squared(a: &[f32], b: &[f32]) -> Result<f32> {
     same_length(a, b)?;
     Ok(crate::distance::l2_squared(a, b))
@@ -373,6 +385,46 @@ mod tests {
             seed: Some(7.0),
             keep_vectors,
         })
+    }
+
+    #[test]
+    fn spec_availability_follows_the_build() {
+        let quantized = if cfg!(feature = "full") {
+            "built"
+        } else {
+            "fullBuildOnly"
+        };
+        for spec in ["Flat", "HNSW16", "hnsw8, flat"] {
+            assert_eq!(spec_availability(spec).unwrap(), "built", "{spec}");
+        }
+        for spec in [
+            "IVF64",
+            "IVF64,PQ3",
+            "IVF64,SQ8",
+            "SQ8",
+            "PQ3",
+            "BIN",
+            "HNSW16,SQ8",
+        ] {
+            assert_eq!(spec_availability(spec).unwrap(), quantized, "{spec}");
+            // Whatever the build, the family either builds or says which build holds it.
+            match create(spec, None) {
+                Ok(_) => assert_eq!(quantized, "built"),
+                Err(err) => {
+                    assert_eq!(err.code(), "unsupported", "{spec}");
+                    assert!(err.to_string().contains("lean build"), "{err}");
+                }
+            }
+        }
+        for spec in ["HNSW16,PQ8", "HNSW16,BIN", "IVF64,BIN"] {
+            assert_eq!(spec_availability(spec).unwrap(), "never", "{spec}");
+            assert_eq!(
+                create(spec, None).unwrap_err().code(),
+                "invalid_spec",
+                "{spec}"
+            );
+        }
+        assert_eq!(spec_availability("LSH").unwrap_err().code(), "invalid_spec");
     }
 
     #[test]

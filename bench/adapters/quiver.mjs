@@ -22,7 +22,9 @@ export async function create({ dim, metric, seed = 42, variant = "simd" }) {
     version: pkg.version,
     wasmFiles: [`${pkgDir}wasm/quiver_bg.wasm`],
     async build(base, { spec = "Flat" } = {}) {
-      collection = new quiver.Collection({ dimension: dim, metric, spec, seed });
+      // Flat and HNSW are in the lean build; other families take the full build's Collection.
+      const build = quiver.specAvailability(spec) === "fullBuildOnly" ? await quiver.loadFullBuild() : quiver;
+      collection = new build.Collection({ dimension: dim, metric, spec, seed });
       const ids = Array.from({ length: base.rows }, (_, i) => String(i));
       // Add in slices so the bindings never copy one huge array twice.
       const chunk = 10_000;

@@ -61,7 +61,10 @@ export {
   errorCodes,
   dot,
   l2Squared,
+  loadFullBuild,
+  specAvailability,
   type CollectionConstructor,
+  type LowLevelBuild,
   type RawHit,
   type TuneReport,
 } from "./lowlevel.js";

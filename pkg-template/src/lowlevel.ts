@@ -8,9 +8,14 @@
  * errors (`Error`s named `QuiverError` with a `code`; see {@link isQuiverError}), and in
  * browsers needs `await init()` first.
  *
+ * `Collection` here is the lean build's: Flat and `HNSW{m}`. For IVF, SQ8, PQ and BIN, take the
+ * `Collection` of `await loadFullBuild()` (a collection of one build cannot be passed to the
+ * other's methods; both read and write the same stored format).
+ *
  * @packageDocumentation
  */
 import * as raw from "../wasm/quiver.js";
+import { loadFullBuild as loadFullEngine } from "./engine.js";
 
 /** A search result of the low-level binding (`metadata` is `null` when there is none). */
 export interface RawHit {
@@ -230,3 +235,27 @@ export const errorCodes: () => string[] = raw.errorCodes;
 export const dot: (a: Float32Array, b: Float32Array) => number = raw.dot;
 /** Squared Euclidean distance of two equal-length vectors. */
 export const l2Squared: (a: Float32Array, b: Float32Array) => number = raw.l2Squared;
+
+/**
+ * Which build holds `spec`'s family: `"built"` (the lean build), `"fullBuildOnly"` (take the
+ * `Collection` of {@link loadFullBuild}) or `"never"` (no build: `invalid_spec`). A spec that
+ * does not parse throws `invalid_spec`.
+ */
+export const specAvailability: (spec: string) => "built" | "fullBuildOnly" | "never" = raw.specAvailability;
+
+/** The low-level binding of one build (what {@link loadFullBuild} resolves to). */
+export interface LowLevelBuild {
+  /** The collection class of this build. */
+  Collection: CollectionConstructor;
+  /** `true` for the full build. */
+  isFullBuild(): boolean;
+}
+
+/**
+ * Loads the full build (every index family: IVF, SQ8, PQ, BIN besides Flat and `HNSW{m}`) once
+ * and resolves to its binding. Stores load it themselves when their index needs it; low-level
+ * callers use its `Collection` for those families.
+ */
+export function loadFullBuild(): Promise<LowLevelBuild> {
+  return loadFullEngine().then((engine) => ({ Collection: engine.Collection, isFullBuild: engine.isFullBuild }));
+}

@@ -6,8 +6,15 @@
  */
 import { readFileSync } from "node:fs";
 import { initSync } from "../wasm/quiver.js";
+import { setFullBuildLoader } from "./engine.js";
 
 initSync({ module: readFileSync(new URL("../wasm/quiver_bg.wasm", import.meta.url)) });
+// The full build (IVF, SQ8, PQ, BIN) is read and instantiated only when a store needs it.
+setFullBuildLoader(async () => {
+  const full = await import("../wasm/full/quiver.js");
+  full.initSync({ module: readFileSync(new URL("../wasm/full/quiver_bg.wasm", import.meta.url)) });
+  return full;
+});
 
 /**
  * Does nothing: here the module is ready on import. Exists so that code written for browsers

@@ -8,7 +8,8 @@
  *
  * @packageDocumentation
  */
-import { Collection, simdEnabled, version } from "../wasm/quiver.js";
+import { simdEnabled, version, type Collection } from "../wasm/quiver.js";
+import { engineFor } from "./engine.js";
 import { QuiverError, quiverError, toQuiverError } from "./errors.js";
 import { StoreMetrics, type MetricsOptions } from "./metrics.js";
 import { wasmReady, yieldToEventLoop } from "./runtime.js";
@@ -196,7 +197,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     if (storage && (await loadManifest(storage, name))) {
       throw quiverError("invalid_argument", `a store named ${JSON.stringify(name)} already exists in this storage; open it with VectorStore.open`);
     }
-    return VectorStore.#build<M>(name, o, storage);
+    return await VectorStore.#build<M>(name, o, storage);
   }
 
   /**
@@ -236,10 +237,10 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     if (o.dimension === undefined) {
       throw quiverError("not_found", `no store named ${JSON.stringify(name)} in this storage; pass dimension (and metric, index) to create it`);
     }
-    return VectorStore.#build<M>(name, o, storage);
+    return await VectorStore.#build<M>(name, o, storage);
   }
 
-  static #build<M extends object>(name: string, o: Record<string, unknown>, storage: StorageAdapter | undefined): VectorStore<M> {
+  static async #build<M extends object>(name: string, o: Record<string, unknown>, storage: StorageAdapter | undefined): Promise<VectorStore<M>> {
     if (o.dimension === undefined) throw quiverError("invalid_dimension", "dimension is required");
     const dimension = checkInteger(o.dimension, "dimension", 1, 0xffff_ffff, "invalid_dimension") as number;
     const metric = o.metric ?? "cosine";
@@ -255,7 +256,9 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     if (indexedFields !== undefined && !(Array.isArray(indexedFields) && indexedFields.every((f) => typeof f === "string"))) {
       throw quiverError("invalid_argument", "indexedFields must be an array of field paths");
     }
-    const collection = core(() => new Collection({ dimension, metric, spec: index, seed, keepVectors }));
+    // Flat and HNSW come from the lean build; other families load the full one (engine.ts).
+    const engine = await engineFor(index);
+    const collection = core(() => new engine.Collection({ dimension, metric, spec: index, seed, keepVectors }));
     try {
       for (const field of (indexedFields ?? []) as string[]) core(() => collection.createFieldIndex(field));
     } catch (error) {

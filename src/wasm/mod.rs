@@ -337,8 +337,21 @@ export interface RecallReport { recall: number; queries: number }
 export interface MemoryReport { vectors: number; codes: number; graph: number; metadata: number; other: number; total: number }
 export interface SavePlan { token: number; puts: [string, Uint8Array][]; deletes: string[]; full: boolean; bytes: number }
 export interface UpdatePlan { kind: "upToDate" | "incremental" | "reopen"; keys?: string[] }
+export type SpecAvailability = "built" | "fullBuildOnly" | "never";
 export interface ManifestInfo { version: number; generation: number; dimension: number; metric: string; spec: string; items: number; snapshotBytes: number; logBytes: number; logOps: number }
 "#;
+
+/// `"built"`, `"fullBuildOnly"` or `"never"` for an index spec (`api::spec_availability`).
+#[wasm_bindgen(js_name = specAvailability, unchecked_return_type = "SpecAvailability")]
+pub fn spec_availability(spec: &str) -> Result<String> {
+    api::spec_availability(spec).map(str::to_string)
+}
+
+/// Whether this is the full build (every index family) rather than the lean one.
+#[wasm_bindgen(js_name = isFullBuild)]
+pub fn is_full_build() -> bool {
+    cfg!(feature = "full")
+}
 
 #[wasm_bindgen(js_name = simdEnabled)]
 pub fn simd_enabled() -> bool {

@@ -92,14 +92,16 @@ export default {
       plugins: [{
         name: "wasm-module",
         setup(build) {
+          // The lean and the full build, each its own module (as wrangler keeps them).
           build.onResolve({ filter: /\.wasm$/ }, (args) => {
-            wasm.push(join(args.resolveDir, args.path));
-            return { path: "./quiver.wasm", external: true };
+            const name = `./${wasm.length}.wasm`;
+            wasm.push({ source: join(args.resolveDir, args.path), name });
+            return { path: name, external: true };
           });
         },
       }],
     });
-    cpSync(wasm[0], join(dir, "dist/quiver.wasm"));
+    for (const { source, name } of wasm) cpSync(source, join(dir, "dist", name));
 
     const start = () =>
       new Miniflare({

@@ -52,6 +52,8 @@ const expected = {
   // saves, reopens and searches again, and this becomes `saved: true` plus the reopen results.
   saveError: "unsupported",
   closed: true,
+  fullBuildTop: "v17",
+  fullBuildIndex: "IVF4,SQ8",
 };
 
 function assertScenario(result, where) {
@@ -85,7 +87,7 @@ after(() => {
 test("the tarball holds the entries, the worker script, the types and the .wasm, nothing else", () => {
   const installed = join(work, "node-esm/node_modules/quiver-vectors");
   const files = readdirSync(installed, { recursive: true }).map(String).sort();
-  for (const file of ["dist/browser.js", "dist/node.js", "dist/deno.js", "dist/workerd.js", "dist/worker.js", "dist/browser.d.ts", "wasm/quiver_bg.wasm", "wasm/quiver.js", "README.md", "package.json"]) {
+  for (const file of ["dist/browser.js", "dist/node.js", "dist/deno.js", "dist/workerd.js", "dist/worker.js", "dist/browser.d.ts", "wasm/quiver_bg.wasm", "wasm/quiver.js", "wasm/full/quiver_bg.wasm", "wasm/full/quiver.js", "README.md", "package.json"]) {
     assert.ok(files.includes(file), `${file} is in the package`);
   }
   assert.ok(!files.some((f) => f.startsWith("src") || f.endsWith(".ts") && !f.endsWith(".d.ts")), "no TypeScript sources");
@@ -183,7 +185,7 @@ test("Cloudflare Worker in workerd (Miniflare): the workerd entry imports the .w
     }],
   });
   assert.ok(Object.keys(metafile.inputs).some((f) => f.endsWith("quiver-vectors/dist/workerd.js")), "bundled the workerd entry");
-  assert.equal(wasmModules.length, 1, "one .wasm module import");
+  assert.deepEqual(wasmModules.map((m) => m.source.replace(/.*quiver-vectors\//, "")).sort(), ["wasm/full/quiver_bg.wasm", "wasm/quiver_bg.wasm"], "the lean and the full .wasm imported as modules");
   for (const { source, name } of wasmModules) cpSync(source, join(dir, "dist", name));
 
   const { Miniflare } = await import("miniflare");
@@ -209,7 +211,7 @@ test("Vite-built pages in headless Chromium: the store in the page, and in Web W
   const { build } = await import("vite");
   await build({ root: dir, configFile: join(dir, "vite.config.mjs"), logLevel: "warn" });
   const assets = readdirSync(join(dir, "dist/assets"));
-  assert.ok(assets.some((f) => f.endsWith(".wasm")), `Vite emitted the .wasm (${assets.join(", ")})`);
+  assert.equal(assets.filter((f) => f.endsWith(".wasm")).length, 2, `Vite emitted the lean and the full .wasm (${assets.join(", ")})`);
 
   const { server, url } = await serve(join(dir, "dist"), 0);
   const browser = await chromium.launch({ executablePath: process.env.CHROMIUM ?? "/usr/bin/chromium", args: chromiumArgs });

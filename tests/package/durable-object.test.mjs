@@ -99,15 +99,17 @@ before(async () => {
     plugins: [{
       name: "wasm-module",
       setup(build) {
+        // The lean and the full build, each its own module (as wrangler keeps them).
         build.onResolve({ filter: /\.wasm$/ }, (args) => {
-          wasm.push(join(args.resolveDir, args.path));
-          return { path: "./quiver_bg.wasm", external: true };
+          const name = `./${wasm.length}.wasm`;
+          wasm.push({ source: join(args.resolveDir, args.path), name });
+          return { path: name, external: true };
         });
       },
     }],
   });
   const { copyFileSync } = await import("node:fs");
-  copyFileSync(wasm[0], join(work, "dist/quiver_bg.wasm"));
+  for (const { source, name } of wasm) copyFileSync(source, join(work, "dist", name));
   bundle = join(work, "dist/worker.js");
 });
 

@@ -22,6 +22,43 @@ test("imports and answers a query", () => {
   assert.equal(quiver.simdEnabled(), true);
 });
 
+/** Runs `fn`, asserts it throws a QuiverError with `code`, and returns the error. */
+function expectCode(code, fn) {
+  let thrown;
+  assert.throws(fn, (e) => {
+    thrown = e;
+    return quiver.isQuiverError(e, code);
+  }, `expected ${code}`);
+  return thrown;
+}
+
+test("the lean build holds Flat and HNSW; loadFullBuild() holds every family", async () => {
+  assert.equal(quiver.specAvailability("HNSW16"), "built");
+  assert.equal(quiver.specAvailability("IVF4,PQ2"), "fullBuildOnly");
+  assert.equal(quiver.specAvailability("HNSW16,PQ2"), "never");
+  expectCode("invalid_spec", () => quiver.specAvailability("LSH"));
+  const error = expectCode("unsupported", () => new quiver.Collection({ dimension: 4, metric: "l2", spec: "IVF4,PQ2" }));
+  assert.match(error.message, /lean build.*loadFullBuild/);
+
+  const full = await quiver.loadFullBuild();
+  assert.equal(full.isFullBuild(), true);
+  assert.equal(await quiver.loadFullBuild().then((b) => b.Collection), full.Collection, "loaded once");
+  const c = new full.Collection({ dimension: 4, metric: "l2", spec: "IVF2,SQ8", seed: 3 });
+  const vectors = Float32Array.from({ length: 100 * 4 }, (_, i) => Math.sin(i * 0.37));
+  c.add(Array.from({ length: 100 }, (_, i) => `v${i}`), vectors);
+  assert.equal(c.search(vectors.subarray(20, 24), 1)[0].id, "v5");
+  // The two builds write one format: a Flat store saved by the full build opens in the lean one.
+  const flat = new full.Collection({ dimension: 4, metric: "l2", spec: "Flat" });
+  flat.add(["a", "b"], Float32Array.of(1, 0, 0, 0, 0, 1, 0, 0));
+  const plan = flat.beginSave();
+  const records = new Map(plan.puts);
+  const manifest = records.get("manifest");
+  const keys = quiver.Collection.requiredChunks(manifest);
+  const reopened = quiver.Collection.open(manifest, keys, keys.map((k) => records.get(k)));
+  assert.equal(reopened.search(Float32Array.of(0, 1, 0, 0), 1)[0].id, "b");
+  for (const x of [c, flat, reopened]) x.free();
+});
+
 test("answers the fixture's queries exactly", () => {
   const dir = new URL("tests/fixtures/minilm-3k/", `file://${root}`);
   const readVecs = (name) => {

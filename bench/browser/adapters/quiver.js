@@ -12,7 +12,9 @@ export async function create({ dim, metric, seed = 42 }) {
     version: pkg.version,
     wasmFiles: ["pkg/wasm/quiver_bg.wasm"],
     async build(base, { spec = "Flat" } = {}) {
-      collection = new quiver.Collection({ dimension: dim, metric, spec, seed });
+      // Flat and HNSW are in the lean build; other families take the full build's Collection.
+      const build = quiver.specAvailability(spec) === "fullBuildOnly" ? await quiver.loadFullBuild() : quiver;
+      collection = new build.Collection({ dimension: dim, metric, spec, seed });
       const ids = Array.from({ length: base.rows }, (_, i) => String(i));
       const chunk = 10_000;
       for (let start = 0; start < base.rows; start += chunk) {

@@ -16,7 +16,8 @@
  *
  * @packageDocumentation
  */
-import { Collection, OpenSession } from "../../wasm/quiver.js";
+import { Collection } from "../../wasm/quiver.js";
+import { engineFor, type Engine } from "../engine.js";
 import { isQuiverError, QuiverError, quiverError, toQuiverError } from "../errors.js";
 import type { Progress } from "../types.js";
 import { storeKeyPrefix, type StorageAdapter } from "./adapter.js";
@@ -133,7 +134,13 @@ async function prepareWhileReading(reading: Promise<unknown>, prepare: () => voi
 }
 
 /** Opens `manifest`'s store from its records, loaded all at once, then decoded. */
+/** The build that holds the family of the store `manifest` describes (see engine.ts). */
+function engineForManifest(manifest: Uint8Array): Promise<Engine> {
+  return engineFor(core(() => Collection.manifestInfo(manifest)).spec);
+}
+
 async function openLoaded(storage: Adapter, name: string, manifest: Uint8Array, task: PersistTask): Promise<Collection> {
+  const { Collection } = await engineForManifest(manifest);
   const keys = core(() => Collection.requiredChunks(manifest));
   let chunks: (Uint8Array | undefined)[];
   try {
@@ -155,6 +162,7 @@ async function openLoaded(storage: Adapter, name: string, manifest: Uint8Array, 
  * stored records are as they were.
  */
 async function openStreaming(storage: Adapter, name: string, manifest: Uint8Array, task: PersistTask): Promise<Collection> {
+  const { OpenSession } = await engineForManifest(manifest);
   const session = core(() => new OpenSession(manifest));
   try {
     const keys = session.keys();

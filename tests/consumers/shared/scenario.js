@@ -1,5 +1,5 @@
 // The steps every consumer project runs against the installed package: create, add, search,
-// get, delete, a typed error, save. It gets the package's exports and a `create` function (the
+// get, delete, a typed error, save, then a store of a family that needs the full build. It gets the package's exports and a `create` function (the
 // in-thread VectorStore or a WorkerVectorStore) and returns what it saw; the test asserts.
 //
 // Persistence lands separately: until then `save` must be refused with `unsupported`. When it
@@ -42,5 +42,12 @@ export async function scenario({ create, isQuiverError, storage }) {
   }
   await store.close();
   out.closed = store.closed;
+
+  // A family outside the lean build: the package loads its full build for this store.
+  const ivf = await create({ name: "consumer-ivf", dimension: dim, metric: "cosine", index: "IVF4,SQ8", seed: 1 });
+  await ivf.add(items);
+  out.fullBuildTop = (await ivf.search({ vector: vector(17), k: 3 }))[0].id;
+  out.fullBuildIndex = (await ivf.stats()).index;
+  await ivf.close();
   return out;
 }
