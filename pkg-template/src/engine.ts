@@ -51,11 +51,6 @@ export function loadFullBuild(): Promise<Engine> {
   return full;
 }
 
-/** The lean build (ready once `wasmReady()` has resolved). */
-export function leanEngine(): Engine {
-  return lean;
-}
-
 /**
  * The build that holds `spec`'s family: the lean one when it can, else the full one, loaded on
  * first need. A spec no build holds resolves to the lean one, whose constructor then rejects it

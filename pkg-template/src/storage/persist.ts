@@ -133,12 +133,12 @@ async function prepareWhileReading(reading: Promise<unknown>, prepare: () => voi
   core(prepare);
 }
 
-/** Opens `manifest`'s store from its records, loaded all at once, then decoded. */
 /** The build that holds the family of the store `manifest` describes (see engine.ts). */
 function engineForManifest(manifest: Uint8Array): Promise<Engine> {
   return engineFor(core(() => Collection.manifestInfo(manifest)).spec);
 }
 
+/** Opens `manifest`'s store from its records, loaded all at once, then decoded. */
 async function openLoaded(storage: Adapter, name: string, manifest: Uint8Array, task: PersistTask): Promise<Collection> {
   const { Collection } = await engineForManifest(manifest);
   const keys = core(() => Collection.requiredChunks(manifest));
