@@ -179,7 +179,7 @@ function crateOf(name) {
 
 function breakdown() {
   // QUIVER_SIZE_WASM: break down another raw build (e.g. one from bench/build-compare.sh).
-  const release = process.env.QUIVER_SIZE_WASM ?? join(root, "target/wasm32-unknown-unknown/release/quiver-lean.wasm");
+  const release = process.env.QUIVER_SIZE_WASM ?? join(root, "target/pkg/wasm32-unknown-unknown/release/quiver-lean.wasm");
   if (!existsSync(release)) return undefined;
   const dir = mkdtempSync(join(tmpdir(), "quiver-size-"));
   try {

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs everything the build, the demo and the tests need, idempotently, on a fresh machine:
-# the wasm32 target, wasm-bindgen-cli at the exact version in Cargo.lock, Chromium and
+# the wasm32 target, the package's pinned nightly (scripts/package-toolchain) with rust-src, wasm-bindgen-cli at the exact version in Cargo.lock, Chromium and
 # chromedriver from apt, the npm dev dependencies and the embedding model (scripts/fetch-model.sh). Safe to run again: each step is skipped
 # when already satisfied.
 set -euo pipefail
@@ -11,6 +11,15 @@ log() { printf '\033[1m[setup]\033[0m %s\n' "$*"; }
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   log "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
+fi
+
+# The package's pinned nightly (scripts/build-pkg.sh says why), with the standard library's
+# source for -Z build-std; about 10 s from the Rust release server.
+package_toolchain=$(cat scripts/package-toolchain)
+if ! rustup run "$package_toolchain" rustc --print sysroot >/dev/null 2>&1 \
+  || [ ! -d "$(rustup run "$package_toolchain" rustc --print sysroot)/lib/rustlib/src/rust/library" ]; then
+  log "installing the package toolchain $package_toolchain with rust-src"
+  rustup toolchain install "$package_toolchain" --profile minimal --component rust-src
 fi
 
 # wasm-bindgen-cli must equal the wasm-bindgen crate version in Cargo.lock exactly.

@@ -11,7 +11,7 @@ use std::collections::{HashMap, HashSet};
 use serde_json::Value;
 
 use crate::distance::{self, Metric};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::filter::{self, Estimate, FieldIndexes, Filter, FilteredSearch, Strategy};
 use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::limits;
@@ -621,7 +621,8 @@ impl Collection {
         for (internal, external_id, metadata, metadata_bytes) in entries {
             if internal >= next_internal_id || !collection.index.contains(internal) {
                 return Err(corrupt(format!(
-                    "id {external_id:?} has internal id {internal}, which the index does not hold"
+                    "id {} has internal id {internal}, which the index does not hold",
+                    Quoted(&external_id)
                 )));
             }
             if collection
@@ -629,7 +630,7 @@ impl Collection {
                 .insert(external_id.clone(), internal)
                 .is_some()
             {
-                return Err(corrupt(format!("id {external_id:?} stored twice")));
+                return Err(corrupt(format!("id {} stored twice", Quoted(&external_id))));
             }
             collection.fields.insert(internal, metadata.as_ref());
             collection.entries.insert(
@@ -645,7 +646,7 @@ impl Collection {
         for field in indexed_fields {
             collection
                 .create_field_index(field)
-                .map_err(|e| corrupt(format!("indexed field {field:?}: {e}")))?;
+                .map_err(|e| corrupt(format!("indexed field {}: {e}", Quoted(field))))?;
         }
         collection.defaults = defaults;
         Ok(collection)

@@ -5,7 +5,35 @@
 //! `code` property is that string, so TypeScript can `switch` on it. Codes never change meaning
 //! once released; new failure modes get new codes.
 
+use std::fmt::{self, Write as _};
+
 use thiserror::Error;
+
+/// Shows a string in double quotes, with `"`, `\` and control characters escaped as Rust's
+/// `{:?}` escapes them. The package's wasm is built with `Debug` formatting compiled out
+/// (`-Zfmt-debug=none`, scripts/build-pkg.sh), so every message that quotes user input goes
+/// through this instead of `{:?}`. Unlike `{:?}` it leaves every other character as it is, which
+/// keeps the Unicode escape tables out of the .wasm.
+pub struct Quoted<'a>(pub &'a str);
+
+impl fmt::Display for Quoted<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_char('"')?;
+        for c in self.0.chars() {
+            match c {
+                '"' => f.write_str("\\\"")?,
+                '\\' => f.write_str("\\\\")?,
+                '\t' => f.write_str("\\t")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\0' => f.write_str("\\0")?,
+                '\u{1}'..='\u{1f}' | '\u{7f}'..='\u{9f}' => write!(f, "\\u{{{:x}}}", c as u32)?,
+                _ => f.write_char(c)?,
+            }
+        }
+        f.write_char('"')
+    }
+}
 
 /// Convenience alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -43,23 +71,23 @@ pub enum Error {
     InvalidK { k: usize, max: usize },
 
     /// An external id is empty or too long.
-    #[error("invalid id {id:?}: {reason}")]
+    #[error("invalid id {}: {reason}", Quoted(.id))]
     InvalidId { id: String, reason: &'static str },
 
     /// An id appears twice in one batch, or `add` was given an id that is already stored.
-    #[error("duplicate id {id:?}: {reason}")]
+    #[error("duplicate id {}: {reason}", Quoted(.id))]
     DuplicateId { id: String, reason: &'static str },
 
     /// `get` or `delete` of an id that is not stored.
-    #[error("id {id:?} not found")]
+    #[error("id {} not found", Quoted(.id))]
     NotFound { id: String },
 
     /// An index spec string that does not parse or names an unknown family.
-    #[error("invalid index spec {spec:?}: {reason}")]
+    #[error("invalid index spec {}: {reason}", Quoted(.spec))]
     InvalidSpec { spec: String, reason: String },
 
     /// A metric name other than `cosine`, `l2` or `dot`.
-    #[error("invalid metric {metric:?}: expected \"cosine\", \"l2\" or \"dot\"")]
+    #[error("invalid metric {}: expected \"cosine\", \"l2\" or \"dot\"", Quoted(.metric))]
     InvalidMetric { metric: String },
 
     /// Metadata that is not valid JSON, or a batch whose metadata does not line up with its ids.
@@ -96,7 +124,7 @@ pub enum Error {
 
     /// The store was closed. Raised by the TypeScript package when a closed store is used;
     /// listed here so that every code the package can raise lives in one place.
-    #[error("the store {name:?} is closed")]
+    #[error("the store {} is closed", Quoted(.name))]
     Closed { name: String },
 
     /// A save did not fit in the storage quota (IndexedDB's `QuotaExceededError`, a full disk).
@@ -183,4 +211,34 @@ impl Error {
         "model_corrupt",
         "text_too_long",
     ];
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quoted_matches_the_debug_form_of_str() {
+        // The package build has no `Debug` formatting, so `Quoted` must say what `{:?}` said
+        // (for every character but the non-printable non-control ones `{:?}` also escapes).
+        for text in [
+            "",
+            "plain",
+            "it's",
+            "say \"hi\"",
+            "back\\slash",
+            "tab\tnew\nline\r",
+            "nul\0bell\u{7}",
+            "esc\u{1b} del\u{7f} c1\u{85}",
+            "é and 漢字 and 🦀",
+        ] {
+            assert_eq!(Quoted(text).to_string(), format!("{text:?}"), "{text}");
+        }
+    }
+
+    #[test]
+    fn messages_quote_user_input() {
+        let e = Error::NotFound { id: "a\"b".into() };
+        assert_eq!(e.to_string(), r#"id "a\"b" not found"#);
+    }
 }

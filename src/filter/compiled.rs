@@ -8,7 +8,7 @@ use serde_json::Value;
 
 use super::ast::{Expr, FieldPath};
 use super::parse::{self, FORBIDDEN_KEYS};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 
 /// A parsed, validated metadata filter.
 #[derive(Debug, Clone, PartialEq)]
@@ -76,11 +76,12 @@ pub fn parse_field_path(field: &str) -> Result<FieldPath> {
     }
     if field.is_empty() || field.split('.').any(str::is_empty) {
         return Err(invalid(format!(
-            "the field path {field:?} is empty or has an empty segment"
+            "the field path {} is empty or has an empty segment",
+            Quoted(field)
         )));
     }
     if let Some(key) = field.split('.').find(|s| FORBIDDEN_KEYS.contains(s)) {
-        return Err(invalid(format!("the key {key:?} is not allowed")));
+        return Err(invalid(format!("the key {} is not allowed", Quoted(key))));
     }
     Ok(FieldPath::new(field))
 }

@@ -8,7 +8,7 @@
 use serde_json::{Map, Value};
 
 use super::ast::{CmpOp, Expr, FieldPath, Predicate, Scalar};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::limits;
 
 /// Keys refused anywhere in a filter: harmless to Rust, but a filter is often built or
@@ -88,7 +88,7 @@ impl Parser {
 
     fn check_key(&self, key: &str) -> Result<()> {
         if FORBIDDEN_KEYS.contains(&key) {
-            return Err(self.error(format!("the key {key:?} is not allowed")));
+            return Err(self.error(format!("the key {} is not allowed", Quoted(key))));
         }
         Ok(())
     }
@@ -166,7 +166,8 @@ impl Parser {
         for segment in field.split('.') {
             if segment.is_empty() {
                 return Err(self.error(format!(
-                    "the field path {field:?} has an empty segment (a leading, trailing or doubled dot)"
+                    "the field path {} has an empty segment (a leading, trailing or doubled dot)",
+                    Quoted(field)
                 )));
             }
             self.check_key(segment)?;
@@ -325,7 +326,8 @@ impl Parser {
                             // Most likely an operator the user meant to nest; say so rather
                             // than silently compare with a literal `$` key.
                             return Err(p.error(format!(
-                                "operators cannot appear inside a value ({key:?}); address nested fields with a dotted path, as in {{\"a.b\": {{\"$gt\": 1}}}}"
+                                "operators cannot appear inside a value ({}); address nested fields with a dotted path, as in {{\"a.b\": {{\"$gt\": 1}}}}",
+                                Quoted(key)
                             )));
                         }
                         p.literal(item, depth + 1)
@@ -356,7 +358,8 @@ fn is_field_operator(op: &str) -> bool {
 
 fn unknown_operator(op: &str) -> String {
     format!(
-        "unknown operator {op:?}; the operators are $eq $ne $in $nin $gt $gte $lt $lte $exists $and $or $not"
+        "unknown operator {}; the operators are $eq $ne $in $nin $gt $gte $lt $lte $exists $and $or $not",
+        Quoted(op)
     )
 }
 

@@ -19,7 +19,7 @@ use serde_json::Value;
 
 use super::compiled::Filter;
 use super::fields::{Candidates, FieldIndexes};
-use crate::error::{Error, Result};
+use crate::error::{Error, Quoted, Result};
 use crate::index::{Encoding, Index, IndexSpec, Scratch, SearchParams, Structure};
 use crate::topk::Neighbor;
 
@@ -66,7 +66,8 @@ impl FromStr for Strategy {
             _ => Err(Error::InvalidArgument {
                 name: "strategy",
                 reason: format!(
-                    "{s:?}: expected \"auto\", \"pre-filter\", \"in-index\" or \"post-filter\""
+                    "{}: expected \"auto\", \"pre-filter\", \"in-index\" or \"post-filter\"",
+                    Quoted(s)
                 ),
             }),
         }
@@ -145,7 +146,7 @@ pub fn filtered_nprobe(spec: &IndexSpec, nprobe: Option<usize>, selectivity: f64
         return Some(0);
     }
     let s = selectivity.clamp(1e-9, 1.0);
-    let scaled = (base as f64 * s.powf(-1.0 / 3.0)).ceil();
+    let scaled = (base as f64 / s.cbrt()).ceil();
     Some((scaled as usize).clamp(base, nlist.max(base)))
 }
 

@@ -16,4 +16,7 @@ test(`the .wasm plus the bundled JS gzip to at most ${kb(budget.pageGzipBytes)} 
   console.log(`wasm ${m.wasm.gzip} B gzip + bundled JS ${m.bundledBrowserJs.gzip} B gzip = ${m.totalGzip} B; budget ${budget.pageGzipBytes} B (${verdict})`);
   assert.ok(m.totalGzip <= budget.pageGzipBytes, `${m.totalGzip} bytes gzipped exceeds the budget of ${budget.pageGzipBytes} in size-budget.json; see bench/package-size.mjs for what dominates`);
   assert.ok(m.bundledBrowserJs.gzip <= budget.bundledJsGzipBytes, `the JS alone is ${m.bundledBrowserJs.gzip} bytes gzipped (budget ${budget.bundledJsGzipBytes})`);
+  const typical = m.wasm.gzip + m.typicalAppJs.gzip;
+  console.log(`an app importing VectorStore and IndexedDBStorage: ${typical} B (budget ${budget.typicalAppGzipBytes} B)`);
+  assert.ok(typical <= budget.typicalAppGzipBytes, `the typical app downloads ${typical} bytes gzipped (budget ${budget.typicalAppGzipBytes})`);
 });

@@ -72,7 +72,7 @@ pub trait VectorStorage {
     /// Snapshot: writes every slot's stored vector or code (see `docs/format.md`).
     fn encode_state(&self, _out: &mut dyn crate::codec::Write) -> crate::error::Result<()> {
         Err(crate::error::Error::Unsupported {
-            what: format!("saving HNSW over {:?} storage", self.encoding()),
+            what: "saving HNSW over a vector storage that cannot encode itself".to_string(),
         })
     }
 }
