@@ -198,6 +198,12 @@ pub trait Read {
         words(self, count, what)
     }
 
+    /// `out.len()` little-endian `f32`s into `out` (how a segmented arena reads its rows).
+    fn f32s_into(&mut self, out: &mut [f32], what: &str) -> Result<()> {
+        self.check_count(out.len() as u64, 4, what)?;
+        words_into(self, out, what)
+    }
+
     /// `count` little-endian `u32`s.
     fn u32s(&mut self, count: u64, what: &str) -> Result<Vec<u32>> {
         words(self, count, what)
@@ -263,17 +269,24 @@ impl Word for u32 {
 fn words<R: Read + ?Sized, T: Word>(r: &mut R, count: u64, what: &str) -> Result<Vec<T>> {
     let count = r.check_count(count, 4, what)?;
     let mut out = vec![T::default(); count];
+    words_into(r, &mut out, what)?;
+    Ok(out)
+}
+
+/// Reads `out.len()` words into `out` (the count already checked by the caller).
+fn words_into<R: Read + ?Sized, T: Word>(r: &mut R, out: &mut [T], what: &str) -> Result<()> {
     // SAFETY: `T` is `f32` or `u32` (the private `Word` trait): four bytes, no padding, every
     // bit pattern valid, so any bytes written through this view leave valid values; `u8` has
-    // alignment 1, and the view spans exactly the vector's `count * 4` initialised bytes.
-    let bytes = unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), count * 4) };
+    // alignment 1, and the view spans exactly the slice's `len * 4` initialised bytes.
+    let bytes =
+        unsafe { std::slice::from_raw_parts_mut(out.as_mut_ptr().cast::<u8>(), out.len() * 4) };
     r.read_into(bytes, what)?;
     if cfg!(target_endian = "big") {
-        for w in &mut out {
+        for w in out.iter_mut() {
             *w = w.swap_from_le();
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// Reads from one in-memory payload (the manifest, one log chunk).

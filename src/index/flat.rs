@@ -1,11 +1,12 @@
 //! The flat (exact) family: a row-major arena scanned in full by the batched kernel.
 //!
 //! Rows are kept dense: `remove` moves the last row into the hole (O(dim)), so a scan never
-//! skips tombstones. Results are exact, which makes flat the recall oracle for every other
+//! skips tombstones. They live in a [`RowArena`], so growth never copies or doubles them. Results are exact, which makes flat the recall oracle for every other
 //! family.
 
 use std::collections::HashMap;
 
+use crate::index::arena::{RowArena, SEGMENT_ALIGN_ROWS};
 use crate::index::traits::Index;
 
 use crate::index::spec::IndexSpec;
@@ -19,8 +20,8 @@ use crate::index::traits::SearchParams;
 use crate::topk::{Neighbor, TopK};
 
 /// Rows scored per kernel call: large enough to amortise the call, small enough that the
-/// distance buffer stays in L1.
-const SCAN_BLOCK_ROWS: usize = 256;
+/// distance buffer stays in L1. The arena's segments hold a multiple of it.
+const SCAN_BLOCK_ROWS: usize = SEGMENT_ALIGN_ROWS;
 
 /// Queries scored together by [`Index::search_batch`]: each row is read once per block.
 const QUERY_BLOCK: usize = 8;
@@ -30,8 +31,8 @@ const QUERY_BLOCK: usize = 8;
 pub struct FlatIndex {
     dim: usize,
     metric: Metric,
-    /// `ids.len() × dim` row-major vectors.
-    rows: Vec<f32>,
+    /// `ids.len()` rows of `dim` components.
+    rows: RowArena<f32>,
     /// Internal id of each row.
     ids: Vec<u32>,
     /// Row of each internal id.
@@ -43,15 +44,25 @@ impl FlatIndex {
         FlatIndex {
             dim,
             metric,
-            rows: Vec::new(),
+            rows: RowArena::new(dim),
             ids: Vec::new(),
             row_of: HashMap::new(),
         }
     }
 
-    /// The arena, row-major, in row order (with [`FlatIndex::ids`] giving each row's id).
-    pub fn rows(&self) -> &[f32] {
-        &self.rows
+    /// The rows in order (with [`FlatIndex::ids`] giving each row's id).
+    pub fn row_iter(&self) -> impl Iterator<Item = &[f32]> + '_ {
+        let dim = self.dim;
+        self.rows.segments().flat_map(move |s| s.chunks_exact(dim))
+    }
+
+    /// A copy of the rows, row-major, in row order.
+    pub fn rows_to_vec(&self) -> Vec<f32> {
+        let mut out = Vec::with_capacity(self.ids.len() * self.dim);
+        for segment in self.rows.segments() {
+            out.extend_from_slice(segment);
+        }
+        out
     }
 
     /// The internal id of each row.
@@ -68,15 +79,12 @@ impl FlatIndex {
     ) {
         let dim = self.dim;
         scratch.distances.resize(SCAN_BLOCK_ROWS, 0.0);
-        for (block, ids) in self
-            .rows
-            .chunks(SCAN_BLOCK_ROWS * dim)
-            .zip(self.ids.chunks(SCAN_BLOCK_ROWS))
-        {
+        self.rows.for_each_block(SCAN_BLOCK_ROWS, |start, block| {
+            let ids = &self.ids[start..start + block.len() / dim];
             let distances = &mut scratch.distances[..ids.len()];
             self.metric.distance_batch(query, block, distances);
             push_block(top, ids, distances, params);
-        }
+        });
     }
 }
 
@@ -125,7 +133,9 @@ impl Index for FlatIndex {
                 });
             }
         }
-        self.rows.extend_from_slice(vectors);
+        self.rows.extend(vectors);
+        self.ids.reserve_exact(ids.len());
+        self.row_of.reserve(ids.len());
         for &id in ids {
             self.row_of.insert(id, self.ids.len() as u32);
             self.ids.push(id);
@@ -134,7 +144,6 @@ impl Index for FlatIndex {
     }
 
     fn remove(&mut self, ids: &[u32]) -> usize {
-        let dim = self.dim;
         let mut removed = 0;
         for id in ids {
             let Some(row) = self.row_of.remove(id) else {
@@ -143,14 +152,13 @@ impl Index for FlatIndex {
             let row = row as usize;
             let last = self.ids.len() - 1;
             if row != last {
-                self.rows
-                    .copy_within(last * dim..(last + 1) * dim, row * dim);
+                self.rows.copy_row(last, row);
                 let moved = self.ids[last];
                 self.ids[row] = moved;
                 self.row_of.insert(moved, row as u32);
             }
             self.ids.pop();
-            self.rows.truncate(last * dim);
+            self.rows.pop();
             removed += 1;
         }
         removed
@@ -181,18 +189,15 @@ impl Index for FlatIndex {
             let n_queries = query_block.len() / dim;
             let mut tops: Vec<TopK> = (0..n_queries).map(|_| TopK::new(k)).collect();
             scratch.distances.resize(n_queries * SCAN_BLOCK_ROWS, 0.0);
-            for (block, ids) in self
-                .rows
-                .chunks(SCAN_BLOCK_ROWS * dim)
-                .zip(self.ids.chunks(SCAN_BLOCK_ROWS))
-            {
+            self.rows.for_each_block(SCAN_BLOCK_ROWS, |start, block| {
+                let ids = &self.ids[start..start + block.len() / dim];
                 let distances = &mut scratch.distances[..n_queries * ids.len()];
                 self.metric
                     .distance_block(query_block, dim, block, distances);
                 for (top, row_distances) in tops.iter_mut().zip(distances.chunks(ids.len())) {
                     push_block(top, ids, row_distances, params);
                 }
-            }
+            });
             results.extend(tops.into_iter().map(TopK::into_sorted_vec));
         }
         Ok(results)
@@ -205,8 +210,7 @@ impl Index for FlatIndex {
         ids: &[u32],
         _scratch: &mut Scratch,
     ) -> Result<Vec<Neighbor>> {
-        let dim = self.dim;
-        let row = |r: u32| &self.rows[r as usize * dim..(r as usize + 1) * dim];
+        let row = |r: u32| self.rows.row(r as usize);
         let mut top = TopK::new(k);
         // Groups of four through the same kernel as the full scan, so a candidate's distance
         // is bit-identical whichever strategy scored it.
@@ -240,7 +244,7 @@ impl Index for FlatIndex {
 
     fn vector(&self, id: u32) -> Option<&[f32]> {
         let row = *self.row_of.get(&id)? as usize;
-        Some(&self.rows[row * self.dim..(row + 1) * self.dim])
+        Some(self.rows.row(row))
     }
 
     fn contains(&self, id: u32) -> bool {
@@ -253,11 +257,11 @@ impl Index for FlatIndex {
 
     fn memory_bytes(&self) -> usize {
         // HashMap: key + value + one control byte per bucket, at its allocated capacity.
-        self.rows.capacity() * 4 + self.ids.capacity() * 4 + self.row_of.capacity() * (4 + 4 + 1)
+        self.rows.capacity_bytes() + self.ids.capacity() * 4 + self.row_of.capacity() * (4 + 4 + 1)
     }
 
     fn memory_breakdown(&self) -> crate::index::traits::MemoryBreakdown {
-        let vectors = self.rows.capacity() * 4;
+        let vectors = self.rows.capacity_bytes();
         crate::index::traits::MemoryBreakdown {
             vectors,
             other: self.memory_bytes() - vectors,
@@ -269,7 +273,9 @@ impl Index for FlatIndex {
         out.family_header(STATE_TAG, STATE_VERSION);
         out.u64(self.ids.len() as u64);
         out.u32s(&self.ids);
-        out.f32s(&self.rows);
+        for segment in self.rows.segments() {
+            out.f32s(segment);
+        }
         Ok(())
     }
 }
@@ -285,7 +291,7 @@ impl FlatIndex {
         let row_bytes = 4 + 4 * dim as u64;
         let n = input.count(row_bytes, "flat row count")?;
         let ids = input.u32s(n as u64, "flat ids")?;
-        let rows = input.f32s(n as u64 * dim as u64, "flat rows")?;
+        let rows = RowArena::fill_from(dim, n, |segment| input.f32s_into(segment, "flat rows"))?;
         let mut row_of = HashMap::with_capacity(n);
         for (row, &id) in ids.iter().enumerate() {
             if row_of.insert(id, row as u32).is_some() {
@@ -294,9 +300,9 @@ impl FlatIndex {
                 });
             }
         }
-        if let Some(i) = rows.iter().position(|x| !x.is_finite()) {
+        if let Some(row) = (0..n).find(|&r| rows.row(r).iter().any(|x| !x.is_finite())) {
             return Err(Error::Corrupt {
-                what: format!("flat index: row {} holds a non-finite value", i / dim),
+                what: format!("flat index: row {row} holds a non-finite value"),
             });
         }
         Ok(FlatIndex {

@@ -454,7 +454,7 @@ impl<E: ListEncoder> IvfIndex<E> {
     /// (re)training. Fails if lists hold lossy codes.
     fn stored_vectors(&self) -> Result<(Vec<u32>, Vec<f32>)> {
         let mut ids = self.buffer.ids().to_vec();
-        let mut rows = self.buffer.rows().to_vec();
+        let mut rows = self.buffer.rows_to_vec();
         let listed = self.location.len();
         if listed > 0 {
             if !self.encoder.lossless() {
@@ -670,7 +670,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
             if self.buffer.len() >= self.auto_train_threshold() {
                 // The add has succeeded whatever happens here: a failed training leaves the
                 // vectors in the exact buffer, and the reason is kept for inspection.
-                let rows = self.buffer.rows().to_vec();
+                let rows = self.buffer.rows_to_vec();
                 if let Err(error) = self.train_with(&rows) {
                     self.auto_train_error = Some(error);
                 }

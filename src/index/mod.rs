@@ -8,6 +8,7 @@
 use crate::distance::Metric;
 use crate::error::{Error, Result};
 
+pub mod arena;
 pub mod flat;
 pub mod hnsw;
 pub mod ivf;

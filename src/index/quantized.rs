@@ -102,11 +102,7 @@ impl<C: Codec> QuantizedFlat<C> {
         codec.train(samples, self.seed)?;
         let size = codec.code_size();
         let mut codes = vec![0u8; kept.len() * size];
-        for (row, code) in kept
-            .rows()
-            .chunks_exact(codec.dim())
-            .zip(codes.chunks_exact_mut(size))
-        {
+        for (row, code) in kept.row_iter().zip(codes.chunks_exact_mut(size)) {
             codec.encode(row, code);
         }
         self.codec = codec;
@@ -250,7 +246,7 @@ impl<C: Codec> Index for QuantizedFlat<C> {
                 what: "re-training a quantized index needs its full vectors (keep_vectors)".into(),
             });
         };
-        let samples = kept.rows().to_vec();
+        let samples = kept.rows_to_vec();
         self.train_and_encode(&samples)
     }
 

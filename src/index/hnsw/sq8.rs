@@ -338,7 +338,7 @@ impl HnswSq8 {
         let mut codec = Sq8::new(dim, metric);
         codec.train(samples, self.options.seed)?;
         let mut hnsw = Hnsw::with_storage(Sq8Storage::new(codec), self.m, &self.options)?;
-        hnsw.add(self.buffer.ids(), self.buffer.rows())?;
+        hnsw.add(self.buffer.ids(), &self.buffer.rows_to_vec())?;
         self.hnsw = hnsw;
         self.buffer = FlatIndex::new(dim, metric);
         Ok(())
@@ -405,7 +405,7 @@ impl Index for HnswSq8 {
     }
 
     fn train_on_stored(&mut self) -> Result<()> {
-        let rows = self.buffer.rows().to_vec();
+        let rows = self.buffer.rows_to_vec();
         self.train_with(&rows)
     }
 
