@@ -26,7 +26,7 @@ const SEGMENT_TARGET_BYTES: usize = 1 << 20;
 #[repr(C, align(64))]
 struct Line([u8; 64]);
 
-/// Elements a [`Segment`] can hold: plain numbers, for which all-zero bytes are a valid value.
+/// Elements a segment can hold: plain numbers, for which all-zero bytes are a valid value.
 pub trait Element: Copy + Default + private::Sealed {}
 impl Element for f32 {}
 impl Element for u32 {}
