@@ -155,11 +155,6 @@ impl<T: Element> RowArena<T> {
         }
     }
 
-    /// Elements per row.
-    pub fn width(&self) -> usize {
-        self.width
-    }
-
     /// Rows held.
     pub fn len(&self) -> usize {
         self.rows
@@ -184,13 +179,6 @@ impl<T: Element> RowArena<T> {
     pub fn row(&self, row: usize) -> &[T] {
         let (segment, offset) = (row >> self.segment_shift, row & (self.segment_rows - 1));
         &self.segments[segment].as_slice()[offset * self.width..(offset + 1) * self.width]
-    }
-
-    /// Row `row` (< `len()`), mutable.
-    #[inline(always)]
-    pub fn row_mut(&mut self, row: usize) -> &mut [T] {
-        let (segment, offset) = (row >> self.segment_shift, row & (self.segment_rows - 1));
-        &mut self.segments[segment].as_mut_slice()[offset * self.width..(offset + 1) * self.width]
     }
 
     /// Makes room for `additional` more rows now, so that a batch allocates once: the first
