@@ -103,6 +103,12 @@ pub trait Read {
     /// Fills `out` exactly, or fails without reading past the end.
     fn read_into(&mut self, out: &mut [u8], what: &str) -> Result<()>;
 
+    /// Internal ids in this input are below this (a store's next internal id, read before its
+    /// index): decoders refuse larger ones as corruption before sizing anything by them.
+    fn id_limit(&self) -> u32 {
+        u32::MAX
+    }
+
     fn u8(&mut self, what: &str) -> Result<u8> {
         let mut b = [0u8; 1];
         self.read_into(&mut b, what)?;
@@ -207,6 +213,12 @@ pub trait Read {
     /// `count` little-endian `u32`s.
     fn u32s(&mut self, count: u64, what: &str) -> Result<Vec<u32>> {
         words(self, count, what)
+    }
+
+    /// `out.len()` little-endian `u32`s into `out`.
+    fn u32s_into(&mut self, out: &mut [u32], what: &str) -> Result<()> {
+        self.check_count(out.len() as u64, 4, what)?;
+        words_into(self, out, what)
     }
 
     /// Between 1 and `max` of the next bytes (what is contiguous in the input), borrowed, so

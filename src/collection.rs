@@ -5,6 +5,8 @@
 //! operation validates its whole batch before changing anything, so a rejected batch leaves the
 //! collection exactly as it was.
 
+mod id_table;
+
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 
@@ -16,6 +18,7 @@ use crate::filter::{self, Estimate, FieldIndexes, Filter, FilteredSearch, Strate
 use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::limits;
 use crate::topk::Neighbor;
+use id_table::IdTable;
 
 /// How a collection is created.
 #[derive(Debug, Clone, PartialEq)]
@@ -89,20 +92,21 @@ impl SearchDefaults {
     }
 }
 
+/// An item's metadata (items without any have no entry).
 #[derive(Debug, Clone)]
-pub(crate) struct Entry {
-    pub(crate) external_id: String,
-    pub(crate) metadata: Option<Value>,
-    /// Serialized metadata size, kept for honest memory accounting.
-    metadata_bytes: usize,
+pub(crate) struct Metadata {
+    pub(crate) value: Value,
+    /// Serialized size, kept for honest memory accounting.
+    bytes: usize,
 }
 
 /// A set of vectors with string ids and JSON metadata, searchable through one index.
 pub struct Collection {
     config: CollectionConfig,
     index: Box<dyn Index>,
-    internal_of: HashMap<String, u32>,
-    pub(crate) entries: HashMap<u32, Entry>,
+    /// External ids ↔ internal ids.
+    ids: IdTable,
+    metadata: HashMap<u32, Metadata>,
     pub(crate) next_internal_id: u32,
     scratch: RefCell<Scratch>,
     pub(crate) defaults: SearchDefaults,
@@ -197,8 +201,8 @@ impl Collection {
         Ok(Collection {
             config,
             index,
-            internal_of: HashMap::new(),
-            entries: HashMap::new(),
+            ids: IdTable::new(),
+            metadata: HashMap::new(),
             next_internal_id: 0,
             scratch: RefCell::new(Scratch::default()),
             defaults: SearchDefaults::default(),
@@ -267,29 +271,27 @@ impl Collection {
 
     /// Every stored internal id, ascending.
     pub fn internal_ids(&self) -> Vec<u32> {
-        let mut ids: Vec<u32> = self.entries.keys().copied().collect();
-        ids.sort_unstable();
-        ids
+        self.ids.internal_ids().collect()
     }
 
     /// Number of stored items.
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ids.len()
     }
 
     /// Whether every stored item has its own external id. Log replay checks it at the end: an
     /// upsert is logged as adds then removals, so a log cut or altered between the two would
     /// otherwise leave two items under one id.
     pub(crate) fn ids_are_unique(&self) -> bool {
-        self.entries.len() == self.internal_of.len()
+        self.ids.len() == self.ids.distinct_names()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ids.is_empty()
     }
 
     pub fn contains(&self, id: &str) -> bool {
-        self.internal_of.contains_key(id)
+        self.ids.contains(id)
     }
 
     /// Every byte held: the index plus ids and metadata (map overhead included).
@@ -299,14 +301,19 @@ impl Collection {
 
     /// Bytes held outside the index: string ids, JSON metadata, their maps, field indexes.
     pub fn metadata_memory_bytes(&self) -> usize {
-        let ids: usize = self
-            .entries
-            .values()
-            .map(|e| 2 * e.external_id.capacity() + e.metadata_bytes)
-            .sum();
-        let maps = self.internal_of.capacity() * (std::mem::size_of::<(String, u32)>() + 1)
-            + self.entries.capacity() * (std::mem::size_of::<(u32, Entry)>() + 1);
-        ids + maps + self.fields.memory_bytes()
+        self.id_memory_bytes() + self.metadata_only_memory_bytes()
+    }
+
+    /// Bytes of the external ids and their lookup table.
+    pub fn id_memory_bytes(&self) -> usize {
+        self.ids.memory_bytes()
+    }
+
+    /// Bytes of JSON metadata, its map and the field indexes.
+    fn metadata_only_memory_bytes(&self) -> usize {
+        let values: usize = self.metadata.values().map(|m| m.bytes).sum();
+        let map = self.metadata.capacity() * (std::mem::size_of::<(u32, Metadata)>() + 1);
+        values + map + self.fields.memory_bytes()
     }
 
     /// Sets (or with `None` removes) the memory budget: an `add` or `upsert` whose estimated
@@ -339,13 +346,18 @@ impl Collection {
         } else {
             2 * 4 * self.config.dimension + 512
         };
-        let entry =
-            2 * (std::mem::size_of::<(String, u32)>() + std::mem::size_of::<(u32, Entry)>() + 2);
+        // An id: its 8-byte slot, a hash bucket (at most 8/7, twice that while the table
+        // grows), its bytes; metadata: a map entry (doubled likewise) and its JSON size.
+        let id_entry = 8 + 10;
+        let metadata_entry = 2 * (std::mem::size_of::<(u32, Metadata)>() + 1);
         // Upserted items count in full: the new version is inserted before the old is removed.
         let added: usize = items
             .iter()
             .zip(metadata_bytes)
-            .map(|(item, &meta)| per_vector + entry + 2 * item.id.len() + meta)
+            .map(|(item, &meta)| {
+                let metadata = if meta > 0 { metadata_entry + meta } else { 0 };
+                per_vector + id_entry + item.id.len() + metadata
+            })
             .sum();
         let needed = self.memory_bytes().saturating_add(added);
         if needed > budget {
@@ -440,7 +452,7 @@ impl Collection {
         }
         let new_items = items
             .iter()
-            .filter(|item| !self.internal_of.contains_key(item.id))
+            .filter(|item| !self.ids.contains(item.id))
             .count();
         if self.len() + new_items > limits::MAX_VECTORS
             || (self.next_internal_id as usize) + items.len() > limits::MAX_VECTORS
@@ -463,7 +475,7 @@ impl Collection {
                     reason: "the id appears more than once in this batch",
                 });
             }
-            if !allow_existing && self.internal_of.contains_key(item.id) {
+            if !allow_existing && self.ids.contains(item.id) {
                 return Err(Error::DuplicateId {
                     id: item.id.to_string(),
                     reason: "already stored; use upsert to replace it",
@@ -507,7 +519,7 @@ impl Collection {
     ) -> Result<()> {
         let replaced: Vec<u32> = items
             .iter()
-            .filter_map(|item| self.internal_of.get(item.id).copied())
+            .filter_map(|item| self.ids.get(item.id))
             .collect();
         // Insert first: if the index refuses, the old versions are still in place.
         self.insert_prepared(items, vectors, metadata_bytes)?;
@@ -528,21 +540,17 @@ impl Collection {
         self.index.add(&internal_ids, vectors)?;
         self.next_internal_id = first + items.len() as u32;
         self.persist.record_add(first, items, vectors);
+        self.ids.reserve(items.len());
         for ((item, &internal), bytes) in items.iter().zip(&internal_ids).zip(metadata_bytes) {
-            self.internal_of.insert(item.id.to_string(), internal);
+            self.ids.insert(internal, item.id);
             let metadata = match &item.metadata {
                 Some(Value::Null) | None => None,
                 Some(value) => Some(value.clone()),
             };
             self.fields.insert(internal, metadata.as_ref());
-            self.entries.insert(
-                internal,
-                Entry {
-                    external_id: item.id.to_string(),
-                    metadata,
-                    metadata_bytes: bytes,
-                },
-            );
+            if let Some(value) = metadata {
+                self.metadata.insert(internal, Metadata { value, bytes });
+            }
         }
         Ok(())
     }
@@ -554,8 +562,8 @@ impl Collection {
         let mut seen = HashSet::with_capacity(ids.len());
         for id in ids {
             let id = id.as_ref();
-            let &internal_id = self
-                .internal_of
+            let internal_id = self
+                .ids
                 .get(id)
                 .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
             if seen.insert(internal_id) {
@@ -574,22 +582,25 @@ impl Collection {
             return;
         }
         self.index.remove(ids);
+        let recording = self.persist.is_recording();
+        let mut logged: Vec<(u32, String)> = Vec::new();
         let mut removed = Vec::with_capacity(ids.len());
         for &id in ids {
-            if let Some(entry) = self.entries.remove(&id) {
-                if self.internal_of.get(&entry.external_id) == Some(&id) {
-                    self.internal_of.remove(&entry.external_id);
+            if recording {
+                if let Some(name) = self.ids.name_of(id) {
+                    logged.push((id, name.to_string()));
                 }
-                removed.push((id, entry));
+            }
+            if self.ids.remove(id) {
+                removed.push((id, self.metadata.remove(&id)));
             }
         }
-        self.fields
-            .remove_many(removed.iter().map(|(id, e)| (*id, e.metadata.as_ref())));
-        if self.persist.is_recording() {
-            let logged: Vec<(u32, String)> = removed
-                .into_iter()
-                .map(|(id, e)| (id, e.external_id))
-                .collect();
+        self.fields.remove_many(
+            removed
+                .iter()
+                .map(|(id, m)| (*id, m.as_ref().map(|m| &m.value))),
+        );
+        if recording {
             self.persist.record_remove(&logged);
         }
     }
@@ -615,8 +626,7 @@ impl Collection {
             )));
         }
         collection.index = index;
-        collection.internal_of.reserve(entries.len());
-        collection.entries.reserve(entries.len());
+        collection.ids.reserve(entries.len());
         // `entries` come in ascending id order, which the field indexes rely on.
         for (internal, external_id, metadata, metadata_bytes) in entries {
             if internal >= next_internal_id || !collection.index.contains(internal) {
@@ -625,22 +635,16 @@ impl Collection {
                     Quoted(&external_id)
                 )));
             }
-            if collection
-                .internal_of
-                .insert(external_id.clone(), internal)
-                .is_some()
-            {
+            if collection.ids.insert(internal, &external_id).is_some() {
                 return Err(corrupt(format!("id {} stored twice", Quoted(&external_id))));
             }
             collection.fields.insert(internal, metadata.as_ref());
-            collection.entries.insert(
-                internal,
-                Entry {
-                    external_id,
-                    metadata,
-                    metadata_bytes,
-                },
-            );
+            if let Some(value) = metadata {
+                let bytes = metadata_bytes;
+                collection
+                    .metadata
+                    .insert(internal, Metadata { value, bytes });
+            }
         }
         collection.next_internal_id = next_internal_id;
         for field in indexed_fields {
@@ -654,11 +658,10 @@ impl Collection {
 
     /// The stored item with this id.
     pub fn get(&self, id: &str) -> Result<Record> {
-        let &internal = self
-            .internal_of
+        let internal = self
+            .ids
             .get(id)
             .ok_or_else(|| Error::NotFound { id: id.to_string() })?;
-        let entry = &self.entries[&internal];
         let vector = self
             .index
             .vector(internal)
@@ -671,25 +674,25 @@ impl Collection {
             })?
             .to_vec();
         Ok(Record {
-            id: entry.external_id.clone(),
+            id: id.to_string(),
             vector,
-            metadata: entry.metadata.clone(),
+            metadata: self.metadata_of(internal).cloned(),
         })
     }
 
     /// The metadata of the item with this internal id.
     pub fn metadata_of(&self, internal: u32) -> Option<&Value> {
-        self.entries.get(&internal)?.metadata.as_ref()
+        self.metadata.get(&internal).map(|m| &m.value)
     }
 
     /// The external id of an internal id.
     pub fn external_id_of(&self, internal: u32) -> Option<&str> {
-        self.entries.get(&internal).map(|e| e.external_id.as_str())
+        self.ids.name_of(internal)
     }
 
     /// The internal id of an external id.
     pub fn internal_id_of(&self, id: &str) -> Option<u32> {
-        self.internal_of.get(id).copied()
+        self.ids.get(id)
     }
 
     fn check_k(k: usize) -> Result<()> {
@@ -797,12 +800,12 @@ impl Collection {
     pub fn create_field_index(&mut self, field: &str) -> Result<bool> {
         let path = filter::parse_field_path(field)?;
         // In id order (the live-id set is sorted), so that postings are built by appending.
-        let entries = &self.entries;
+        let metadata = &self.metadata;
         let items = self
             .fields
             .all()
             .iter()
-            .filter_map(|id| Some((id, entries.get(&id)?.metadata.as_ref())))
+            .map(|id| (id, metadata.get(&id).map(|m| &m.value)))
             .collect::<Vec<_>>();
         let created = self.fields.create(path, items.into_iter());
         self.persist.settings_changed();
@@ -825,7 +828,7 @@ impl Collection {
     }
 
     fn with_filter_context<R>(&self, f: impl FnOnce(&filter::strategy::Context<'_>) -> R) -> R {
-        let metadata = |id: u32| self.entries.get(&id).and_then(|e| e.metadata.as_ref());
+        let metadata = |id: u32| self.metadata_of(id);
         f(&filter::strategy::Context {
             index: self.index.as_ref(),
             fields: &self.fields,
@@ -883,11 +886,10 @@ impl Collection {
         neighbors
             .iter()
             .filter_map(|n| {
-                let entry = self.entries.get(&n.id)?;
                 Some(SearchHit {
-                    id: entry.external_id.clone(),
+                    id: self.ids.name_of(n.id)?.to_string(),
                     score: metric.score(n.distance),
-                    metadata: entry.metadata.clone(),
+                    metadata: self.metadata_of(n.id).cloned(),
                 })
             })
             .collect()

@@ -205,6 +205,80 @@ impl<T: Element> RowArena<T> {
         }
     }
 
+    /// [`RowArena::reserve`] that reports an allocation the memory cannot satisfy instead of
+    /// aborting (for sizes taken from a file).
+    pub fn try_reserve(
+        &mut self,
+        additional: usize,
+    ) -> Result<(), std::collections::TryReserveError> {
+        let segment_len = self.segment_rows * self.width;
+        let target = self.rows.saturating_add(additional);
+        let segments_needed = target.div_ceil(self.segment_rows);
+        if self.segments.is_empty() && segments_needed > 0 {
+            self.segments.push(Segment::with_capacity(0));
+        }
+        if let Some(first) = self.segments.first_mut() {
+            let want = target.min(self.segment_rows) * self.width;
+            if first.capacity() < want {
+                let grown = (first.capacity() * 2).clamp(want, segment_len);
+                let lines = grown.div_ceil(Segment::<T>::PER_LINE);
+                first.lines.try_reserve_exact(lines - first.lines.len())?;
+            }
+        }
+        self.segments
+            .try_reserve(segments_needed.saturating_sub(self.segments.len()))?;
+        while self.segments.len() < segments_needed {
+            let mut lines = Vec::new();
+            lines.try_reserve_exact(segment_len.div_ceil(Segment::<T>::PER_LINE))?;
+            self.segments.push(Segment {
+                lines,
+                len: 0,
+                _element: std::marker::PhantomData,
+            });
+        }
+        Ok(())
+    }
+
+    /// Appends rows whose every element is `value` until the arena holds `rows` rows (nothing
+    /// if it already holds as many). Fails, changing nothing visible, if memory runs out.
+    pub fn try_grow_to(
+        &mut self,
+        rows: usize,
+        value: T,
+    ) -> Result<(), std::collections::TryReserveError> {
+        if rows <= self.rows {
+            return Ok(());
+        }
+        self.try_reserve(rows - self.rows)?;
+        while self.rows < rows {
+            let segment = &mut self.segments[self.rows >> self.segment_shift];
+            let room = self.segment_rows - (self.rows & (self.segment_rows - 1));
+            let take = room.min(rows - self.rows);
+            let start = segment.len();
+            segment.resize(start + take * self.width);
+            segment.as_mut_slice()[start..].fill(value);
+            self.rows += take;
+        }
+        Ok(())
+    }
+
+    /// Rows `first..first + count` as one slice: they must lie in one segment (true of any
+    /// aligned block of a divisor of the segment size, as in [`RowArena::for_each_block`]).
+    #[inline(always)]
+    pub fn run(&self, first: usize, count: usize) -> &[T] {
+        let (segment, offset) = (first >> self.segment_shift, first & (self.segment_rows - 1));
+        debug_assert!(offset + count <= self.segment_rows);
+        &self.segments[segment].as_slice()[offset * self.width..(offset + count) * self.width]
+    }
+
+    /// Row `row` (< `len()`), writable.
+    #[inline(always)]
+    pub fn row_mut(&mut self, row: usize) -> &mut [T] {
+        let (segment, offset) = (row >> self.segment_shift, row & (self.segment_rows - 1));
+        let width = self.width;
+        &mut self.segments[segment].as_mut_slice()[offset * width..(offset + 1) * width]
+    }
+
     /// Appends rows (`values.len()` a multiple of the width).
     pub fn extend(&mut self, values: &[T]) {
         debug_assert_eq!(values.len() % self.width, 0);

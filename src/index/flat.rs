@@ -4,9 +4,8 @@
 //! skips tombstones. They live in a [`RowArena`], so growth never copies or doubles them. Results are exact, which makes flat the recall oracle for every other
 //! family.
 
-use std::collections::HashMap;
-
 use crate::index::arena::{RowArena, SEGMENT_ALIGN_ROWS};
+use crate::index::id_map::IdMap;
 use crate::index::traits::Index;
 
 use crate::index::spec::IndexSpec;
@@ -33,10 +32,10 @@ pub struct FlatIndex {
     metric: Metric,
     /// `ids.len()` rows of `dim` components.
     rows: RowArena<f32>,
-    /// Internal id of each row.
-    ids: Vec<u32>,
+    /// Internal id of each row (segmented like the rows, so neither doubles on growth).
+    ids: RowArena<u32>,
     /// Row of each internal id.
-    row_of: HashMap<u32, u32>,
+    row_of: IdMap,
 }
 
 impl FlatIndex {
@@ -45,8 +44,8 @@ impl FlatIndex {
             dim,
             metric,
             rows: RowArena::new(dim),
-            ids: Vec::new(),
-            row_of: HashMap::new(),
+            ids: RowArena::new(1),
+            row_of: IdMap::new(),
         }
     }
 
@@ -65,9 +64,18 @@ impl FlatIndex {
         out
     }
 
-    /// The internal id of each row.
-    pub fn ids(&self) -> &[u32] {
-        &self.ids
+    /// The internal id of each row, in row order.
+    pub fn ids(&self) -> impl Iterator<Item = u32> + '_ {
+        self.ids.segments().flatten().copied()
+    }
+
+    /// A copy of [`FlatIndex::ids`].
+    pub fn ids_to_vec(&self) -> Vec<u32> {
+        let mut out = Vec::with_capacity(self.ids.len());
+        for segment in self.ids.segments() {
+            out.extend_from_slice(segment);
+        }
+        out
     }
 
     fn scan_into(
@@ -80,7 +88,7 @@ impl FlatIndex {
         let dim = self.dim;
         scratch.distances.resize(SCAN_BLOCK_ROWS, 0.0);
         self.rows.for_each_block(SCAN_BLOCK_ROWS, |start, block| {
-            let ids = &self.ids[start..start + block.len() / dim];
+            let ids = self.ids.run(start, block.len() / dim);
             let distances = &mut scratch.distances[..ids.len()];
             self.metric.distance_batch(query, block, distances);
             push_block(top, ids, distances, params);
@@ -126,7 +134,7 @@ impl Index for FlatIndex {
         }
         let mut seen = std::collections::HashSet::with_capacity(ids.len());
         for &id in ids {
-            if self.row_of.contains_key(&id) || !seen.insert(id) {
+            if self.row_of.contains_key(id) || !seen.insert(id) {
                 return Err(Error::DuplicateId {
                     id: id.to_string(),
                     reason: "internal id already stored",
@@ -134,11 +142,13 @@ impl Index for FlatIndex {
             }
         }
         self.rows.extend(vectors);
-        self.ids.reserve_exact(ids.len());
-        self.row_of.reserve(ids.len());
-        for &id in ids {
-            self.row_of.insert(id, self.ids.len() as u32);
-            self.ids.push(id);
+        let first_row = self.ids.len() as u32;
+        self.ids.extend(ids);
+        if let Some(&max) = ids.iter().max() {
+            self.row_of.reserve_below(max.saturating_add(1));
+        }
+        for (row, &id) in (first_row..).zip(ids) {
+            self.row_of.insert(id, row);
         }
         Ok(())
     }
@@ -146,15 +156,15 @@ impl Index for FlatIndex {
     fn remove(&mut self, ids: &[u32]) -> usize {
         let mut removed = 0;
         for id in ids {
-            let Some(row) = self.row_of.remove(id) else {
+            let Some(row) = self.row_of.remove(*id) else {
                 continue;
             };
             let row = row as usize;
             let last = self.ids.len() - 1;
             if row != last {
                 self.rows.copy_row(last, row);
-                let moved = self.ids[last];
-                self.ids[row] = moved;
+                self.ids.copy_row(last, row);
+                let moved = self.ids.row(row)[0];
                 self.row_of.insert(moved, row as u32);
             }
             self.ids.pop();
@@ -190,7 +200,7 @@ impl Index for FlatIndex {
             let mut tops: Vec<TopK> = (0..n_queries).map(|_| TopK::new(k)).collect();
             scratch.distances.resize(n_queries * SCAN_BLOCK_ROWS, 0.0);
             self.rows.for_each_block(SCAN_BLOCK_ROWS, |start, block| {
-                let ids = &self.ids[start..start + block.len() / dim];
+                let ids = self.ids.run(start, block.len() / dim);
                 let distances = &mut scratch.distances[..n_queries * ids.len()];
                 self.metric
                     .distance_block(query_block, dim, block, distances);
@@ -217,7 +227,7 @@ impl Index for FlatIndex {
         let mut group = [(0u32, 0u32); 4];
         let mut filled = 0;
         for &id in ids {
-            let Some(&r) = self.row_of.get(&id) else {
+            let Some(r) = self.row_of.get(id) else {
                 continue;
             };
             group[filled] = (id, r);
@@ -243,12 +253,12 @@ impl Index for FlatIndex {
     }
 
     fn vector(&self, id: u32) -> Option<&[f32]> {
-        let row = *self.row_of.get(&id)? as usize;
+        let row = self.row_of.get(id)? as usize;
         Some(self.rows.row(row))
     }
 
     fn contains(&self, id: u32) -> bool {
-        self.row_of.contains_key(&id)
+        self.row_of.contains_key(id)
     }
 
     fn len(&self) -> usize {
@@ -256,8 +266,7 @@ impl Index for FlatIndex {
     }
 
     fn memory_bytes(&self) -> usize {
-        // HashMap: key + value + one control byte per bucket, at its allocated capacity.
-        self.rows.capacity_bytes() + self.ids.capacity() * 4 + self.row_of.capacity() * (4 + 4 + 1)
+        self.rows.capacity_bytes() + self.ids.capacity_bytes() + self.row_of.capacity_bytes()
     }
 
     fn memory_breakdown(&self) -> crate::index::traits::MemoryBreakdown {
@@ -272,12 +281,47 @@ impl Index for FlatIndex {
     fn encode_state(&self, out: &mut dyn Write) -> Result<()> {
         out.family_header(STATE_TAG, STATE_VERSION);
         out.u64(self.ids.len() as u64);
-        out.u32s(&self.ids);
+        for segment in self.ids.segments() {
+            out.u32s(segment);
+        }
         for segment in self.rows.segments() {
             out.f32s(segment);
         }
         Ok(())
     }
+}
+
+/// The row of each id in `ids` (row order), refusing an id stored twice or one too large for
+/// the memory (`what` names the index in the message).
+pub(crate) fn id_map_of(
+    ids: impl Iterator<Item = u32>,
+    id_limit: u32,
+    what: &str,
+) -> Result<IdMap> {
+    let mut row_of = IdMap::new();
+    for (row, id) in (0u32..).zip(ids) {
+        let previous = checked_id(id, id_limit, what).and_then(|id| {
+            row_of.try_insert(id, row).map_err(|_| Error::Corrupt {
+                what: format!("{what}: internal id {id} is too large for the memory"),
+            })
+        })?;
+        if previous.is_some() {
+            return Err(Error::Corrupt {
+                what: format!("{what}: internal id {id} stored twice"),
+            });
+        }
+    }
+    Ok(row_of)
+}
+
+/// `id`, if it is below `id_limit` ([`Read::id_limit`]); corruption otherwise.
+pub(crate) fn checked_id(id: u32, id_limit: u32, what: &str) -> Result<u32> {
+    if id >= id_limit {
+        return Err(Error::Corrupt {
+            what: format!("{what}: internal id {id} is not below the store's next id {id_limit}"),
+        });
+    }
+    Ok(id)
 }
 
 /// Snapshot layout (`docs/format.md`): tag, version, row count `n`, `n` ids, `n × dim` floats.
@@ -290,16 +334,13 @@ impl FlatIndex {
         input.family_header(STATE_TAG, STATE_VERSION)?;
         let row_bytes = 4 + 4 * dim as u64;
         let n = input.count(row_bytes, "flat row count")?;
-        let ids = input.u32s(n as u64, "flat ids")?;
+        let ids = RowArena::fill_from(1, n, |segment| input.u32s_into(segment, "flat ids"))?;
         let rows = RowArena::fill_from(dim, n, |segment| input.f32s_into(segment, "flat rows"))?;
-        let mut row_of = HashMap::with_capacity(n);
-        for (row, &id) in ids.iter().enumerate() {
-            if row_of.insert(id, row as u32).is_some() {
-                return Err(Error::Corrupt {
-                    what: format!("flat index: internal id {id} stored twice"),
-                });
-            }
-        }
+        let row_of = id_map_of(
+            ids.segments().flatten().copied(),
+            input.id_limit(),
+            "flat index",
+        )?;
         if let Some(row) = (0..n).find(|&r| rows.row(r).iter().any(|x| !x.is_finite())) {
             return Err(Error::Corrupt {
                 what: format!("flat index: row {row} holds a non-finite value"),

@@ -453,7 +453,7 @@ impl<E: ListEncoder> IvfIndex<E> {
     /// Every stored vector with its id (buffer first, then lists in order), for re-homing on
     /// (re)training. Fails if lists hold lossy codes.
     fn stored_vectors(&self) -> Result<(Vec<u32>, Vec<f32>)> {
-        let mut ids = self.buffer.ids().to_vec();
+        let mut ids = self.buffer.ids_to_vec();
         let mut rows = self.buffer.rows_to_vec();
         let listed = self.location.len();
         if listed > 0 {

@@ -11,6 +11,7 @@ use crate::error::{Error, Result};
 pub mod arena;
 pub mod flat;
 pub mod hnsw;
+pub mod id_map;
 pub mod ivf;
 pub mod ivf_codes;
 pub mod quantized;

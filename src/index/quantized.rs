@@ -19,9 +19,10 @@
 //! - **Layout**: codes are one contiguous arena, `code_size` bytes per row, kept dense by
 //!   swap-remove; an `id → row` map finds rows.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
-use super::flat::FlatIndex;
+use super::flat::{id_map_of, FlatIndex};
+use super::id_map::IdMap;
 use super::rerank::{FullVectors, VectorSource};
 use crate::distance::Metric;
 use crate::error::{Error, Result};
@@ -46,7 +47,7 @@ pub struct QuantizedFlat<C: Codec> {
     /// `ids.len() × code_size` bytes (empty until trained).
     codes: Vec<u8>,
     ids: Vec<u32>,
-    row_of: HashMap<u32, u32>,
+    row_of: IdMap,
     /// Before training: the exact buffer holding every vector. After: the kept full vectors.
     full: FullVectors,
 }
@@ -60,7 +61,7 @@ impl<C: Codec> QuantizedFlat<C> {
             keep_vectors: options.keep_vectors,
             codes: Vec::new(),
             ids: Vec::new(),
-            row_of: HashMap::new(),
+            row_of: IdMap::new(),
             full: FullVectors {
                 kept: Some(FlatIndex::new(dim, metric)),
                 source: None,
@@ -107,13 +108,11 @@ impl<C: Codec> QuantizedFlat<C> {
         }
         self.codec = codec;
         self.codes = codes;
-        self.ids = kept.ids().to_vec();
-        self.row_of = self
-            .ids
-            .iter()
-            .enumerate()
-            .map(|(row, &id)| (id, row as u32))
-            .collect();
+        self.ids = kept.ids_to_vec();
+        self.row_of = IdMap::new();
+        for (row, &id) in (0u32..).zip(&self.ids) {
+            self.row_of.insert(id, row);
+        }
         if !self.keep_vectors {
             self.full.kept = None;
         }
@@ -174,7 +173,7 @@ impl<C: Codec> QuantizedFlat<C> {
     }
 }
 
-type CodedRows = (Vec<u32>, Vec<u8>, HashMap<u32, u32>, Option<FlatIndex>);
+type CodedRows = (Vec<u32>, Vec<u8>, IdMap, Option<FlatIndex>);
 
 /// The codec-independent part of `QuantizedFlat::decode_state` (kept out of the generic code
 /// so it is compiled once, not once per codec).
@@ -197,18 +196,15 @@ fn read_coded_rows(
         1 => Some(FlatIndex::decode_state(dim, metric, input)?),
         _ => return Err(corrupt("kept flag is not a boolean")),
     };
-    let mut row_of = HashMap::with_capacity(n);
-    for (row, &id) in ids.iter().enumerate() {
-        if row_of.insert(id, row as u32).is_some() {
-            return Err(corrupt("an internal id stored twice"));
-        }
-    }
+    let row_of = id_map_of(
+        ids.iter().copied(),
+        input.id_limit(),
+        "quantized flat index",
+    )?;
     match (&kept, trained) {
         (None, false) => return Err(corrupt("untrained without its exact buffer")),
         (Some(_), false) if n > 0 => return Err(corrupt("codes from an untrained codec")),
-        (Some(kept), true)
-            if kept.len() != n || kept.ids().iter().any(|id| !row_of.contains_key(id)) =>
-        {
+        (Some(kept), true) if kept.len() != n || kept.ids().any(|id| !row_of.contains_key(id)) => {
             return Err(corrupt("kept vectors differ from the coded ones"))
         }
         _ => {}
@@ -277,7 +273,7 @@ impl<C: Codec> Index for QuantizedFlat<C> {
         }
         let mut seen = HashSet::with_capacity(ids.len());
         for &id in ids {
-            if self.row_of.contains_key(&id) || !seen.insert(id) {
+            if self.row_of.contains_key(id) || !seen.insert(id) {
                 return Err(Error::DuplicateId {
                     id: id.to_string(),
                     reason: "internal id already stored",
@@ -313,7 +309,7 @@ impl<C: Codec> Index for QuantizedFlat<C> {
         let size = self.codec.code_size();
         let mut removed = 0;
         for id in ids {
-            let Some(row) = self.row_of.remove(id) else {
+            let Some(row) = self.row_of.remove(*id) else {
                 continue;
             };
             let row = row as usize;
@@ -387,7 +383,7 @@ impl<C: Codec> Index for QuantizedFlat<C> {
         let mut top = TopK::new(rerank.max(k));
         let mut rows: Vec<(u32, u32)> = ids
             .iter()
-            .filter_map(|id| self.row_of.get(id).map(|&row| (row, *id)))
+            .filter_map(|&id| self.row_of.get(id).map(|row| (row, id)))
             .collect();
         // Row order reads the arena forward.
         rows.sort_unstable();
@@ -419,7 +415,7 @@ impl<C: Codec> Index for QuantizedFlat<C> {
     fn contains(&self, id: u32) -> bool {
         match self.buffer() {
             Some(buffer) => buffer.contains(id),
-            None => self.row_of.contains_key(&id),
+            None => self.row_of.contains_key(id),
         }
     }
 
@@ -455,10 +451,9 @@ impl<C: Codec> Index for QuantizedFlat<C> {
     }
 
     fn memory_bytes(&self) -> usize {
-        // HashMap: key + value + one control byte per bucket, at its allocated capacity.
         self.codes.capacity()
             + self.ids.capacity() * 4
-            + self.row_of.capacity() * (4 + 4 + 1)
+            + self.row_of.capacity_bytes()
             + self.codec.memory_bytes()
             + self.full.memory_bytes()
     }

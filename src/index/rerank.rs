@@ -324,7 +324,7 @@ impl<I: Index> Reranked<I> {
         };
         let inner = decode_inner(input)?;
         if let Some(kept) = &kept {
-            if kept.len() != inner.len() || kept.ids().iter().any(|&id| !inner.contains(id)) {
+            if kept.len() != inner.len() || kept.ids().any(|id| !inner.contains(id)) {
                 return Err(corrupt("kept vectors differ from the indexed ones"));
             }
         }

@@ -181,9 +181,16 @@ pub struct StateReader<'a> {
     current: Vec<u8>,
     pos: usize,
     remaining: u64,
+    id_limit: u32,
 }
 
 impl<'a> StateReader<'a> {
+    /// Declares that the input's internal ids are below `limit` ([`Read::id_limit`]).
+    pub(crate) fn with_id_limit(mut self, limit: u32) -> Self {
+        self.id_limit = limit;
+        self
+    }
+
     /// A reader over `refs`, whose stored lengths the caller has checked against `source`.
     pub(crate) fn new(
         source: &'a mut dyn ChunkSource,
@@ -198,6 +205,7 @@ impl<'a> StateReader<'a> {
             next: 0,
             current: Vec::new(),
             pos: 0,
+            id_limit: u32::MAX,
             remaining,
         }
     }
@@ -225,6 +233,10 @@ impl<'a> StateReader<'a> {
 }
 
 impl Read for StateReader<'_> {
+    fn id_limit(&self) -> u32 {
+        self.id_limit
+    }
+
     fn remaining(&self) -> u64 {
         self.remaining
     }

@@ -330,10 +330,9 @@ fn write_meta(collection: &Collection, out: &mut dyn Write) {
     let ids = collection.internal_ids();
     out.u64(ids.len() as u64);
     for id in ids {
-        let entry = &collection.entries[&id];
         out.u32(id);
-        out.str(&entry.external_id);
-        match &entry.metadata {
+        out.str(collection.external_id_of(id).unwrap_or_default());
+        match collection.metadata_of(id) {
             None => out.u32(0),
             // Serializing a `Value` cannot fail.
             Some(value) => out.bytes(&serde_json::to_vec(value).unwrap_or_default()),
@@ -719,7 +718,7 @@ impl Collection {
         let mut r = StateReader::new(source, kind::META, &m.meta);
         let (next_internal_id, entries) = read_meta(&mut r)?;
         r.finish("META section")?;
-        let mut r = StateReader::new(source, kind::INDEX, &m.index);
+        let mut r = StateReader::new(source, kind::INDEX, &m.index).with_id_limit(next_internal_id);
         let index = families::decode_index(&m.config, &mut r)?;
         r.finish("index section")?;
         if index.dim() != m.config.dimension || index.spec() != m.config.spec {

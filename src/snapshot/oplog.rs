@@ -397,10 +397,7 @@ impl Replayer {
         match mode {
             Mode::Exact => {
                 for (internal, external) in &removes {
-                    let matches = target
-                        .entries
-                        .get(internal)
-                        .is_some_and(|e| e.external_id == *external);
+                    let matches = target.external_id_of(*internal) == Some(external.as_str());
                     if !matches || !seen.insert(*internal) {
                         return Err(corrupt_at(external, "removal of an item not stored"));
                     }
@@ -417,7 +414,7 @@ impl Replayer {
                             .filter(|id| !ours.contains(id)),
                     };
                     if let Some(id) = target_id {
-                        if target.entries.contains_key(&id) && seen.insert(id) {
+                        if target.external_id_of(id).is_some() && seen.insert(id) {
                             ids.push(id);
                         }
                     }

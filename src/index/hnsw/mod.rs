@@ -36,7 +36,9 @@ mod heap;
 pub mod sq8;
 pub mod storage;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
+
+use crate::index::id_map::IdMap;
 
 use self::graph::Graph;
 pub use self::storage::{FlatStorage, VectorStorage};
@@ -132,7 +134,7 @@ pub struct Hnsw<S: VectorStorage = FlatStorage> {
     /// The collection's internal id of each slot (meaningful for live and tombstoned slots).
     id_of_slot: Vec<u32>,
     /// Live ids only: a removed id disappears from here at once.
-    slot_of_id: HashMap<u32, u32>,
+    slot_of_id: IdMap,
     /// Freed slots, the lowest last so it is reused first.
     free_slots: Vec<u32>,
     /// Entry point: a node on the top layer.
@@ -218,11 +220,16 @@ impl<S: VectorStorage> Hnsw<S> {
                 0 => SlotState::Free,
                 1 => {
                     hnsw.live += 1;
-                    if hnsw
+                    let id = crate::index::flat::checked_id(
+                        hnsw.id_of_slot[slot],
+                        input.id_limit(),
+                        "hnsw index",
+                    )?;
+                    let previous = hnsw
                         .slot_of_id
-                        .insert(hnsw.id_of_slot[slot], slot as u32)
-                        .is_some()
-                    {
+                        .try_insert(id, slot as u32)
+                        .map_err(|_| corrupt("an internal id too large for the memory"))?;
+                    if previous.is_some() {
                         return Err(corrupt("an internal id on two slots"));
                     }
                     SlotState::Live
@@ -303,7 +310,7 @@ impl<S: VectorStorage> Hnsw<S> {
             default_ef_search: options.ef_search.max(1),
             state: Vec::new(),
             id_of_slot: Vec::new(),
-            slot_of_id: HashMap::new(),
+            slot_of_id: IdMap::new(),
             free_slots: Vec::new(),
             entry: None,
             live: 0,
@@ -345,13 +352,13 @@ impl<S: VectorStorage> Hnsw<S> {
 
     /// Top layer of a live id.
     pub fn level_of(&self, id: u32) -> Option<usize> {
-        let slot = *self.slot_of_id.get(&id)?;
+        let slot = self.slot_of_id.get(id)?;
         Some(self.graph.level(slot))
     }
 
     /// Neighbours of a live id on `layer`, as internal ids (for tests and diagnostics).
     pub fn neighbours_of(&self, id: u32, layer: usize) -> Option<Vec<u32>> {
-        let slot = *self.slot_of_id.get(&id)?;
+        let slot = self.slot_of_id.get(id)?;
         if layer > self.graph.level(slot) {
             return None;
         }
@@ -836,7 +843,7 @@ impl<S: VectorStorage> Index for Hnsw<S> {
         }
         let mut seen = HashSet::with_capacity(ids.len());
         for &id in ids {
-            if self.slot_of_id.contains_key(&id) || !seen.insert(id) {
+            if self.slot_of_id.contains_key(id) || !seen.insert(id) {
                 return Err(Error::DuplicateId {
                     id: id.to_string(),
                     reason: "internal id already stored",
@@ -849,7 +856,9 @@ impl<S: VectorStorage> Index for Hnsw<S> {
                 reason: "the graph would exceed its slot space".into(),
             });
         }
-        self.slot_of_id.reserve(ids.len());
+        if let Some(&max) = ids.iter().max() {
+            self.slot_of_id.reserve_below(max.saturating_add(1));
+        }
         for (&id, vector) in ids.iter().zip(vectors.chunks_exact(dim.max(1))) {
             self.insert(id, vector);
         }
@@ -859,7 +868,7 @@ impl<S: VectorStorage> Index for Hnsw<S> {
     fn remove(&mut self, ids: &[u32]) -> usize {
         let mut removed = 0;
         for id in ids {
-            if let Some(slot) = self.slot_of_id.remove(id) {
+            if let Some(slot) = self.slot_of_id.remove(*id) {
                 self.state[slot as usize] = SlotState::Tombstone;
                 self.live -= 1;
                 self.tombstones += 1;
@@ -923,11 +932,11 @@ impl<S: VectorStorage> Index for Hnsw<S> {
     }
 
     fn vector(&self, id: u32) -> Option<&[f32]> {
-        self.storage.vector(*self.slot_of_id.get(&id)?)
+        self.storage.vector(self.slot_of_id.get(id)?)
     }
 
     fn contains(&self, id: u32) -> bool {
-        self.slot_of_id.contains_key(&id)
+        self.slot_of_id.contains_key(id)
     }
 
     fn len(&self) -> usize {
@@ -996,8 +1005,7 @@ impl<S: VectorStorage> Index for Hnsw<S> {
             + self.graph.memory_bytes()
             + self.state.capacity()
             + self.id_of_slot.capacity() * 4
-            // HashMap: key + value + one control byte per bucket.
-            + self.slot_of_id.capacity() * (4 + 4 + 1)
+            + self.slot_of_id.capacity_bytes()
             + self.free_slots.capacity() * 4
             // The build visited set holds one mark per slot.
             + self.graph.slots() * 4

@@ -338,7 +338,7 @@ impl HnswSq8 {
         let mut codec = Sq8::new(dim, metric);
         codec.train(samples, self.options.seed)?;
         let mut hnsw = Hnsw::with_storage(Sq8Storage::new(codec), self.m, &self.options)?;
-        hnsw.add(self.buffer.ids(), &self.buffer.rows_to_vec())?;
+        hnsw.add(&self.buffer.ids_to_vec(), &self.buffer.rows_to_vec())?;
         self.hnsw = hnsw;
         self.buffer = FlatIndex::new(dim, metric);
         Ok(())
