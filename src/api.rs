@@ -132,7 +132,9 @@ pub struct MemoryReport {
     pub vectors: usize,
     pub codes: usize,
     pub graph: usize,
-    /// String ids, JSON metadata and their maps.
+    /// External (string) ids and their lookup table.
+    pub ids: usize,
+    /// JSON metadata, its map and the field indexes.
     pub metadata: usize,
     pub other: usize,
     pub total: usize,
@@ -361,14 +363,16 @@ impl Collection {
     /// Heap bytes by part: the index's breakdown plus ids and metadata.
     pub fn memory_report(&self) -> MemoryReport {
         let b = self.index().memory_breakdown();
-        let metadata = self.metadata_memory_bytes();
+        let ids = self.id_memory_bytes();
+        let metadata = self.metadata_memory_bytes() - ids;
         MemoryReport {
             vectors: b.vectors,
             codes: b.codes,
             graph: b.graph,
+            ids,
             metadata,
             other: b.other,
-            total: b.total() + metadata,
+            total: b.total() + ids + metadata,
         }
     }
 }

@@ -100,6 +100,10 @@ pub(crate) struct Metadata {
     bytes: usize,
 }
 
+/// Bytes an id takes besides its own bytes: its 8-byte slot in the id table and a hash bucket
+/// (4 bytes at most 8/7 full, twice that while the table grows).
+const ID_COST_ESTIMATE: usize = 8 + 10;
+
 /// A set of vectors with string ids and JSON metadata, searchable through one index.
 pub struct Collection {
     config: CollectionConfig,
@@ -271,7 +275,7 @@ impl Collection {
 
     /// Every stored internal id, ascending.
     pub fn internal_ids(&self) -> Vec<u32> {
-        self.ids.internal_ids().collect()
+        self.ids.internal_ids()
     }
 
     /// Number of stored items.
@@ -323,8 +327,34 @@ impl Collection {
     /// index's current bytes per vector (its raw size when empty) plus its id, metadata and
     /// map entries; a buffer's capacity doubling can still overshoot by one growth step
     /// (docs/reliability.md).
-    pub fn set_memory_budget(&mut self, bytes: Option<usize>) {
+    ///
+    /// Fails with [`Error::MemoryBudgetExceeded`], changing nothing, when `bytes` cannot hold
+    /// what the store holds now plus one more item (an empty store's budget must admit an item,
+    /// or the store could never be written).
+    pub fn set_memory_budget(&mut self, bytes: Option<usize>) -> Result<()> {
+        if let Some(budget) = bytes {
+            let needed = self
+                .memory_bytes()
+                .saturating_add(self.vector_cost_estimate() + ID_COST_ESTIMATE);
+            if needed > budget {
+                return Err(Error::MemoryBudgetExceeded { needed, budget });
+            }
+        }
         self.memory_budget = bytes;
+        Ok(())
+    }
+
+    /// Bytes one more vector is expected to take in the index.
+    fn vector_cost_estimate(&self) -> usize {
+        // Small stores are dominated by fixed allocations (HNSW's visited set, IVF's lists),
+        // so their bytes per vector say little: a prior of two raw copies plus 512 bytes of
+        // links and bookkeeping stands in until the store holds 1024 vectors.
+        let live = self.index.len();
+        if live >= 1024 {
+            self.index.memory_bytes().div_ceil(live)
+        } else {
+            2 * 4 * self.config.dimension + 512
+        }
     }
 
     /// The memory budget, if one is set.
@@ -337,18 +367,8 @@ impl Collection {
         let Some(budget) = self.memory_budget else {
             return Ok(());
         };
-        // Small stores are dominated by fixed allocations (HNSW's visited set, IVF's lists),
-        // so their bytes per vector say little: a prior of two raw copies plus 512 bytes of
-        // links and bookkeeping stands in until the store holds 1024 vectors.
-        let live = self.index.len();
-        let per_vector = if live >= 1024 {
-            self.index.memory_bytes().div_ceil(live)
-        } else {
-            2 * 4 * self.config.dimension + 512
-        };
-        // An id: its 8-byte slot, a hash bucket (at most 8/7, twice that while the table
-        // grows), its bytes; metadata: a map entry (doubled likewise) and its JSON size.
-        let id_entry = 8 + 10;
+        let per_vector = self.vector_cost_estimate();
+        let id_entry = ID_COST_ESTIMATE;
         let metadata_entry = 2 * (std::mem::size_of::<(u32, Metadata)>() + 1);
         // Upserted items count in full: the new version is inserted before the old is removed.
         let added: usize = items

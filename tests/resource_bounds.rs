@@ -30,7 +30,7 @@ fn memory_budget_refuses_growth_and_leaves_the_store_unchanged() {
     for spec in ["Flat", "IVF16", "HNSW16", "SQ8", "PQ8", "BIN"] {
         let budget = 1024 * 1024;
         let mut store = Collection::with_strings(DIM, "l2", spec).expect("collection");
-        store.set_memory_budget(Some(budget));
+        store.set_memory_budget(Some(budget)).unwrap();
         assert_eq!(store.memory_budget(), Some(budget));
         let mut rng = Rng(7);
         let mut next = 0;
@@ -77,7 +77,7 @@ fn memory_budget_refuses_growth_and_leaves_the_store_unchanged() {
         );
         store.search(&vectors[0], 5).expect("search under budget");
         assert_eq!(store.delete(&["item-1"]).expect("delete"), 1);
-        store.set_memory_budget(None);
+        store.set_memory_budget(None).unwrap();
         let (ids, vectors) = items(&mut rng, next, 16);
         store.add(&batch(&ids, &vectors)).expect("no budget");
         eprintln!("{spec}: refused at {refused_at} items, {held} bytes held, budget {budget}");
@@ -152,4 +152,15 @@ fn search_knobs_and_batches_are_capped() {
     // Dimension.
     let e = Collection::with_strings(limits::MAX_DIMENSION + 1, "l2", "Flat").expect_err("dim");
     assert_eq!(e.code(), "invalid_dimension");
+}
+
+#[test]
+fn a_budget_that_cannot_hold_one_item_is_refused_and_changes_nothing() {
+    let mut store = Collection::with_strings(DIM, "l2", "Flat").expect("collection");
+    let err = store.set_memory_budget(Some(100)).unwrap_err();
+    assert_eq!(err.code(), "memory_budget_exceeded", "{err}");
+    assert_eq!(store.memory_budget(), None);
+    // Enough for the fixed state and one item: accepted.
+    store.set_memory_budget(Some(64 * 1024)).unwrap();
+    assert_eq!(store.memory_budget(), Some(64 * 1024));
 }

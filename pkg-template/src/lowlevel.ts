@@ -99,7 +99,7 @@ export interface Collection {
   /** Replaces the knob values used when a search leaves them unset. */
   setSearchDefaults(knobs?: Knobs | null): void;
   /** Heap bytes by component. */
-  memoryBreakdown(): { vectors: number; codes: number; graph: number; metadata: number; other: number; total: number };
+  memoryBreakdown(): { vectors: number; codes: number; graph: number; ids: number; metadata: number; other: number; total: number };
   /** Deleted vectors the index still holds (HNSW tombstones). */
   readonly tombstones: number;
   /** Frees the WebAssembly memory now instead of at garbage collection. */

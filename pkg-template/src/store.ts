@@ -115,6 +115,23 @@ class Undo {
 }
 
 /** A field path must be a non-empty string; the core checks its syntax. */
+/**
+ * Sets `options.memoryBudget` on a new or opened collection; rejects (the caller frees it) when
+ * the value is not a byte count or the store already holds more than it allows.
+ */
+function applyMemoryBudget(c: Collection, budget: unknown, name: string): void {
+  if (budget === undefined) return;
+  if (typeof budget !== "number") throw quiverError("invalid_argument", "memoryBudget must be a number of bytes");
+  try {
+    core(() => c.setMemoryBudget(budget));
+  } catch (error) {
+    if (error instanceof QuiverError && error.code === "memory_budget_exceeded") {
+      throw quiverError("memory_budget_exceeded", `store ${JSON.stringify(name)} holds ${c.memoryBytes()} bytes; a memoryBudget of ${budget} cannot hold them plus one more item`);
+    }
+    throw error;
+  }
+}
+
 function checkFieldName(field: unknown): void {
   if (typeof field !== "string" || field.length === 0) throw quiverError("invalid_argument", "field must be a non-empty string such as \"category\" or \"author.name\"");
 }
@@ -232,6 +249,12 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
         loaded.free();
         throw mismatch;
       }
+      try {
+        applyMemoryBudget(loaded, o.memoryBudget, name);
+      } catch (error) {
+        loaded.free();
+        throw error;
+      }
       return new VectorStore<M>(name, loaded, storage, { metrics: o.metrics as boolean | undefined, onMetric: o.onMetric as MetricsOptions["onMetric"] });
     }
     if (o.dimension === undefined) {
@@ -261,6 +284,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     const collection = core(() => new engine.Collection({ dimension, metric, spec: index, seed, keepVectors }));
     try {
       for (const field of (indexedFields ?? []) as string[]) core(() => collection.createFieldIndex(field));
+      applyMemoryBudget(collection, o.memoryBudget, name);
     } catch (error) {
       collection.free();
       throw error;
@@ -438,7 +462,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
 
   /**
    * Counts, sizes, configuration and operation metrics: `{ name, count, tombstones, dimension,
-   * metric, index, keepVectors, memoryBytes, memory, searchDefaults, simd, version, search, insert, deletes,
+   * metric, index, keepVectors, memoryBytes, memoryBudget, memory, searchDefaults, simd, version, search, insert, deletes,
    * windowSeconds }` (see {@link StoreStats}).
    */
   async stats(): Promise<StoreStats> {
@@ -451,6 +475,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       index: this.index,
       keepVectors: c.keepVectors,
       memoryBytes: c.memoryBytes(),
+      memoryBudget: c.memoryBudget() ?? null,
       memory: c.memoryBreakdown(),
       searchDefaults: definedParams(c.searchDefaults()),
       indexedFields: c.indexedFields(),

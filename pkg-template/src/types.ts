@@ -268,6 +268,17 @@ export interface CreateOptions extends MetricsOptions {
    */
   keepVectors?: boolean | undefined;
   /**
+   * The most heap bytes ({@link StoreStats.memoryBytes}) the store may hold, e.g. to stay inside
+   * a Worker's 128 MB. An `add` or `upsert` whose estimated footprint would pass it rejects
+   * with `memory_budget_exceeded` and changes nothing; searches and deletes are never refused.
+   * A budget that cannot hold what the store holds plus one item rejects `create` (or
+   * `open`) with the same code. Not
+   * saved with the store: pass it on every open. Default: no budget. The estimate prices each
+   * new item at the store's current bytes per item, so one batch can overshoot by a buffer's
+   * growth step (docs/reliability.md).
+   */
+  memoryBudget?: number | undefined;
+  /**
    * Metadata fields (dotted paths such as `"author.name"`) to index for filtering: each keeps
    * a bitmap per value (and sorted numbers for ranges), so filters on it are estimated and
    * answered without scanning every item's metadata. Saved with the store.
@@ -302,7 +313,9 @@ export interface MemoryBreakdown {
   codes: number;
   /** Graph links (HNSW). */
   graph: number;
-  /** String ids, JSON metadata and their maps. */
+  /** External (string) ids and their lookup table (about 15 bytes per id plus its length). */
+  ids: number;
+  /** JSON metadata, its map and the field indexes. */
   metadata: number;
   /** Everything else: internal id maps, build buffers. */
   other: number;
@@ -325,6 +338,8 @@ export interface StoreStats extends OperationStats {
    * traversal until it consolidates (at 10% of the graph); other families free them at once (0).
    */
   tombstones: number;
+  /** {@link CreateOptions.memoryBudget}, or `null` without one. */
+  memoryBudget: number | null;
   /** {@link StoreStats.memoryBytes} by component. */
   memory: MemoryBreakdown;
   /** The knob values searches use when they leave them unset (e.g. set by `tune`). */

@@ -69,12 +69,6 @@ impl<T: Element> Segment<T> {
         self.len
     }
 
-    fn reserve_exact(&mut self, additional: usize) {
-        let lines = (self.len + additional).div_ceil(Self::PER_LINE);
-        self.lines
-            .reserve_exact(lines.saturating_sub(self.lines.len()));
-    }
-
     /// Sets the length to `len`: new elements are `T::default()` (zero).
     fn resize(&mut self, len: usize) {
         let lines = len.div_ceil(Self::PER_LINE);
@@ -184,24 +178,10 @@ impl<T: Element> RowArena<T> {
     /// Makes room for `additional` more rows now, so that a batch allocates once: the first
     /// segment is reserved exactly up to what it will hold, later ones at their full size.
     pub fn reserve(&mut self, additional: usize) {
-        let segment_len = self.segment_rows * self.width;
-        let target = self.rows + additional;
-        let segments_needed = target.div_ceil(self.segment_rows);
-        if self.segments.is_empty() && segments_needed > 0 {
-            self.segments.push(Segment::with_capacity(0));
-        }
-        if let Some(first) = self.segments.first_mut() {
-            let rows_in_first = target.min(self.segment_rows);
-            let want = rows_in_first * self.width;
-            if first.capacity() < want {
-                // Geometric, capped at the segment size: a store that grows a row at a time
-                // does not reallocate the first segment per row.
-                let grown = (first.capacity() * 2).clamp(want, segment_len);
-                first.reserve_exact(grown - first.len());
-            }
-        }
-        while self.segments.len() < segments_needed {
-            self.segments.push(Segment::with_capacity(segment_len));
+        // One implementation for both (the `.wasm` keeps one copy): out of memory aborts, as
+        // a `Vec` would.
+        if self.try_reserve(additional).is_err() {
+            std::process::abort();
         }
     }
 
@@ -220,6 +200,8 @@ impl<T: Element> RowArena<T> {
         if let Some(first) = self.segments.first_mut() {
             let want = target.min(self.segment_rows) * self.width;
             if first.capacity() < want {
+                // Geometric, capped at the segment size: a store that grows a row at a time
+                // does not reallocate the first segment per row.
                 let grown = (first.capacity() * 2).clamp(want, segment_len);
                 let lines = grown.div_ceil(Segment::<T>::PER_LINE);
                 first.lines.try_reserve_exact(lines - first.lines.len())?;

@@ -80,6 +80,7 @@ impl IdMap {
     }
 
     /// Maps `id` to `value` (not `u32::MAX`), returning the value it replaced.
+    #[inline(never)]
     pub fn insert(&mut self, id: u32, value: u32) -> Option<u32> {
         debug_assert_ne!(value, ABSENT);
         if id as usize >= self.values.len() {

@@ -261,8 +261,7 @@ impl WasmCollection {
     #[wasm_bindgen(js_name = setMemoryBudget)]
     pub fn set_memory_budget(&mut self, bytes: Option<f64>) -> Result<()> {
         self.inner
-            .set_memory_budget(api::memory_budget_bytes(bytes)?);
-        Ok(())
+            .set_memory_budget(api::memory_budget_bytes(bytes)?)
     }
 
     #[wasm_bindgen(js_name = memoryBudget)]
@@ -334,7 +333,7 @@ export interface CreateOptions { dimension: number; metric: string; spec: string
 export interface SearchKnobs { efSearch?: number; nprobe?: number; rerank?: number }
 export interface TuneReport { knob: "nprobe" | "efSearch"; value: number; recall: number; reached: boolean; queries: number }
 export interface RecallReport { recall: number; queries: number }
-export interface MemoryReport { vectors: number; codes: number; graph: number; metadata: number; other: number; total: number }
+export interface MemoryReport { vectors: number; codes: number; graph: number; ids: number; metadata: number; other: number; total: number }
 export interface SavePlan { token: number; puts: [string, Uint8Array][]; deletes: string[]; full: boolean; bytes: number }
 export interface UpdatePlan { kind: "upToDate" | "incremental" | "reopen"; keys?: string[] }
 export type SpecAvailability = "built" | "fullBuildOnly" | "never";

@@ -289,3 +289,41 @@ test("MemoryStorage: copies bytes, sorted prefix ranges, atomic batches, idempot
   await storage.remove("s/c");
   assert.equal(storage.size, 1);
 });
+
+test("memoryBudget: an add past it rejects and changes nothing; a budget below what the store holds is refused", async () => {
+  const dim = 32;
+  // An empty store holds a few hundred bytes of fixed state; 1 byte is too small for any store.
+  await rejectsWith(VectorStore.create({ dimension: dim, memoryBudget: 1 }), "memory_budget_exceeded");
+  await rejectsWith(VectorStore.create({ dimension: dim, memoryBudget: -5 }), "invalid_argument");
+  await rejectsWith(VectorStore.create({ dimension: dim, memoryBudget: "lots" }), "invalid_argument");
+
+  const budget = 1_000_000;
+  const store = await VectorStore.create({ dimension: dim, memoryBudget: budget });
+  await store.add(randomItems(500, dim, 1, "a"));
+  const before = await store.stats();
+  assert.equal(before.memoryBudget, budget);
+  assert.ok(before.memoryBytes <= budget, `${before.memoryBytes} bytes held`);
+  // 500 items of 32 floats are ~64 KB of vectors; 5,000 more cannot fit in 1 MB (priced at ~800 B each while the store is small).
+  await rejectsWith(store.add(randomItems(5_000, dim, 2, "b")), "memory_budget_exceeded");
+  const after = await store.stats();
+  assert.equal(after.count, 500);
+  assert.equal(after.memoryBytes, before.memoryBytes);
+  // Searches are never refused, and the parts add up, ids counted on their own.
+  assert.equal((await store.search({ vector: randomItems(1, dim, 1, "a")[0].vector, k: 3 })).length, 3);
+  const m = after.memory;
+  assert.equal(m.vectors + m.codes + m.graph + m.ids + m.metadata + m.other, m.total);
+  assert.equal(m.total, after.memoryBytes);
+  assert.ok(m.ids > 500 * 8 && m.ids < 500 * 200, `${m.ids} bytes of ids`);
+
+  // Reopening with a budget below what was saved is refused; without one it opens.
+  const storage = new MemoryStorage();
+  const saved = await VectorStore.create({ dimension: dim, storage, name: "budgeted" });
+  await saved.add(randomItems(500, dim, 3, "c"));
+  await saved.save();
+  await saved.close();
+  await rejectsWith(VectorStore.open({ name: "budgeted", storage, memoryBudget: 10_000 }), "memory_budget_exceeded");
+  const reopened = await VectorStore.open({ name: "budgeted", storage, memoryBudget: 10_000_000 });
+  assert.equal((await reopened.stats()).count, 500);
+  await reopened.close();
+  await store.close();
+});
