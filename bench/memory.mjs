@@ -93,11 +93,11 @@ if (json) {
 } else {
   const x = (bytes, payload) => `${(bytes / MiB).toFixed(1)} MiB (×${(bytes / payload).toFixed(2)})`;
   console.log(`data: ${dataDir} (${rows[0].rows} × ${rows[0].dim}), batches of ${batch}, payload ${(rows[0].payload / MiB).toFixed(1)} MiB of f32 vectors\n`);
-  console.log("| index | Node RSS delta | wasm memory delta | JS heap delta | stats().memoryBytes | vectors | codes | graph | metadata | other |");
-  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| index | Node RSS delta | wasm memory delta | JS heap delta | stats().memoryBytes | vectors | codes | graph | ids | metadata | other |");
+  console.log("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows) {
     const m = r.memory;
     const mb = (b) => (b / MiB).toFixed(1);
-    console.log(`| ${r.spec} | ${x(r.rssDelta, r.payload)} | ${x(r.wasmDelta, r.payload)} | ${mb(r.jsHeapDelta + r.jsExternalDelta)} MiB | ${x(r.memoryBytes, r.payload)} | ${mb(m.vectors)} | ${mb(m.codes)} | ${mb(m.graph)} | ${mb(m.metadata)} | ${mb(m.other)} |`);
+    console.log(`| ${r.spec} | ${x(r.rssDelta, r.payload)} | ${x(r.wasmDelta, r.payload)} | ${mb(r.jsHeapDelta + r.jsExternalDelta)} MiB | ${x(r.memoryBytes, r.payload)} | ${mb(m.vectors)} | ${mb(m.codes)} | ${mb(m.graph)} | ${mb(m.ids ?? 0)} | ${mb(m.metadata)} | ${mb(m.other)} |`);
   }
 }

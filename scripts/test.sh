@@ -61,5 +61,8 @@ node --test tests/package/
 
 step "quick benchmark (bench/run.sh --quick: flat SIMD vs scalar vs JS vs bandwidth floor)" && bash bench/run.sh --quick
 
+step "scale check (bench/scale.mjs at 100k: recall@10 >= 0.9, memory per family; skips without the dev set)"
+node bench/scale.mjs --sizes 100k --specs "HNSW16;IVF1024,PQ48" --queries 100 --check-recall 0.9
+
 echo
 echo "all tests passed in $(( $(date +%s) - started )) s"

@@ -96,7 +96,8 @@ test("stats() reports counts, memory by component and operation metrics", async 
   assert.ok(s.windowSeconds > 0 && s.windowSeconds <= 60);
   const m = s.memory;
   assert.equal(m.total, s.memoryBytes);
-  assert.equal(m.vectors + m.codes + m.graph + m.metadata + m.other, m.total);
+  assert.equal(m.vectors + m.codes + m.graph + m.ids + m.metadata + m.other, m.total);
+  assert.ok(m.ids > 0, "string ids are counted on their own");
   assert.ok(m.vectors >= 3000 * 384 * 4, "HNSW keeps the f32 vectors");
   assert.ok(m.graph > 0 && m.metadata > 0);
   assert.deepEqual(s.searchDefaults, {});
