@@ -11,18 +11,12 @@
 // The data set is read before the first measurement, so its own buffers are not counted.
 import { execFileSync } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import { argParser } from "./lib/args.mjs";
 import { readVecs } from "./lib/data.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? args.splice(at, 2)[1] : fallback;
-};
-const flag = (name) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? (args.splice(at, 1), true) : false;
-};
+const { option, flag } = argParser(args);
 const MiB = 1024 * 1024;
 
 if (flag("--child")) {

@@ -23,18 +23,12 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, mkdirSync, renameSync } from "node:fs";
 import { fileURLToPath } from "node:url";
+import { argParser } from "./lib/args.mjs";
 import { readVecs, rng, writeVecs } from "./lib/data.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const args = process.argv.slice(2);
-const option = (name, fallback) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? args.splice(at, 2)[1] : fallback;
-};
-const flag = (name) => {
-  const at = args.indexOf(name);
-  return at >= 0 ? (args.splice(at, 1), true) : false;
-};
+const { option, flag } = argParser(args);
 const MiB = 1024 * 1024;
 const K = 10;
 const dataDir = option("--data", `${root}../shared/data/dev-minilm-20k`);
