@@ -11,10 +11,13 @@
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::Value;
 
-use crate::collection::{Collection, CollectionConfig, Item, SearchDefaults, SearchHit};
+use crate::collection::{
+    ColdVectors, Collection, CollectionConfig, Item, SearchDefaults, SearchHit,
+};
 use crate::error::{Error, Result};
 use crate::filter::{Filter, Strategy};
 use crate::index::{Availability, IndexOptions, IndexSpec, SearchParams};
+use crate::snapshot::cold_rows;
 
 /// What `create` takes: `metric` is `"cosine"`, `"l2"` or `"dot"`; `spec` names the index
 /// (`"Flat"`, `"HNSW16"`, …); `seed` fixes every randomized step; `keep_vectors: Some(false)`
@@ -136,8 +139,24 @@ pub struct MemoryReport {
     pub ids: usize,
     /// JSON metadata, its map and the field indexes.
     pub metadata: usize,
+    /// The cold vectors' cache, staged rows and outbox (0 without cold vectors).
+    pub cache: usize,
     pub other: usize,
     pub total: usize,
+}
+
+/// [`Collection::cold_report`]: the cold vectors' row size and cache counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ColdReport {
+    /// Bytes per stored row (`snapshot::cold_rows::row_bytes`).
+    pub row_bytes: usize,
+    pub cache_budget_bytes: usize,
+    pub cached_rows: usize,
+    /// Candidate rows served from the cache.
+    pub cache_hits: u64,
+    /// Rows read from storage.
+    pub rows_read: u64,
 }
 
 /// [`Collection::metadata_record`]: an item without its vector.
@@ -340,13 +359,16 @@ impl Collection {
             Some(s) => s.parse::<Strategy>()?,
             None => Strategy::Auto,
         };
-        match &options.filter {
-            Some(json) => {
-                let filter = Filter::from_json_str(json)?;
-                self.search_filtered(query, k, &filter, &params, strategy)
-            }
+        let hits = match &options.filter {
+            Some(json) => Filter::from_json_str(json)
+                .and_then(|filter| self.search_filtered(query, k, &filter, &params, strategy)),
             None => self.search_with(query, k, &params),
+        };
+        if hits.is_err() {
+            // No next round: forget what this one staged and found missing.
+            self.abandon_cold_search();
         }
+        hits
     }
 
     /// The item `id` without its vector (works whether or not the index keeps vectors).
@@ -365,15 +387,83 @@ impl Collection {
         let b = self.index().memory_breakdown();
         let ids = self.id_memory_bytes();
         let metadata = self.metadata_memory_bytes() - ids;
+        let cache = self.cold_memory_bytes();
         MemoryReport {
             vectors: b.vectors,
             codes: b.codes,
             graph: b.graph,
             ids,
             metadata,
+            cache,
             other: b.other,
-            total: b.total() + ids + metadata,
+            total: b.total() + ids + metadata + cache,
         }
+    }
+
+    /// Turns cold vectors on (see [`Collection::enable_cold_vectors`]) with a cache of
+    /// `cache_bytes` (a JS number); returns the row size of the cold storage format.
+    pub fn enable_cold(&mut self, cache_bytes: f64) -> Result<usize> {
+        if !(cache_bytes.is_finite() && cache_bytes >= 0.0) {
+            return Err(Error::InvalidArgument {
+                name: "coldCacheBytes",
+                reason: "must be a finite number of bytes >= 0".into(),
+            });
+        }
+        self.enable_cold_vectors(cache_bytes as usize)?;
+        Ok(cold_rows::row_bytes(self.dimension()))
+    }
+
+    fn cold(&self) -> Result<&ColdVectors> {
+        self.cold_vectors().ok_or_else(|| Error::Unsupported {
+            what: "this store does not keep its vectors cold (coldVectors)".into(),
+        })
+    }
+
+    /// The vectors inserted since the last call, as internal ids and their encoded rows, for
+    /// the caller to write to cold storage.
+    pub fn take_cold_rows(&self) -> Result<(Vec<u32>, Vec<u8>)> {
+        let (ids, rows) = self.cold()?.take_outbox();
+        let bytes = cold_rows::encode_rows(self.dimension(), &ids, &rows);
+        Ok((ids, bytes))
+    }
+
+    /// The internal ids whose rows the last search lacked (see [`ColdVectors::take_missing`]).
+    pub fn cold_missing(&self) -> Result<Vec<u32>> {
+        Ok(self.cold()?.take_missing())
+    }
+
+    /// Checks and stages rows read from cold storage for the next round of a search. A bad
+    /// row is `Corrupt` and abandons the search.
+    pub fn stage_cold_rows(&self, ids: &[u32], bytes: &[u8]) -> Result<()> {
+        let cold = self.cold()?;
+        match cold_rows::decode_rows(self.dimension(), ids, bytes) {
+            Ok(rows) => {
+                cold.stage(ids, &rows);
+                Ok(())
+            }
+            Err(error) => {
+                cold.abandon_search();
+                Err(error)
+            }
+        }
+    }
+
+    /// Ends a search between rounds without a result (a storage read failed).
+    pub fn abandon_cold_search(&self) {
+        if let Some(cold) = self.cold_vectors() {
+            cold.abandon_search();
+        }
+    }
+
+    pub fn cold_report(&self) -> Option<ColdReport> {
+        let stats = self.cold_vectors()?.stats();
+        Some(ColdReport {
+            row_bytes: cold_rows::row_bytes(self.dimension()),
+            cache_budget_bytes: stats.budget_bytes,
+            cached_rows: stats.rows,
+            cache_hits: stats.hits,
+            rows_read: stats.reads,
+        })
     }
 }
 

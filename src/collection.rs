@@ -5,10 +5,12 @@
 //! operation validates its whole batch before changing anything, so a rejected batch leaves the
 //! collection exactly as it was.
 
+mod cold;
 mod id_table;
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
 
 use serde_json::Value;
 
@@ -18,6 +20,7 @@ use crate::filter::{self, Estimate, FieldIndexes, Filter, FilteredSearch, Strate
 use crate::index::{build_index, Index, IndexOptions, IndexSpec, Scratch, SearchParams, Structure};
 use crate::limits;
 use crate::topk::Neighbor;
+pub use cold::{ColdCacheStats, ColdVectors};
 use id_table::IdTable;
 
 /// How a collection is created.
@@ -118,6 +121,8 @@ pub struct Collection {
     fields: FieldIndexes,
     /// The most bytes ([`Collection::memory_bytes`]) an add or upsert may grow the store to.
     memory_budget: Option<usize>,
+    /// Full vectors kept in storage rather than memory ([`Collection::enable_cold_vectors`]).
+    cold: Option<Rc<ColdVectors>>,
     /// Where changes are reported for persistence: [`ChangeCounts`] until the collection is
     /// first saved or opened, then the snapshot layer's save state (`crate::snapshot`).
     pub(crate) persist: Box<dyn ChangeLog>,
@@ -212,6 +217,7 @@ impl Collection {
             defaults: SearchDefaults::default(),
             fields: FieldIndexes::new(),
             memory_budget: None,
+            cold: None,
             persist: Box::new(ChangeCounts::default()),
         })
     }
@@ -298,9 +304,46 @@ impl Collection {
         self.ids.contains(id)
     }
 
-    /// Every byte held: the index plus ids and metadata (map overhead included).
+    /// Every byte held: the index plus ids and metadata (map overhead included) and the cold
+    /// vectors' cache.
     pub fn memory_bytes(&self) -> usize {
-        self.index.memory_bytes() + self.metadata_memory_bytes()
+        self.index.memory_bytes() + self.metadata_memory_bytes() + self.cold_memory_bytes()
+    }
+
+    /// Bytes of the cold vectors' cache, staged rows and outbox (0 without cold vectors).
+    pub fn cold_memory_bytes(&self) -> usize {
+        self.cold.as_ref().map_or(0, |c| c.memory_bytes())
+    }
+
+    /// Keeps full vectors cold: rerank fetches its candidates' vectors through the returned
+    /// [`ColdVectors`] (staged by the caller from storage, then cached in an LRU of at most
+    /// `cache_bytes`), and every inserted vector waits in its outbox until the caller writes it
+    /// to storage. Only for a lossy index created without its vectors (`keep_vectors: false`);
+    /// called again, it changes the cache's budget.
+    pub fn enable_cold_vectors(&mut self, cache_bytes: usize) -> Result<Rc<ColdVectors>> {
+        if let Some(cold) = &self.cold {
+            cold.set_budget(cache_bytes);
+            return Ok(Rc::clone(cold));
+        }
+        if self.config.options.keep_vectors {
+            return Err(Error::InvalidArgument {
+                name: "coldVectors",
+                reason: format!(
+                    "index {} keeps its full vectors in memory; cold vectors need a store created \
+                     with keepVectors: false",
+                    self.config.spec
+                ),
+            });
+        }
+        let cold = ColdVectors::new(self.config.dimension, cache_bytes);
+        self.index.set_vector_source(cold.source())?;
+        self.cold = Some(Rc::clone(&cold));
+        Ok(cold)
+    }
+
+    /// The cold vectors, when [`Collection::enable_cold_vectors`] turned them on.
+    pub fn cold_vectors(&self) -> Option<&ColdVectors> {
+        self.cold.as_deref()
     }
 
     /// Bytes held outside the index: string ids, JSON metadata, their maps, field indexes.
@@ -559,6 +602,9 @@ impl Collection {
         let internal_ids: Vec<u32> = (0..items.len() as u32).map(|i| first + i).collect();
         self.index.add(&internal_ids, vectors)?;
         self.next_internal_id = first + items.len() as u32;
+        if let Some(cold) = &self.cold {
+            cold.push_outbox(first, vectors);
+        }
         self.persist.record_add(first, items, vectors);
         self.ids.reserve(items.len());
         for ((item, &internal), bytes) in items.iter().zip(&internal_ids).zip(metadata_bytes) {
@@ -602,6 +648,9 @@ impl Collection {
             return;
         }
         self.index.remove(ids);
+        if let Some(cold) = &self.cold {
+            cold.forget(ids);
+        }
         let recording = self.persist.is_recording();
         let mut logged: Vec<(u32, String)> = Vec::new();
         let mut removed = Vec::with_capacity(ids.len());

@@ -23,6 +23,7 @@
 
 mod chunk;
 mod codec;
+pub mod cold_rows;
 mod crc32;
 mod families;
 mod json;

@@ -1,0 +1,386 @@
+//! Full vectors kept cold: in the store's storage instead of memory, for a lossy index created
+//! without its vectors (`keepVectors: false`), so that rerank still rescores candidates in f32
+//! while only codes and lists sit in RAM (docs/memory.md, "Cold vectors").
+//!
+//! The core does no I/O, and storage in a browser is asynchronous, so a search runs in rounds:
+//! the index asks its [`VectorSource`] (this module's [`ColdVectors`]) for its candidates'
+//! vectors; the ones neither staged nor cached are recorded as missing and read as zeros. If any
+//! were missing, the caller reads them from storage, stages them, and runs the same search again,
+//! which asks for the same candidates (the codes search is deterministic) and now gets them all.
+//! A search whose candidates are all cached finishes in one round. Once a search finishes, its
+//! staged rows move into an LRU cache bounded in bytes.
+//!
+//! Writes go the other way: every vector inserted while cold vectors are on is also kept in an
+//! outbox, prepared (normalized for cosine) and under its internal id, until the caller takes it
+//! and writes it to storage.
+
+use std::cell::RefCell;
+use std::collections::{HashMap, HashSet};
+use std::rc::Rc;
+
+use crate::error::Result;
+use crate::index::VectorSource;
+
+/// Marks the end of the LRU list.
+const NONE: u32 = u32::MAX;
+
+/// The cache, the staged rows and the outbox of one collection's cold vectors.
+#[derive(Debug)]
+pub struct ColdVectors {
+    dim: usize,
+    state: RefCell<ColdState>,
+}
+
+#[derive(Debug, Default)]
+struct ColdState {
+    /// Most rows the cache holds (its byte budget over the row size).
+    capacity_rows: usize,
+    /// Cached rows: internal id → slot.
+    slot_of: HashMap<u32, u32>,
+    /// Per slot: its internal id, and its neighbours in the LRU list (most recent at `head`).
+    ids: Vec<u32>,
+    prev: Vec<u32>,
+    next: Vec<u32>,
+    head: u32,
+    tail: u32,
+    /// `slots × dim` floats.
+    rows: Vec<f32>,
+    /// Rows read for the search in progress, not yet in the cache.
+    staged: HashMap<u32, Vec<f32>>,
+    /// Ids the search in progress asked for and found nowhere, in first-asked order.
+    missing: Vec<u32>,
+    missing_set: HashSet<u32>,
+    /// Inserted vectors not yet taken for storage: internal ids and their rows.
+    outbox_ids: Vec<u32>,
+    outbox_rows: Vec<f32>,
+    /// Candidate rows served from the cache, and rows read from storage, since creation.
+    hits: u64,
+    reads: u64,
+}
+
+/// Counters of a cold cache (`stats().cold`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct ColdCacheStats {
+    /// Byte budget of the cache.
+    pub budget_bytes: usize,
+    /// Rows held.
+    pub rows: usize,
+    /// Candidate rows found in the cache.
+    pub hits: u64,
+    /// Rows read from storage.
+    pub reads: u64,
+}
+
+impl ColdVectors {
+    /// An empty cache of at most `budget_bytes` of rows of `dim` floats.
+    pub fn new(dim: usize, budget_bytes: usize) -> Rc<Self> {
+        let state = ColdState {
+            capacity_rows: budget_bytes / (dim * 4).max(1),
+            head: NONE,
+            tail: NONE,
+            ..Default::default()
+        };
+        Rc::new(ColdVectors {
+            dim,
+            state: RefCell::new(state),
+        })
+    }
+
+    /// A [`VectorSource`] over this cache, for the index.
+    pub fn source(self: &Rc<Self>) -> Box<dyn VectorSource> {
+        Box::new(SharedCold(Rc::clone(self)))
+    }
+
+    /// Changes the cache's byte budget, evicting the least recently used rows beyond it.
+    pub fn set_budget(&self, budget_bytes: usize) {
+        let mut s = self.state.borrow_mut();
+        s.capacity_rows = budget_bytes / (self.dim * 4).max(1);
+        if s.slot_of.len() > s.capacity_rows {
+            s.clear_cache();
+        }
+    }
+
+    /// Heap bytes: cached and staged rows, the outbox, and their maps.
+    pub fn memory_bytes(&self) -> usize {
+        let s = self.state.borrow();
+        let row = self.dim * 4;
+        s.rows.capacity() * 4
+            + (s.ids.capacity() + s.prev.capacity() + s.next.capacity()) * 4
+            + s.slot_of.capacity() * 9
+            + s.staged.len() * (row + 40)
+            + s.outbox_rows.capacity() * 4
+            + s.outbox_ids.capacity() * 4
+    }
+
+    pub fn stats(&self) -> ColdCacheStats {
+        let s = self.state.borrow();
+        ColdCacheStats {
+            budget_bytes: s.capacity_rows * self.dim * 4,
+            rows: s.slot_of.len(),
+            hits: s.hits,
+            reads: s.reads,
+        }
+    }
+
+    /// Takes the ids the last search lacked, in the order it asked for them. Empty when that
+    /// search's result is final; its staged rows then move into the cache.
+    pub fn take_missing(&self) -> Vec<u32> {
+        let mut s = self.state.borrow_mut();
+        s.missing_set.clear();
+        let missing = std::mem::take(&mut s.missing);
+        if missing.is_empty() {
+            let staged = std::mem::take(&mut s.staged);
+            for (id, row) in staged {
+                s.cache(self.dim, id, &row);
+            }
+        }
+        missing
+    }
+
+    /// Stages rows read from storage (`ids.len() × dim`, checked by the caller) for the next
+    /// round of the search in progress.
+    pub fn stage(&self, ids: &[u32], rows: &[f32]) {
+        let mut s = self.state.borrow_mut();
+        s.reads += ids.len() as u64;
+        for (&id, row) in ids.iter().zip(rows.chunks_exact(self.dim)) {
+            s.staged.insert(id, row.to_vec());
+        }
+    }
+
+    /// Forgets a search that will not be finished (an error or a failed read between rounds).
+    pub fn abandon_search(&self) {
+        let mut s = self.state.borrow_mut();
+        s.missing.clear();
+        s.missing_set.clear();
+        s.staged.clear();
+    }
+
+    /// Keeps freshly inserted prepared rows until [`ColdVectors::take_outbox`].
+    pub fn push_outbox(&self, first: u32, rows: &[f32]) {
+        let mut s = self.state.borrow_mut();
+        let n = rows.len() / self.dim;
+        s.outbox_ids.extend((0..n as u32).map(|i| first + i));
+        s.outbox_rows.extend_from_slice(rows);
+    }
+
+    /// The rows inserted since the last call, with their internal ids, for storage.
+    pub fn take_outbox(&self) -> (Vec<u32>, Vec<f32>) {
+        let mut s = self.state.borrow_mut();
+        (
+            std::mem::take(&mut s.outbox_ids),
+            std::mem::take(&mut s.outbox_rows),
+        )
+    }
+
+    /// Drops the cached copies of removed ids (their internal ids are never reused, so a stale
+    /// row could not be served; this only frees the space).
+    pub fn forget(&self, ids: &[u32]) {
+        let mut s = self.state.borrow_mut();
+        for &id in ids {
+            s.uncache(id);
+        }
+    }
+
+    fn fetch_into(&self, ids: &[u32], out: &mut [f32]) {
+        let dim = self.dim;
+        let mut s = self.state.borrow_mut();
+        for (&id, row) in ids.iter().zip(out.chunks_exact_mut(dim)) {
+            if let Some(staged) = s.staged.get(&id) {
+                row.copy_from_slice(staged);
+            } else if let Some(&slot) = s.slot_of.get(&id) {
+                let at = slot as usize * dim;
+                row.copy_from_slice(&s.rows[at..at + dim]);
+                s.touch(slot);
+                s.hits += 1;
+            } else {
+                // Scored as zeros this round; the caller reads it and searches again.
+                row.fill(0.0);
+                if s.missing_set.insert(id) {
+                    s.missing.push(id);
+                }
+            }
+        }
+    }
+}
+
+impl ColdState {
+    fn unlink(&mut self, slot: u32) {
+        let (p, n) = (self.prev[slot as usize], self.next[slot as usize]);
+        if p == NONE {
+            self.head = n;
+        } else {
+            self.next[p as usize] = n;
+        }
+        if n == NONE {
+            self.tail = p;
+        } else {
+            self.prev[n as usize] = p;
+        }
+    }
+
+    fn push_front(&mut self, slot: u32) {
+        self.prev[slot as usize] = NONE;
+        self.next[slot as usize] = self.head;
+        if self.head != NONE {
+            self.prev[self.head as usize] = slot;
+        }
+        self.head = slot;
+        if self.tail == NONE {
+            self.tail = slot;
+        }
+    }
+
+    fn touch(&mut self, slot: u32) {
+        if self.head != slot {
+            self.unlink(slot);
+            self.push_front(slot);
+        }
+    }
+
+    fn cache(&mut self, dim: usize, id: u32, row: &[f32]) {
+        if self.capacity_rows == 0 || self.slot_of.contains_key(&id) {
+            return;
+        }
+        let slot = if self.slot_of.len() < self.capacity_rows && self.ids.len() < self.capacity_rows
+        {
+            // A new slot at the end.
+            let slot = self.ids.len() as u32;
+            self.ids.push(id);
+            self.prev.push(NONE);
+            self.next.push(NONE);
+            self.rows.extend_from_slice(row);
+            slot
+        } else {
+            // Reuse the least recently used slot.
+            let slot = self.tail;
+            self.unlink(slot);
+            let old = self.ids[slot as usize];
+            self.slot_of.remove(&old);
+            self.ids[slot as usize] = id;
+            let at = slot as usize * dim;
+            self.rows[at..at + dim].copy_from_slice(row);
+            slot
+        };
+        self.slot_of.insert(id, slot);
+        self.push_front(slot);
+    }
+
+    /// Frees `id`'s slot by moving the last slot into it, so slots stay dense.
+    fn uncache(&mut self, id: u32) {
+        let Some(slot) = self.slot_of.remove(&id) else {
+            return;
+        };
+        self.unlink(slot);
+        let last = self.ids.len() as u32 - 1;
+        if slot != last {
+            let moved = self.ids[last as usize];
+            self.unlink(last);
+            let dim = self.rows.len() / self.ids.len();
+            let (from, to) = (last as usize * dim, slot as usize * dim);
+            self.rows.copy_within(from..from + dim, to);
+            self.ids[slot as usize] = moved;
+            self.slot_of.insert(moved, slot);
+            self.push_front(slot);
+        }
+        let dim = self.rows.len() / self.ids.len();
+        self.ids.pop();
+        self.prev.pop();
+        self.next.pop();
+        self.rows.truncate(self.ids.len() * dim);
+    }
+
+    fn clear_cache(&mut self) {
+        self.slot_of.clear();
+        self.ids.clear();
+        self.prev.clear();
+        self.next.clear();
+        self.rows.clear();
+        self.head = NONE;
+        self.tail = NONE;
+    }
+}
+
+/// The index's handle on a collection's [`ColdVectors`].
+struct SharedCold(Rc<ColdVectors>);
+
+impl VectorSource for SharedCold {
+    fn fetch(&self, ids: &[u32], out: &mut [f32]) -> Result<()> {
+        self.0.fetch_into(ids, out);
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: u32) -> Vec<f32> {
+        vec![id as f32, 1.0]
+    }
+
+    fn fetch(cold: &ColdVectors, ids: &[u32]) -> Vec<f32> {
+        let mut out = vec![9.0; ids.len() * 2];
+        cold.fetch_into(ids, &mut out);
+        out
+    }
+
+    #[test]
+    fn a_search_finishes_once_its_missing_rows_are_staged() {
+        let cold = ColdVectors::new(2, 1024);
+        assert_eq!(fetch(&cold, &[3, 5, 3]), vec![0.0; 6]);
+        assert_eq!(cold.take_missing(), vec![3, 5]);
+        cold.stage(&[3, 5], &[3.0, 1.0, 5.0, 1.0]);
+        assert_eq!(fetch(&cold, &[3, 5]), vec![3.0, 1.0, 5.0, 1.0]);
+        assert!(cold.take_missing().is_empty());
+        // Now cached: a later search finishes in one round.
+        assert_eq!(fetch(&cold, &[5]), row(5));
+        assert!(cold.take_missing().is_empty());
+        let stats = cold.stats();
+        assert_eq!((stats.rows, stats.hits, stats.reads), (2, 1, 2));
+    }
+
+    #[test]
+    fn the_cache_evicts_the_least_recently_used_row() {
+        // Room for two rows of two floats.
+        let cold = ColdVectors::new(2, 16);
+        for id in [1, 2] {
+            cold.stage(&[id], &row(id));
+            fetch(&cold, &[id]);
+            assert!(cold.take_missing().is_empty());
+        }
+        fetch(&cold, &[1]); // 1 is now the most recent
+        cold.stage(&[3], &row(3));
+        fetch(&cold, &[3]);
+        assert!(cold.take_missing().is_empty());
+        assert_eq!(fetch(&cold, &[1, 3]), [row(1), row(3)].concat());
+        assert!(cold.take_missing().is_empty());
+        fetch(&cold, &[2]);
+        assert_eq!(cold.take_missing(), vec![2]);
+        assert_eq!(cold.stats().rows, 2);
+    }
+
+    #[test]
+    fn forgetting_keeps_the_slots_dense_and_the_rows_right() {
+        let cold = ColdVectors::new(2, 1024);
+        let ids = [10, 11, 12, 13];
+        cold.stage(&ids, &ids.map(row).concat());
+        fetch(&cold, &ids);
+        assert!(cold.take_missing().is_empty());
+        cold.forget(&[11, 10, 99]);
+        assert_eq!(fetch(&cold, &[13, 12]), [row(13), row(12)].concat());
+        assert!(cold.take_missing().is_empty());
+        fetch(&cold, &[10]);
+        assert_eq!(cold.take_missing(), vec![10]);
+        cold.abandon_search();
+        cold.set_budget(0);
+        assert_eq!(cold.stats().rows, 0);
+    }
+
+    #[test]
+    fn the_outbox_hands_out_each_inserted_row_once() {
+        let cold = ColdVectors::new(2, 0);
+        cold.push_outbox(7, &[1.0, 2.0, 3.0, 4.0]);
+        assert_eq!(cold.take_outbox(), (vec![7, 8], vec![1.0, 2.0, 3.0, 4.0]));
+        assert_eq!(cold.take_outbox(), (vec![], vec![]));
+    }
+}

@@ -1,0 +1,188 @@
+//! Cold vectors (docs/memory.md, "Cold vectors"): a lossy index without its vectors reranks from
+//! rows kept in storage, read in rounds, and answers exactly as the same index keeping its
+//! vectors in memory. Storage here is a map from internal id to the encoded row, standing in for
+//! the package's cold file.
+
+mod common;
+
+use std::collections::HashMap;
+
+use common::fixture_3k;
+use quiver::api::{CreateOptions, SearchOptions};
+use quiver::{Collection, SearchDefaults, SearchHit};
+
+type Storage = HashMap<u32, Vec<u8>>;
+
+fn create(spec: &str, keep_vectors: bool) -> Collection {
+    Collection::create(&CreateOptions {
+        dimension: 384,
+        metric: "cosine".into(),
+        spec: spec.into(),
+        seed: Some(11.0),
+        keep_vectors: Some(keep_vectors),
+    })
+    .unwrap()
+}
+
+/// Adds `rows` (ids `"0"..`) and, for a cold collection, writes their rows to `storage` as the
+/// package does after each core call.
+fn fill(c: &mut Collection, rows: &[f32], storage: Option<&mut Storage>) {
+    let n = rows.len() / 384;
+    let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    c.add_flat(&ids, rows, None).unwrap();
+    // Flat-quantized families train once they hold enough vectors; 3k may be short of that.
+    if !c.index().is_trained() {
+        c.train().unwrap();
+    }
+    if let Some(storage) = storage {
+        drain(c, storage);
+    }
+}
+
+fn drain(c: &Collection, storage: &mut Storage) {
+    let (ids, bytes) = c.take_cold_rows().unwrap();
+    let size = bytes.len() / ids.len().max(1);
+    for (id, row) in ids.iter().zip(bytes.chunks_exact(size.max(1))) {
+        storage.insert(*id, row.to_vec());
+    }
+}
+
+/// A search in rounds, as the package runs it; returns the hits and the rounds it took.
+fn search_cold(
+    c: &Collection,
+    storage: &Storage,
+    query: &[f32],
+    options: &SearchOptions,
+) -> (Vec<SearchHit>, usize) {
+    for round in 1..=8 {
+        let hits = c.search_options(query, 10, options).unwrap();
+        let missing = c.cold_missing().unwrap();
+        if missing.is_empty() {
+            return (hits, round);
+        }
+        let bytes: Vec<u8> = missing.iter().flat_map(|id| storage[id].clone()).collect();
+        c.stage_cold_rows(&missing, &bytes).unwrap();
+    }
+    panic!("no result after 8 rounds");
+}
+
+fn options(filter: Option<&str>) -> SearchOptions {
+    SearchOptions {
+        knobs: SearchDefaults::default(),
+        filter: filter.map(str::to_string),
+        strategy: None,
+    }
+}
+
+#[test]
+fn cold_rerank_answers_exactly_as_vectors_in_memory() {
+    let set = fixture_3k();
+    for spec in ["IVF16,PQ16", "PQ16", "BIN", "HNSW8,SQ8"] {
+        let mut warm = create(spec, true);
+        fill(&mut warm, &set.base, None);
+        let mut cold = create(spec, false);
+        let mut storage = Storage::new();
+        cold.enable_cold((1 << 20) as f64).unwrap();
+        fill(&mut cold, &set.base, Some(&mut storage));
+        assert_eq!(storage.len(), set.n_base(), "{spec}: every row written");
+        let mut rounds = [0usize; 3];
+        for q in 0..set.n_queries().min(40) {
+            let query = set.query(q);
+            let expected = warm.search_options(query, 10, &options(None)).unwrap();
+            let (hits, r) = search_cold(&cold, &storage, query, &options(None));
+            rounds[r.min(2)] += 1;
+            let ids = |h: &[SearchHit]| h.iter().map(|h| h.id.clone()).collect::<Vec<_>>();
+            assert_eq!(ids(&hits), ids(&expected), "{spec} query {q}");
+            for (a, b) in hits.iter().zip(&expected) {
+                assert!(
+                    (a.score - b.score).abs() < 1e-5,
+                    "{spec} query {q}: {} vs {}",
+                    a.score,
+                    b.score
+                );
+            }
+        }
+        // A miss costs a second round; nothing needs a third.
+        assert_eq!(rounds[0], 0, "{spec}");
+        let report = cold.cold_report().unwrap();
+        assert!(
+            report.rows_read > 0 && report.cached_rows > 0,
+            "{spec}: {report:?}"
+        );
+        assert!(cold.memory_report().cache > 0, "{spec}");
+    }
+}
+
+#[test]
+fn a_warm_cache_answers_in_one_round_and_filters_apply() {
+    let set = fixture_3k();
+    let mut cold = create("IVF16,PQ16", false);
+    let mut storage = Storage::new();
+    cold.enable_cold((64 << 20) as f64).unwrap();
+    let n = set.n_base();
+    let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    let metadata: Vec<String> = (0..n)
+        .map(|i| format!("{{\"even\":{}}}", i % 2 == 0))
+        .collect();
+    cold.add_flat(&ids, &set.base, Some(&format!("[{}]", metadata.join(","))))
+        .unwrap();
+    drain(&cold, &mut storage);
+    let query = set.query(3);
+    let (first, rounds) = search_cold(&cold, &storage, query, &options(None));
+    assert_eq!(rounds, 2);
+    let (again, rounds) = search_cold(&cold, &storage, query, &options(None));
+    assert_eq!((again, rounds), (first, 1));
+    let (filtered, _) = search_cold(&cold, &storage, query, &options(Some(r#"{"even":true}"#)));
+    assert_eq!(filtered.len(), 10);
+    assert!(filtered
+        .iter()
+        .all(|h| h.id.parse::<usize>().unwrap() % 2 == 0));
+}
+
+#[test]
+fn a_damaged_row_is_corrupt_and_the_codes_still_answer() {
+    let set = fixture_3k();
+    let mut cold = create("PQ16", false);
+    let mut storage = Storage::new();
+    cold.enable_cold(0.0).unwrap();
+    fill(&mut cold, &set.base, Some(&mut storage));
+    let query = set.query(0);
+    cold.search_options(query, 10, &options(None)).unwrap();
+    let missing = cold.cold_missing().unwrap();
+    let mut bytes: Vec<u8> = missing.iter().flat_map(|id| storage[id].clone()).collect();
+    bytes[100] ^= 0x40;
+    let error = cold.stage_cold_rows(&missing, &bytes).unwrap_err();
+    assert_eq!(error.code(), "corrupt");
+    assert!(error.to_string().contains("internal id"), "{error}");
+    // Without rerank, the codes alone answer, in one round.
+    let codes_only = SearchOptions {
+        knobs: SearchDefaults::from_knobs(Some(&[f64::NAN, f64::NAN, 0.0])).unwrap(),
+        ..options(None)
+    };
+    assert_eq!(
+        cold.search_options(query, 10, &codes_only).unwrap().len(),
+        10
+    );
+    assert!(cold.cold_missing().unwrap().is_empty());
+    // A budget of 0 caches nothing: every search reads its candidates.
+    let (_, rounds) = search_cold(&cold, &storage, query, &options(None));
+    assert_eq!(rounds, 2);
+    assert_eq!(cold.cold_report().unwrap().cached_rows, 0);
+}
+
+#[test]
+fn cold_vectors_need_a_store_without_its_vectors() {
+    let mut warm = create("IVF16,PQ16", true);
+    assert_eq!(
+        warm.enable_cold(1024.0).unwrap_err().code(),
+        "invalid_argument"
+    );
+    let mut cold = create("PQ16", false);
+    assert_eq!(
+        cold.enable_cold(f64::NAN).unwrap_err().code(),
+        "invalid_argument"
+    );
+    assert!(cold.take_cold_rows().is_err(), "not on yet");
+    cold.enable_cold(1024.0).unwrap();
+    assert_eq!(cold.take_cold_rows().unwrap(), (vec![], vec![]));
+}
