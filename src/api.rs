@@ -419,12 +419,15 @@ impl Collection {
         })
     }
 
-    /// The vectors inserted since the last call, as internal ids and their encoded rows, for
-    /// the caller to write to cold storage.
-    pub fn take_cold_rows(&self) -> Result<(Vec<u32>, Vec<u8>)> {
-        let (ids, rows) = self.cold()?.take_outbox();
-        let bytes = cold_rows::encode_rows(self.dimension(), &ids, &rows);
-        Ok((ids, bytes))
+    /// The cold rows of a batch about to be added or upserted (`vectors`, row-major): the
+    /// internal id of its first row and the encoded rows, for the caller to write to cold
+    /// storage before it adds the batch. Bad vectors fail as the add would.
+    pub fn cold_rows_for(&self, vectors: &[f32]) -> Result<(u32, Vec<u8>)> {
+        self.cold()?;
+        let (first, rows) = self.prepare_rows(vectors)?;
+        let n = (rows.len() / self.dimension()) as u32;
+        let ids: Vec<u32> = (first..first + n).collect();
+        Ok((first, cold_rows::encode_rows(self.dimension(), &ids, &rows)))
     }
 
     /// The internal ids whose rows the last search lacked (see [`ColdVectors::take_missing`]).

@@ -317,8 +317,8 @@ impl Collection {
 
     /// Keeps full vectors cold: rerank fetches its candidates' vectors through the returned
     /// [`ColdVectors`] (staged by the caller from storage, then cached in an LRU of at most
-    /// `cache_bytes`), and every inserted vector waits in its outbox until the caller writes it
-    /// to storage. Only for a lossy index created without its vectors (`keep_vectors: false`);
+    /// `cache_bytes`). The caller writes each batch's rows to storage before adding it
+    /// ([`Collection::prepare_rows`] gives its prepared vectors). Only for a lossy index created without its vectors (`keep_vectors: false`);
     /// called again, it changes the cache's budget.
     pub fn enable_cold_vectors(&mut self, cache_bytes: usize) -> Result<Rc<ColdVectors>> {
         if let Some(cold) = &self.cold {
@@ -339,6 +339,23 @@ impl Collection {
         self.index.set_vector_source(cold.source())?;
         self.cold = Some(Rc::clone(&cold));
         Ok(cold)
+    }
+
+    /// A batch's vectors as an add or upsert would store them (validated, normalized for
+    /// cosine), row-major, with the internal id the first will get if the batch is added next.
+    pub fn prepare_rows(&self, vectors: &[f32]) -> Result<(u32, Vec<f32>)> {
+        let dim = self.config.dimension;
+        if vectors.len() % dim != 0 {
+            return Err(Error::DimensionMismatch {
+                expected: dim,
+                received: vectors.len() % dim,
+            });
+        }
+        let mut rows = vectors.to_vec();
+        for (i, row) in rows.chunks_exact_mut(dim).enumerate() {
+            self.prepare_in_place(row, i)?;
+        }
+        Ok((self.next_internal_id, rows))
     }
 
     /// The cold vectors, when [`Collection::enable_cold_vectors`] turned them on.
@@ -602,9 +619,6 @@ impl Collection {
         let internal_ids: Vec<u32> = (0..items.len() as u32).map(|i| first + i).collect();
         self.index.add(&internal_ids, vectors)?;
         self.next_internal_id = first + items.len() as u32;
-        if let Some(cold) = &self.cold {
-            cold.push_outbox(first, vectors);
-        }
         self.persist.record_add(first, items, vectors);
         self.ids.reserve(items.len());
         for ((item, &internal), bytes) in items.iter().zip(&internal_ids).zip(metadata_bytes) {

@@ -24,26 +24,26 @@ fn create(spec: &str, keep_vectors: bool) -> Collection {
     .unwrap()
 }
 
-/// Adds `rows` (ids `"0"..`) and, for a cold collection, writes their rows to `storage` as the
-/// package does after each core call.
+/// Adds `rows` (ids `"0"..`); for a cold collection, first writes their rows to `storage`, as
+/// the package does.
 fn fill(c: &mut Collection, rows: &[f32], storage: Option<&mut Storage>) {
     let n = rows.len() / 384;
     let ids: Vec<String> = (0..n).map(|i| i.to_string()).collect();
+    if let Some(storage) = storage {
+        write_rows(c, rows, storage);
+    }
     c.add_flat(&ids, rows, None).unwrap();
     // Flat-quantized families train once they hold enough vectors; 3k may be short of that.
     if !c.index().is_trained() {
         c.train().unwrap();
     }
-    if let Some(storage) = storage {
-        drain(c, storage);
-    }
 }
 
-fn drain(c: &Collection, storage: &mut Storage) {
-    let (ids, bytes) = c.take_cold_rows().unwrap();
-    let size = bytes.len() / ids.len().max(1);
-    for (id, row) in ids.iter().zip(bytes.chunks_exact(size.max(1))) {
-        storage.insert(*id, row.to_vec());
+fn write_rows(c: &Collection, rows: &[f32], storage: &mut Storage) {
+    let (first, bytes) = c.cold_rows_for(rows).unwrap();
+    let size = bytes.len() / (rows.len() / 384);
+    for (i, row) in bytes.chunks_exact(size).enumerate() {
+        storage.insert(first + i as u32, row.to_vec());
     }
 }
 
@@ -124,9 +124,9 @@ fn a_warm_cache_answers_in_one_round_and_filters_apply() {
     let metadata: Vec<String> = (0..n)
         .map(|i| format!("{{\"even\":{}}}", i % 2 == 0))
         .collect();
+    write_rows(&cold, &set.base, &mut storage);
     cold.add_flat(&ids, &set.base, Some(&format!("[{}]", metadata.join(","))))
         .unwrap();
-    drain(&cold, &mut storage);
     let query = set.query(3);
     let (first, rounds) = search_cold(&cold, &storage, query, &options(None));
     assert_eq!(rounds, 2);
@@ -182,7 +182,16 @@ fn cold_vectors_need_a_store_without_its_vectors() {
         cold.enable_cold(f64::NAN).unwrap_err().code(),
         "invalid_argument"
     );
-    assert!(cold.take_cold_rows().is_err(), "not on yet");
+    assert!(cold.cold_rows_for(&[0.5; 384]).is_err(), "not on yet");
     cold.enable_cold(1024.0).unwrap();
-    assert_eq!(cold.take_cold_rows().unwrap(), (vec![], vec![]));
+    assert_eq!(
+        cold.cold_rows_for(&[0.5; 383]).unwrap_err().code(),
+        "dimension_mismatch"
+    );
+    assert_eq!(
+        cold.cold_rows_for(&[f32::NAN; 384]).unwrap_err().code(),
+        "invalid_vector"
+    );
+    let (first, bytes) = cold.cold_rows_for(&[0.5; 768]).unwrap();
+    assert_eq!((first, bytes.len()), (0, 2 * 1544));
 }

@@ -10,9 +10,9 @@
 //! A search whose candidates are all cached finishes in one round. Once a search finishes, its
 //! staged rows move into an LRU cache bounded in bytes.
 //!
-//! Writes go the other way: every vector inserted while cold vectors are on is also kept in an
-//! outbox, prepared (normalized for cosine) and under its internal id, until the caller takes it
-//! and writes it to storage.
+//! Writes go the other way, and first: the caller encodes a batch's rows under the internal ids
+//! the batch will get (`Collection::cold_rows_for`), writes them to storage, and only then adds
+//! the batch, so a failed write (quota) leaves the store unchanged.
 
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
@@ -50,9 +50,6 @@ struct ColdState {
     /// Ids the search in progress asked for and found nowhere, in first-asked order.
     missing: Vec<u32>,
     missing_set: HashSet<u32>,
-    /// Inserted vectors not yet taken for storage: internal ids and their rows.
-    outbox_ids: Vec<u32>,
-    outbox_rows: Vec<f32>,
     /// Candidate rows served from the cache, and rows read from storage, since creation.
     hits: u64,
     reads: u64,
@@ -100,7 +97,7 @@ impl ColdVectors {
         }
     }
 
-    /// Heap bytes: cached and staged rows, the outbox, and their maps.
+    /// Heap bytes: cached and staged rows and their maps.
     pub fn memory_bytes(&self) -> usize {
         let s = self.state.borrow();
         let row = self.dim * 4;
@@ -108,8 +105,6 @@ impl ColdVectors {
             + (s.ids.capacity() + s.prev.capacity() + s.next.capacity()) * 4
             + s.slot_of.capacity() * 9
             + s.staged.len() * (row + 40)
-            + s.outbox_rows.capacity() * 4
-            + s.outbox_ids.capacity() * 4
     }
 
     pub fn stats(&self) -> ColdCacheStats {
@@ -153,23 +148,6 @@ impl ColdVectors {
         s.missing.clear();
         s.missing_set.clear();
         s.staged.clear();
-    }
-
-    /// Keeps freshly inserted prepared rows until [`ColdVectors::take_outbox`].
-    pub fn push_outbox(&self, first: u32, rows: &[f32]) {
-        let mut s = self.state.borrow_mut();
-        let n = rows.len() / self.dim;
-        s.outbox_ids.extend((0..n as u32).map(|i| first + i));
-        s.outbox_rows.extend_from_slice(rows);
-    }
-
-    /// The rows inserted since the last call, with their internal ids, for storage.
-    pub fn take_outbox(&self) -> (Vec<u32>, Vec<f32>) {
-        let mut s = self.state.borrow_mut();
-        (
-            std::mem::take(&mut s.outbox_ids),
-            std::mem::take(&mut s.outbox_rows),
-        )
     }
 
     /// Drops the cached copies of removed ids (their internal ids are never reused, so a stale
@@ -374,13 +352,5 @@ mod tests {
         cold.abandon_search();
         cold.set_budget(0);
         assert_eq!(cold.stats().rows, 0);
-    }
-
-    #[test]
-    fn the_outbox_hands_out_each_inserted_row_once() {
-        let cold = ColdVectors::new(2, 0);
-        cold.push_outbox(7, &[1.0, 2.0, 3.0, 4.0]);
-        assert_eq!(cold.take_outbox(), (vec![7, 8], vec![1.0, 2.0, 3.0, 4.0]));
-        assert_eq!(cold.take_outbox(), (vec![], vec![]));
     }
 }

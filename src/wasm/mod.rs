@@ -228,6 +228,41 @@ impl WasmCollection {
         report(&self.inner.memory_report())
     }
 
+    /// Turns cold vectors on with a cache of `cacheBytes`; returns the stored row size.
+    #[wasm_bindgen(js_name = enableColdVectors)]
+    pub fn enable_cold_vectors(&mut self, cache_bytes: f64) -> Result<u32> {
+        Ok(self.inner.enable_cold(cache_bytes)? as u32)
+    }
+
+    /// `[firstInternalId, rows]`: the encoded cold rows of a batch about to be added.
+    #[wasm_bindgen(js_name = coldRowsFor, unchecked_return_type = "[number, Uint8Array]")]
+    pub fn cold_rows_for(&self, vectors: &[f32]) -> Result<Array> {
+        let (first, bytes) = self.inner.cold_rows_for(vectors)?;
+        Ok(Array::of2(&first.into(), &Uint8Array::from(&bytes[..])))
+    }
+
+    #[wasm_bindgen(js_name = coldMissing)]
+    pub fn cold_missing(&self) -> Result<Vec<u32>> {
+        self.inner.cold_missing()
+    }
+
+    #[wasm_bindgen(js_name = stageColdRows)]
+    pub fn stage_cold_rows(&self, ids: &[u32], rows: &[u8]) -> Result<()> {
+        self.inner.stage_cold_rows(ids, rows)
+    }
+
+    #[wasm_bindgen(js_name = abandonColdSearch)]
+    pub fn abandon_cold_search(&self) {
+        self.inner.abandon_cold_search();
+    }
+
+    #[wasm_bindgen(js_name = coldReport, unchecked_return_type = "ColdReport | undefined")]
+    pub fn cold_report(&self) -> JsValue {
+        self.inner
+            .cold_report()
+            .map_or(JsValue::UNDEFINED, |r| report(&r))
+    }
+
     #[wasm_bindgen(getter)]
     pub fn tombstones(&self) -> u32 {
         self.inner.index().tombstones() as u32
@@ -333,7 +368,8 @@ export interface CreateOptions { dimension: number; metric: string; spec: string
 export interface SearchKnobs { efSearch?: number; nprobe?: number; rerank?: number }
 export interface TuneReport { knob: "nprobe" | "efSearch"; value: number; recall: number; reached: boolean; queries: number }
 export interface RecallReport { recall: number; queries: number }
-export interface MemoryReport { vectors: number; codes: number; graph: number; ids: number; metadata: number; other: number; total: number }
+export interface MemoryReport { vectors: number; codes: number; graph: number; ids: number; metadata: number; cache: number; other: number; total: number }
+export interface ColdReport { rowBytes: number; cacheBudgetBytes: number; cachedRows: number; cacheHits: number; rowsRead: number }
 export interface SavePlan { token: number; puts: [string, Uint8Array][]; deletes: string[]; full: boolean; bytes: number }
 export interface UpdatePlan { kind: "upToDate" | "incremental" | "reopen"; keys?: string[] }
 export type SpecAvailability = "built" | "fullBuildOnly" | "never";
