@@ -413,6 +413,7 @@ impl Collection {
         Ok(cold_rows::row_bytes(self.dimension()))
     }
 
+    #[inline(always)]
     fn cold(&self) -> Result<&ColdVectors> {
         self.cold_vectors().ok_or_else(|| Error::Unsupported {
             what: "this store does not keep its vectors cold (coldVectors)".into(),

@@ -122,6 +122,9 @@ pub struct Collection {
     /// The most bytes ([`Collection::memory_bytes`]) an add or upsert may grow the store to.
     memory_budget: Option<usize>,
     /// Full vectors kept in storage rather than memory ([`Collection::enable_cold_vectors`]).
+    /// Only in the full build: the lean build has no lossy family to pair them with, and leaving
+    /// the field out keeps the cold code out of its `.wasm`.
+    #[cfg(feature = "full")]
     cold: Option<Rc<ColdVectors>>,
     /// Where changes are reported for persistence: [`ChangeCounts`] until the collection is
     /// first saved or opened, then the snapshot layer's save state (`crate::snapshot`).
@@ -217,6 +220,7 @@ impl Collection {
             defaults: SearchDefaults::default(),
             fields: FieldIndexes::new(),
             memory_budget: None,
+            #[cfg(feature = "full")]
             cold: None,
             persist: Box::new(ChangeCounts::default()),
         })
@@ -312,7 +316,7 @@ impl Collection {
 
     /// Bytes of the cold vectors' cache, staged rows and outbox (0 without cold vectors).
     pub fn cold_memory_bytes(&self) -> usize {
-        self.cold.as_ref().map_or(0, |c| c.memory_bytes())
+        self.cold_vectors().map_or(0, |c| c.memory_bytes())
     }
 
     /// Keeps full vectors cold: rerank fetches its candidates' vectors through the returned
@@ -321,6 +325,19 @@ impl Collection {
     /// ([`Collection::prepare_rows`] gives its prepared vectors). Only for a lossy index created without its vectors (`keep_vectors: false`);
     /// called again, it changes the cache's budget.
     pub fn enable_cold_vectors(&mut self, cache_bytes: usize) -> Result<Rc<ColdVectors>> {
+        #[cfg(not(feature = "full"))]
+        {
+            let _ = cache_bytes;
+            Err(Error::Unsupported {
+                what: "cold vectors need a quantized index, which the lean build lacks".into(),
+            })
+        }
+        #[cfg(feature = "full")]
+        self.enable_cold_in_full_build(cache_bytes)
+    }
+
+    #[cfg(feature = "full")]
+    fn enable_cold_in_full_build(&mut self, cache_bytes: usize) -> Result<Rc<ColdVectors>> {
         if let Some(cold) = &self.cold {
             cold.set_budget(cache_bytes);
             return Ok(Rc::clone(cold));
@@ -358,9 +375,14 @@ impl Collection {
         Ok((self.next_internal_id, rows))
     }
 
-    /// The cold vectors, when [`Collection::enable_cold_vectors`] turned them on.
+    /// The cold vectors, when [`Collection::enable_cold_vectors`] turned them on. Always `None`
+    /// in the lean build, visibly to the compiler, so every use of them is dead code there.
+    #[inline(always)]
     pub fn cold_vectors(&self) -> Option<&ColdVectors> {
-        self.cold.as_deref()
+        #[cfg(feature = "full")]
+        return self.cold.as_deref();
+        #[cfg(not(feature = "full"))]
+        None
     }
 
     /// Bytes held outside the index: string ids, JSON metadata, their maps, field indexes.
@@ -662,7 +684,7 @@ impl Collection {
             return;
         }
         self.index.remove(ids);
-        if let Some(cold) = &self.cold {
+        if let Some(cold) = self.cold_vectors() {
             cold.forget(ids);
         }
         let recording = self.persist.is_recording();

@@ -22,7 +22,7 @@ export {
   type ShardSearchMany,
 } from "./sharded.js";
 export { QuiverError, isQuiverError, type QuiverErrorCode } from "./errors.js";
-export { MemoryStorage, storeKeyPrefix, type StorageAdapter, type StorageEntry } from "./storage/adapter.js";
+export { MemoryStorage, storeKeyPrefix, type RowFile, type StorageAdapter, type StorageEntry } from "./storage/adapter.js";
 export type {
   CreateOptions,
   FieldCondition,
@@ -35,6 +35,7 @@ export type {
   Item,
   JsonValue,
   MeasureRecallOptions,
+  ColdStats,
   MemoryBreakdown,
   Metadata,
   Metric,

@@ -101,24 +101,25 @@ export interface Collection {
   /** Heap bytes by component. */
   memoryBreakdown(): { vectors: number; codes: number; graph: number; ids: number; metadata: number; cache: number; other: number; total: number };
   /**
-   * Keeps full vectors cold (a lossy store created with `keepVectors: false`): rerank reads its
+   * Full build only (like the cold-vector methods below): keeps full vectors cold (a lossy
+   * store created with `keepVectors: false`): rerank reads its
    * candidates' rows through {@link coldMissing}/{@link stageColdRows}, cached in an LRU of at
    * most `cacheBytes`. Returns the size of one stored row. Called again, it changes the budget.
    */
-  enableColdVectors(cacheBytes: number): number;
+  enableColdVectors?(cacheBytes: number): number;
   /**
    * `[firstInternalId, rows]`: the encoded rows of a batch about to be added or upserted, under
    * the internal ids it will get; write them at `id × rowBytes` before adding the batch.
    */
-  coldRowsFor(vectors: Float32Array): [number, Uint8Array];
+  coldRowsFor?(vectors: Float32Array): [number, Uint8Array];
   /** Internal ids whose rows the last search lacked: empty when its result is final. */
-  coldMissing(): Uint32Array;
+  coldMissing?(): Uint32Array;
   /** Checks (`corrupt` on a bad row) and stages rows read for the ids `coldMissing` returned; then search again. */
-  stageColdRows(ids: Uint32Array, rows: Uint8Array): void;
+  stageColdRows?(ids: Uint32Array, rows: Uint8Array): void;
   /** Forgets a search that will not be finished. */
-  abandonColdSearch(): void;
+  abandonColdSearch?(): void;
   /** Row size and cache counters, or `undefined` without cold vectors. */
-  coldReport(): { rowBytes: number; cacheBudgetBytes: number; cachedRows: number; cacheHits: number; rowsRead: number } | undefined;
+  coldReport?(): { rowBytes: number; cacheBudgetBytes: number; cachedRows: number; cacheHits: number; rowsRead: number } | undefined;
   /** Deleted vectors the index still holds (HNSW tombstones). */
   readonly tombstones: number;
   /** Frees the WebAssembly memory now instead of at garbage collection. */

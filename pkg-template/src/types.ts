@@ -268,6 +268,22 @@ export interface CreateOptions extends MetricsOptions {
    */
   keepVectors?: boolean | undefined;
   /**
+   * Keeps the full f32 vectors in `storage` instead of memory, for exact rerank with only the
+   * codes (and lists or graph) in RAM: `true`, or `{ cacheBytes }` to size the LRU cache of
+   * rows read for reranking (default 16 MiB). Quantized indexes only; implies
+   * `keepVectors: false` and needs `storage` (docs/memory.md, "Cold vectors").
+   *
+   * Each add or upsert writes its vectors to storage before it changes the store (one file of
+   * fixed-size rows with `FileStorage` and `OPFSStorage` in a Worker; one record per vector with
+   * other adapters). A search whose candidates are not all cached reads the missing rows (about
+   * `rerank` rows, e.g. 100 for k = 10 with PQ) and scores the codes a second time, so it costs
+   * about twice a codes-only search plus the reads, and answers exactly as the same index with
+   * its vectors in memory. `get`, `exact`, `measureRecall` and `tune` behave as with
+   * `keepVectors: false`. Not saved with the store: pass it on every open (without it, a cold
+   * store opens as codes-only). One instance writes a cold store at a time.
+   */
+  coldVectors?: boolean | { cacheBytes?: number | undefined } | undefined;
+  /**
    * The most heap bytes ({@link StoreStats.memoryBytes}) the store may hold, e.g. to stay inside
    * a Worker's 128 MB. An `add` or `upsert` whose estimated footprint would pass it rejects
    * with `memory_budget_exceeded` and changes nothing; searches and deletes are never refused.
@@ -317,6 +333,8 @@ export interface MemoryBreakdown {
   ids: number;
   /** JSON metadata, its map and the field indexes. */
   metadata: number;
+  /** Rows of cold vectors cached or read for reranking ({@link CreateOptions.coldVectors}); 0 otherwise. */
+  cache: number;
   /** Everything else: internal id maps, build buffers. */
   other: number;
   /** The sum; equals `memoryBytes`. */
@@ -358,12 +376,30 @@ export interface StoreStats extends OperationStats {
    * `memory.vectors` shows what is still held.
    */
   keepVectors: boolean;
+  /** Cold vectors ({@link CreateOptions.coldVectors}): where they are, and the cache's counters; `null` otherwise. */
+  cold: ColdStats | null;
   /** Bytes held in WebAssembly memory by the store (index, ids, metadata). */
   memoryBytes: number;
   /** Whether the SIMD128 kernels are in use. */
   simd: boolean;
   /** The core's version. */
   version: string;
+}
+
+/** {@link StoreStats.cold}. */
+export interface ColdStats {
+  /** The file or key prefix holding the rows. */
+  location: string;
+  /** Bytes per stored row (`4 × dimension + 8`). */
+  rowBytes: number;
+  /** The cache's byte budget. */
+  cacheBudgetBytes: number;
+  /** Rows in the cache. */
+  cachedRows: number;
+  /** Candidate rows found in the cache, since the store was opened. */
+  cacheHits: number;
+  /** Rows read from storage, since the store was opened. */
+  rowsRead: number;
 }
 
 /** Options of {@link QuiverStore.measureRecall}. */

@@ -221,8 +221,17 @@ impl ColdState {
         }
         let slot = if self.slot_of.len() < self.capacity_rows && self.ids.len() < self.capacity_rows
         {
-            // A new slot at the end.
-            let slot = self.ids.len() as u32;
+            // A new slot at the end. Grow by doubling, but never past the budget: a `Vec`'s own
+            // doubling could hold twice the budget.
+            let used = self.ids.len();
+            if used == self.ids.capacity() {
+                let more = used.max(64).min(self.capacity_rows - used);
+                self.ids.reserve_exact(more);
+                self.prev.reserve_exact(more);
+                self.next.reserve_exact(more);
+                self.rows.reserve_exact(more * dim);
+            }
+            let slot = used as u32;
             self.ids.push(id);
             self.prev.push(NONE);
             self.next.push(NONE);

@@ -228,41 +228,6 @@ impl WasmCollection {
         report(&self.inner.memory_report())
     }
 
-    /// Turns cold vectors on with a cache of `cacheBytes`; returns the stored row size.
-    #[wasm_bindgen(js_name = enableColdVectors)]
-    pub fn enable_cold_vectors(&mut self, cache_bytes: f64) -> Result<u32> {
-        Ok(self.inner.enable_cold(cache_bytes)? as u32)
-    }
-
-    /// `[firstInternalId, rows]`: the encoded cold rows of a batch about to be added.
-    #[wasm_bindgen(js_name = coldRowsFor, unchecked_return_type = "[number, Uint8Array]")]
-    pub fn cold_rows_for(&self, vectors: &[f32]) -> Result<Array> {
-        let (first, bytes) = self.inner.cold_rows_for(vectors)?;
-        Ok(Array::of2(&first.into(), &Uint8Array::from(&bytes[..])))
-    }
-
-    #[wasm_bindgen(js_name = coldMissing)]
-    pub fn cold_missing(&self) -> Result<Vec<u32>> {
-        self.inner.cold_missing()
-    }
-
-    #[wasm_bindgen(js_name = stageColdRows)]
-    pub fn stage_cold_rows(&self, ids: &[u32], rows: &[u8]) -> Result<()> {
-        self.inner.stage_cold_rows(ids, rows)
-    }
-
-    #[wasm_bindgen(js_name = abandonColdSearch)]
-    pub fn abandon_cold_search(&self) {
-        self.inner.abandon_cold_search();
-    }
-
-    #[wasm_bindgen(js_name = coldReport, unchecked_return_type = "ColdReport | undefined")]
-    pub fn cold_report(&self) -> JsValue {
-        self.inner
-            .cold_report()
-            .map_or(JsValue::UNDEFINED, |r| report(&r))
-    }
-
     #[wasm_bindgen(getter)]
     pub fn tombstones(&self) -> u32 {
         self.inner.index().tombstones() as u32
@@ -359,6 +324,48 @@ impl WasmCollection {
     #[wasm_bindgen(js_name = rebaseOnto)]
     pub fn rebase_onto(&self, target: &mut WasmCollection) -> Result<()> {
         self.inner.rebase_onto(&mut target.inner)
+    }
+}
+
+/// Cold vectors (`coldVectors`), only in the full build: they need a lossy family, which the
+/// lean build lacks, so the lean `.wasm` carries none of this (the package never calls these
+/// methods on a lean collection).
+#[cfg(feature = "full")]
+#[wasm_bindgen(js_class = Collection)]
+impl WasmCollection {
+    /// Turns cold vectors on with a cache of `cacheBytes`; returns the stored row size.
+    #[wasm_bindgen(js_name = enableColdVectors)]
+    pub fn enable_cold_vectors(&mut self, cache_bytes: f64) -> Result<u32> {
+        Ok(self.inner.enable_cold(cache_bytes)? as u32)
+    }
+
+    /// `[firstInternalId, rows]`: the encoded cold rows of a batch about to be added.
+    #[wasm_bindgen(js_name = coldRowsFor, unchecked_return_type = "[number, Uint8Array]")]
+    pub fn cold_rows_for(&self, vectors: &[f32]) -> Result<Array> {
+        let (first, bytes) = self.inner.cold_rows_for(vectors)?;
+        Ok(Array::of2(&first.into(), &Uint8Array::from(&bytes[..])))
+    }
+
+    #[wasm_bindgen(js_name = coldMissing)]
+    pub fn cold_missing(&self) -> Result<Vec<u32>> {
+        self.inner.cold_missing()
+    }
+
+    #[wasm_bindgen(js_name = stageColdRows)]
+    pub fn stage_cold_rows(&self, ids: &[u32], rows: &[u8]) -> Result<()> {
+        self.inner.stage_cold_rows(ids, rows)
+    }
+
+    #[wasm_bindgen(js_name = abandonColdSearch)]
+    pub fn abandon_cold_search(&self) {
+        self.inner.abandon_cold_search();
+    }
+
+    #[wasm_bindgen(js_name = coldReport, unchecked_return_type = "ColdReport | undefined")]
+    pub fn cold_report(&self) -> JsValue {
+        self.inner
+            .cold_report()
+            .map_or(JsValue::UNDEFINED, |r| report(&r))
     }
 }
 

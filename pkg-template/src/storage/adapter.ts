@@ -39,9 +39,32 @@ export interface StorageAdapter {
   saveBatch(puts: readonly StorageEntry[], deletes: readonly string[]): Promise<void>;
   /** Removes the record under `key`; removing a missing key is not an error. */
   remove(key: string): Promise<void>;
+  /**
+   * Optional: fixed-size rows under `key` in one file, for vectors kept cold
+   * (`coldVectors`). Adapters without it keep one record per row under `key + "/"`.
+   */
+  openRows?(key: string): Promise<RowFile>;
   /** Releases the adapter's resources (connections, handles). Stores never call it: the code
    * that created the adapter owns it. */
   close?(): Promise<void>;
+}
+
+/**
+ * Fixed-size rows addressed by number (a store's cold vectors; the core owns the row format).
+ * Rows are written before the store refers to them, so a crash leaves at worst rows that
+ * nothing refers to.
+ */
+export interface RowFile {
+  /** The file or key prefix, for error messages and stats. */
+  readonly location: string;
+  /** The rows `rows[i]`, each `rowBytes` long, concatenated in order; a row never written reads as zeros (the core then reports it `corrupt`). */
+  read(rows: Uint32Array, rowBytes: number): Promise<Uint8Array>;
+  /** Writes `bytes` (whole rows) as rows `first, first + 1, …`. */
+  write(first: number, bytes: Uint8Array, rowBytes: number): Promise<void>;
+  /** Resolves once every write so far is durable. */
+  sync(): Promise<void>;
+  /** Releases the file. */
+  close(): Promise<void>;
 }
 
 /** The prefix of every key of the store named `name`: `` `${name}/` ``. */

@@ -18,7 +18,7 @@
 import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { QuiverError, quiverError } from "../errors.js";
-import type { StorageAdapter, StorageEntry } from "./adapter.js";
+import type { RowFile, StorageAdapter, StorageEntry } from "./adapter.js";
 import { fileNameToKey, keyToFileName } from "./file-names.js";
 
 const TEMP_MARK = ".tmp-";
@@ -172,6 +172,27 @@ export class FileStorage implements StorageAdapter {
     }
   }
 
+  /**
+   * Rows in one file (`key`'s file name), read and written in place at `row × rowBytes`. The
+   * file is created on first use; {@link RowFile.sync} flushes it (`fdatasync`).
+   */
+  async openRows(key: string): Promise<RowFile> {
+    const path = this.#path(key);
+    try {
+      await mkdir(this.directory, { recursive: true });
+      let handle;
+      try {
+        handle = await open(path, "r+");
+      } catch (error) {
+        if (!isMissing(error)) throw error;
+        handle = await open(path, "w+");
+      }
+      return new FileRows(path, handle);
+    } catch (error) {
+      throw failure(error, `opening ${path}`);
+    }
+  }
+
   /** {@inheritDoc StorageAdapter.remove} */
   async remove(key: string): Promise<void> {
     try {
@@ -179,5 +200,53 @@ export class FileStorage implements StorageAdapter {
     } catch (error) {
       if (!isMissing(error)) throw failure(error, `removing ${JSON.stringify(key)}`);
     }
+  }
+}
+
+type Handle = Awaited<ReturnType<typeof open>>;
+
+/** {@link FileStorage.openRows}: positional reads and writes on one open file. */
+class FileRows implements RowFile {
+  readonly location: string;
+  readonly #handle: Handle;
+
+  constructor(path: string, handle: Handle) {
+    this.location = path;
+    this.#handle = handle;
+  }
+
+  async read(rows: Uint32Array, rowBytes: number): Promise<Uint8Array> {
+    const out = new Uint8Array(rows.length * rowBytes);
+    try {
+      // Concurrent reads: libuv runs them on its thread pool. A row past the end stays zeros.
+      await Promise.all(Array.from(rows, (row, i) => this.#handle.read(out, i * rowBytes, rowBytes, row * rowBytes)));
+    } catch (error) {
+      throw failure(error, `reading ${rows.length} rows of ${this.location}`);
+    }
+    return out;
+  }
+
+  async write(first: number, bytes: Uint8Array, rowBytes: number): Promise<void> {
+    try {
+      let done = 0;
+      while (done < bytes.length) {
+        const { bytesWritten } = await this.#handle.write(bytes, done, bytes.length - done, first * rowBytes + done);
+        done += bytesWritten;
+      }
+    } catch (error) {
+      throw failure(error, `writing ${bytes.length / rowBytes} rows to ${this.location}`);
+    }
+  }
+
+  async sync(): Promise<void> {
+    try {
+      await this.#handle.datasync();
+    } catch (error) {
+      throw failure(error, `flushing ${this.location}`);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.#handle.close();
   }
 }
