@@ -19,9 +19,17 @@
 // delta and WebAssembly memory delta over the build (after a full GC), and stats().memoryBytes;
 // each as a multiple of the payload (n × 384 × 4 bytes). Progress bars go to stderr.
 // --check-recall R exits non-zero if any family's recall@10 is below R (the CI check at 100k).
-// A spec may end in ":codes" for keepVectors: false (only the codes stay in memory).
+// A spec may end in ":codes" for keepVectors: false (only the codes stay in memory), or in
+// ":cold" for coldVectors (codes in memory, full vectors in a FileStorage directory under the
+// system's temp dir, read for rerank). A cold store is also saved, then reopened in a fresh
+// process that has never seen the data: that row reports the time from `open` to the first
+// result, and the reopened process's whole RSS (not a delta), as a tab or Worker would hold.
+// --knobs "nprobe=32,efSearch=64,rerank=100" sets search knobs for every family; --keep keeps
+// the cold store directories.
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, renameSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, renameSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { argParser } from "./lib/args.mjs";
 import { readVecs, rng, writeVecs } from "./lib/data.mjs";
@@ -89,13 +97,25 @@ function parseSize(text) {
   return Math.round(Number(m[1]) * { "": 1, k: 1e3, m: 1e6 }[m[2].toLowerCase()]);
 }
 
-async function buildStore(quiver, spec, base, label) {
+/** `--knobs "nprobe=32,rerank=100"` as search params. */
+function parseKnobs(text) {
+  const params = {};
+  for (const part of (text ?? "").split(",").filter(Boolean)) {
+    const [key, value] = part.split("=");
+    if (!["nprobe", "efSearch", "rerank"].includes(key) || !/^\d+$/.test(value ?? "")) throw new Error(`bad knob ${JSON.stringify(part)} (nprobe, efSearch, rerank = integers)`);
+    params[key] = Number(value);
+  }
+  return params;
+}
+
+async function buildStore(quiver, spec, base, label, directory) {
   const [index, mode] = spec.split(":");
   const store = await quiver.VectorStore.create({
     dimension: base.dim,
     metric: "cosine",
     index,
     ...(mode === "codes" ? { keepVectors: false } : {}),
+    ...(mode === "cold" ? { name: "scale", storage: new quiver.FileStorage(directory), coldVectors: true } : {}),
   });
   const batch = 5_000;
   const report = progress(label, base.rows);
@@ -152,12 +172,33 @@ if (flag("--child")) {
   const wasmMemory = () => glue.initSync({ module: new Uint8Array(0) }).memory.buffer.byteLength;
   settle();
   const before = { rss: process.memoryUsage().rss, wasm: wasmMemory() };
+  const directory = spec.endsWith(":cold") ? mkdtempSync(join(tmpdir(), "quiver-scale-")) : undefined;
   const t0 = performance.now();
-  const store = await buildStore(quiver, spec, base, `[build ${spec} ${n}]`);
+  const store = await buildStore(quiver, spec, base, `[build ${spec} ${n}]`, directory);
   const buildSeconds = (performance.now() - t0) / 1000;
   settle();
   const after = { rss: process.memoryUsage().rss, wasm: wasmMemory() };
   const stats = await store.stats();
+  const measured = await measureSearch(store, spec, n, queries, truth, nQueries);
+  let saveSeconds;
+  if (directory) {
+    const t1 = performance.now();
+    await store.save();
+    saveSeconds = (performance.now() - t1) / 1000;
+  }
+  console.log(JSON.stringify({
+    spec, n, payload: n * base.dim * 4, buildSeconds, saveSeconds, directory,
+    ...measured,
+    rssDelta: after.rss - before.rss, wasmDelta: after.wasm - before.wasm,
+    memoryBytes: stats.memoryBytes, memory: stats.memory,
+  }));
+  await store.close();
+  process.exit(0);
+}
+
+/** Recall@10 against `truth`, latency percentiles and QPS over the first `nQueries` queries. */
+async function measureSearch(store, spec, n, queries, truth, nQueries) {
+  const params = parseKnobs(option("--knobs"));
   const latencies = [];
   let recall = 0;
   const report = progress(`[search ${spec} ${n}]`, nQueries);
@@ -165,7 +206,7 @@ if (flag("--child")) {
   for (let q = 0; q < nQueries; q++) {
     const vector = queries.data.subarray(q * queries.dim, (q + 1) * queries.dim);
     const start = performance.now();
-    const hits = await store.search({ vector, k: K });
+    const hits = await store.search({ vector, k: K, params });
     latencies.push(performance.now() - start);
     const expected = new Set(truth.data.subarray(q * K, (q + 1) * K));
     recall += hits.filter((h) => expected.has(Number(h.id.slice(1)))).length / K;
@@ -174,11 +215,31 @@ if (flag("--child")) {
   const searchSeconds = (performance.now() - s0) / 1000;
   latencies.sort((a, b) => a - b);
   const pick = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  return { recall: recall / nQueries, p50: pick(0.5), p99: pick(0.99), qps: nQueries / searchSeconds };
+}
+
+if (flag("--child-open")) {
+  // A fresh process that never held the data: open the saved cold store, time the first result,
+  // then search and report the whole process's memory.
+  const spec = option("--spec");
+  const n = Number(option("--n"));
+  const nQueries = Number(option("--queries"));
+  const quiver = await import(`${root}pkg/dist/node.js`);
+  const queries = readVecs(`${dataDir}/query.fvecs`);
+  const truth = readVecs(option("--truth"));
+  const t0 = performance.now();
+  const store = await quiver.VectorStore.open({ name: "scale", storage: new quiver.FileStorage(option("--dir")), coldVectors: true });
+  const openSeconds = (performance.now() - t0) / 1000;
+  await store.search({ vector: queries.data.subarray(0, queries.dim), k: K, params: parseKnobs(option("--knobs")) });
+  const firstResultSeconds = (performance.now() - t0) / 1000;
+  const measured = await measureSearch(store, `${spec} reopened`, n, queries, truth, nQueries);
+  globalThis.gc();
+  const stats = await store.stats();
+  const glue = await import(`${root}pkg/wasm/full/quiver.js`);
   console.log(JSON.stringify({
-    spec, n, payload: n * base.dim * 4, buildSeconds,
-    recall: recall / nQueries, p50: pick(0.5), p99: pick(0.99), qps: nQueries / searchSeconds,
-    rssDelta: after.rss - before.rss, wasmDelta: after.wasm - before.wasm,
-    memoryBytes: stats.memoryBytes, memory: stats.memory,
+    spec: `${spec} reopened`, n, payload: n * queries.dim * 4, openSeconds, firstResultSeconds, ...measured,
+    rssTotal: process.memoryUsage().rss, wasmTotal: glue.initSync({ module: new Uint8Array(0) }).memory.buffer.byteLength,
+    memoryBytes: stats.memoryBytes, memory: stats.memory, cold: stats.cold,
   }));
   await store.close();
   process.exit(0);
@@ -205,20 +266,40 @@ for (const n of sizes) {
   if (!existsSync(truthPath)) {
     node(["--child-truth", "--n", String(n), "--queries", String(nQueries), "--spread", String(spread), "--out", truthPath]);
   }
+  const knobs = option("--knobs") ? ["--knobs", option("--knobs")] : [];
   for (const spec of specs) {
-    const out = node(["--child", "--spec", spec, "--n", String(n), "--queries", String(nQueries), "--spread", String(spread), "--truth", truthPath]);
-    rows.push(JSON.parse(out.trim().split("\n").pop()));
+    const out = node(["--child", "--spec", spec, "--n", String(n), "--queries", String(nQueries), "--spread", String(spread), "--truth", truthPath, ...knobs]);
+    const row = JSON.parse(out.trim().split("\n").pop());
+    rows.push(row);
+    if (row.directory) {
+      try {
+        const reopened = node(["--child-open", "--spec", spec, "--n", String(n), "--queries", String(nQueries), "--truth", truthPath, "--dir", row.directory, ...knobs]);
+        rows.push(JSON.parse(reopened.trim().split("\n").pop()));
+      } finally {
+        if (!flag("--keep")) rmSync(row.directory, { recursive: true, force: true });
+      }
+    }
   }
 }
 if (json) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
   const x = (bytes, payload) => `${(bytes / MiB).toFixed(0)} MiB (×${(bytes / payload).toFixed(2)})`;
-  console.log(`\ndata: ${dataDir} grown to each size (spread ${spread}), ${nQueries} queries, k = ${K}, default knobs\n`);
+  console.log(`\ndata: ${dataDir} grown to each size (spread ${spread}), ${nQueries} queries, k = ${K}, knobs ${option("--knobs") ?? "default"}\n`);
   console.log("| n | index | build s | recall@10 | p50 ms | p99 ms | QPS | Node RSS delta | wasm memory delta | stats().memoryBytes |");
   console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
-  for (const r of rows) {
+  for (const r of rows.filter((r) => r.buildSeconds !== undefined)) {
     console.log(`| ${r.n.toLocaleString("en")} | ${r.spec} | ${r.buildSeconds.toFixed(1)} | ${r.recall.toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.qps.toFixed(0)} | ${x(r.rssDelta, r.payload)} | ${x(r.wasmDelta, r.payload)} | ${x(r.memoryBytes, r.payload)} |`);
+  }
+  const reopened = rows.filter((r) => r.openSeconds !== undefined);
+  if (reopened.length > 0) {
+    console.log("\ncold stores reopened in a fresh process (whole-process memory, not deltas):\n");
+    console.log("| n | index | open s | first result s | recall@10 | p50 ms | p99 ms | QPS | Node RSS | wasm memory | stats().memoryBytes | rows read |");
+    console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+    const mib = (bytes) => `${(bytes / MiB).toFixed(0)} MiB`;
+    for (const r of reopened) {
+      console.log(`| ${r.n.toLocaleString("en")} | ${r.spec} | ${r.openSeconds.toFixed(2)} | ${r.firstResultSeconds.toFixed(2)} | ${r.recall.toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.qps.toFixed(0)} | ${mib(r.rssTotal)} | ${mib(r.wasmTotal)} | ${mib(r.memoryBytes)} | ${r.cold.rowsRead} |`);
+    }
   }
 }
 if (checkRecall !== undefined) {

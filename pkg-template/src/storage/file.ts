@@ -15,6 +15,7 @@
  *
  * @packageDocumentation
  */
+import { readSync } from "node:fs";
 import { mkdir, open, readFile, readdir, rename, unlink } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { QuiverError, quiverError } from "../errors.js";
@@ -218,8 +219,18 @@ class FileRows implements RowFile {
   async read(rows: Uint32Array, rowBytes: number): Promise<Uint8Array> {
     const out = new Uint8Array(rows.length * rowBytes);
     try {
-      // Concurrent reads: libuv runs them on its thread pool. A row past the end stays zeros.
-      await Promise.all(Array.from(rows, (row, i) => this.#handle.read(out, i * rowBytes, rowBytes, row * rowBytes)));
+      // Synchronous positional reads: a rerank reads about a hundred rows of ~1.5 KB, mostly
+      // from the page cache, which takes far less time than a hundred trips through libuv's
+      // thread pool (measured in bench/README.md, "Cold vectors"). A row past the end stays zeros.
+      const fd = this.#handle.fd;
+      rows.forEach((row, i) => {
+        let done = 0;
+        while (done < rowBytes) {
+          const read = readSync(fd, out, i * rowBytes + done, rowBytes - done, row * rowBytes + done);
+          if (read === 0) break;
+          done += read;
+        }
+      });
     } catch (error) {
       throw failure(error, `reading ${rows.length} rows of ${this.location}`);
     }
