@@ -410,6 +410,9 @@ impl Collection {
             });
         }
         self.enable_cold_vectors(cache_bytes as usize)?;
+        // Rows are tied to this collection's internal ids: it can never be replayed onto
+        // another writer's version, so its journal need not hold every added vector.
+        self.disable_rebase();
         Ok(cold_rows::row_bytes(self.dimension()))
     }
 
@@ -420,15 +423,32 @@ impl Collection {
         })
     }
 
-    /// The cold rows of a batch about to be added or upserted (`vectors`, row-major): the
-    /// internal id of its first row and the encoded rows, for the caller to write to cold
+    /// The cold rows of a batch about to be added or upserted (`ids`, `vectors` row-major):
+    /// the internal id of its first row and the encoded rows, for the caller to write to cold
     /// storage before it adds the batch. Bad vectors fail as the add would.
-    pub fn cold_rows_for(&self, vectors: &[f32]) -> Result<(u32, Vec<u8>)> {
+    pub fn cold_rows_for<S: AsRef<str>>(
+        &self,
+        ids: &[S],
+        vectors: &[f32],
+    ) -> Result<(u32, Vec<u8>)> {
         self.cold()?;
         let (first, rows) = self.prepare_rows(vectors)?;
-        let n = (rows.len() / self.dimension()) as u32;
-        let ids: Vec<u32> = (first..first + n).collect();
-        Ok((first, cold_rows::encode_rows(self.dimension(), &ids, &rows)))
+        let n = rows.len() / self.dimension();
+        if ids.len() != n {
+            return Err(Error::InvalidArgument {
+                name: "ids",
+                reason: format!("{} ids for {n} vectors", ids.len()),
+            });
+        }
+        let internal: Vec<u32> = (first..first + n as u32).collect();
+        let tags: Vec<u32> = ids
+            .iter()
+            .map(|id| cold_rows::id_tag(id.as_ref()))
+            .collect();
+        Ok((
+            first,
+            cold_rows::encode_rows(self.dimension(), &internal, &tags, &rows),
+        ))
     }
 
     /// The internal ids whose rows the last search lacked (see [`ColdVectors::take_missing`]).
@@ -440,7 +460,12 @@ impl Collection {
     /// row is `Corrupt` and abandons the search.
     pub fn stage_cold_rows(&self, ids: &[u32], bytes: &[u8]) -> Result<()> {
         let cold = self.cold()?;
-        match cold_rows::decode_rows(self.dimension(), ids, bytes) {
+        // An id no longer stored gets a tag no row has: its row reads as another item's.
+        let tags: Vec<u32> = ids
+            .iter()
+            .map(|&id| self.external_id_of(id).map_or(0, cold_rows::id_tag))
+            .collect();
+        match cold_rows::decode_rows(self.dimension(), ids, &tags, bytes) {
             Ok(rows) => {
                 cold.stage(ids, &rows);
                 Ok(())

@@ -40,7 +40,8 @@ fn fill(c: &mut Collection, rows: &[f32], storage: Option<&mut Storage>) {
 }
 
 fn write_rows(c: &Collection, rows: &[f32], storage: &mut Storage) {
-    let (first, bytes) = c.cold_rows_for(rows).unwrap();
+    let ids: Vec<String> = (0..rows.len() / 384).map(|i| i.to_string()).collect();
+    let (first, bytes) = c.cold_rows_for(&ids, rows).unwrap();
     let size = bytes.len() / (rows.len() / 384);
     for (i, row) in bytes.chunks_exact(size).enumerate() {
         storage.insert(first + i as u32, row.to_vec());
@@ -182,16 +183,65 @@ fn cold_vectors_need_a_store_without_its_vectors() {
         cold.enable_cold(f64::NAN).unwrap_err().code(),
         "invalid_argument"
     );
-    assert!(cold.cold_rows_for(&[0.5; 384]).is_err(), "not on yet");
+    assert!(
+        cold.cold_rows_for(&["a"], &[0.5; 384]).is_err(),
+        "not on yet"
+    );
     cold.enable_cold(1024.0).unwrap();
+    let code = |ids: &[&str], v: &[f32]| cold.cold_rows_for(ids, v).unwrap_err().code();
+    assert_eq!(code(&["a"], &[0.5; 383]), "dimension_mismatch");
+    assert_eq!(code(&["a"], &[f32::NAN; 384]), "invalid_vector");
+    assert_eq!(code(&["a"], &[0.5; 768]), "invalid_argument");
+    let (first, bytes) = cold.cold_rows_for(&["a", "b"], &[0.5; 768]).unwrap();
+    assert_eq!((first, bytes.len()), (0, 2 * 1548));
+}
+
+#[test]
+fn a_cold_store_saves_and_reopens_after_a_bulk_load_and_is_never_rebased() {
+    use quiver::snapshot::MANIFEST_KEY;
+    use std::collections::BTreeMap;
+    let set = fixture_3k();
+    let mut cold = create("IVF16,PQ16", false);
+    let mut storage = Storage::new();
+    cold.enable_cold((1 << 20) as f64).unwrap();
+    let mut records: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+    let mut save = |c: &mut Collection| {
+        let plan = c.begin_save().unwrap();
+        for (key, bytes) in &plan.puts {
+            records.insert(key.clone(), bytes.clone());
+        }
+        for key in &plan.deletes {
+            records.remove(key);
+        }
+        c.ack_save(plan.token).unwrap();
+        (plan.full, records.clone())
+    };
+    save(&mut cold);
+    // A bulk load after the first save: far more than a log may hold before compaction, so the
+    // journal is dropped as it grows and the next save is a full snapshot.
+    for (start, chunk) in set.base.chunks(500 * 384).enumerate() {
+        let ids: Vec<String> = (0..chunk.len() / 384)
+            .map(|i| (start * 500 + i).to_string())
+            .collect();
+        let (first, bytes) = cold.cold_rows_for(&ids, chunk).unwrap();
+        for (i, row) in bytes.chunks_exact(1548).enumerate() {
+            storage.insert(first + i as u32, row.to_vec());
+        }
+        cold.add_flat(&ids, chunk, None).unwrap();
+    }
+    let (full, stored) = save(&mut cold);
+    assert!(full, "a bulk load is saved as a full snapshot");
+    let mut reopened = Collection::open(&stored[MANIFEST_KEY], &mut stored.clone()).unwrap();
+    reopened.enable_cold((1 << 20) as f64).unwrap();
+    for q in 0..5 {
+        let query = set.query(q);
+        let (a, _) = search_cold(&cold, &storage, query, &options(None));
+        let (b, _) = search_cold(&reopened, &storage, query, &options(None));
+        assert_eq!(a, b, "query {q}");
+    }
+    let mut other = Collection::open(&stored[MANIFEST_KEY], &mut stored.clone()).unwrap();
     assert_eq!(
-        cold.cold_rows_for(&[0.5; 383]).unwrap_err().code(),
-        "dimension_mismatch"
+        cold.rebase_onto(&mut other).unwrap_err().code(),
+        "unsupported"
     );
-    assert_eq!(
-        cold.cold_rows_for(&[f32::NAN; 384]).unwrap_err().code(),
-        "invalid_vector"
-    );
-    let (first, bytes) = cold.cold_rows_for(&[0.5; 768]).unwrap();
-    assert_eq!((first, bytes.len()), (0, 2 * 1544));
 }

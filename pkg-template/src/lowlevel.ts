@@ -111,7 +111,7 @@ export interface Collection {
    * `[firstInternalId, rows]`: the encoded rows of a batch about to be added or upserted, under
    * the internal ids it will get; write them at `id × rowBytes` before adding the batch.
    */
-  coldRowsFor?(vectors: Float32Array): [number, Uint8Array];
+  coldRowsFor?(ids: string[], vectors: Float32Array): [number, Uint8Array];
   /** Internal ids whose rows the last search lacked: empty when its result is final. */
   coldMissing?(): Uint32Array;
   /** Checks (`corrupt` on a bad row) and stages rows read for the ids `coldMissing` returned; then search again. */

@@ -336,8 +336,9 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       throw error;
     }
     // A store with storage journals from the start, so that if another tab saves the same
-    // store first, this one's changes can be replayed onto that version.
-    if (storage) collection.enableJournal();
+    // store first, this one's changes can be replayed onto that version. A cold store is never
+    // replayed (its rows belong to its own internal ids), so it does not pay for a journal.
+    if (storage && !cold) collection.enableJournal();
     return new VectorStore<M>(name, collection, storage, { metrics: o.metrics as boolean | undefined, onMetric: o.onMetric as MetricsOptions["onMetric"] }, cold);
   }
 
@@ -501,7 +502,12 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       if (!this.#storage) throw quiverError("unsupported", "this store has no storage adapter; pass `storage` when creating it");
       // The saved store refers to every row written so far: make them durable first.
       await this.#cold?.rows.sync();
-      const next = await saveCollection(this.#storage, this.name, c, task, this.#channel, compact);
+      // A rebase would re-add this store's unsaved items under the other writer's next internal
+      // ids, where that writer's own rows already are: refuse rather than mix them up.
+      const refuseRebase = this.#cold
+        ? `another instance saved the cold store ${JSON.stringify(this.name)} since this one opened it; a cold store has one writer at a time (its unsaved changes stay in memory; close it and open the saved version)`
+        : undefined;
+      const next = await saveCollection(this.#storage, this.name, c, task, this.#channel, compact, refuseRebase);
       if (next !== c) this.#adopt(c, next);
     });
   }
@@ -688,7 +694,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
         const chunkVectors = vectors.subarray(start * dim, end * dim);
         const json = metadataJson(metadata, start, end);
         // Cold rows first, under the ids this chunk will get: a failed write changes nothing.
-        if (this.#cold) await writeColdRows(c, this.#cold, chunkVectors);
+        if (this.#cold) await writeColdRows(c, this.#cold, chunkIds, chunkVectors);
         const fresh: string[] = [];
         const previous: RawRecord[] = [];
         for (const id of chunkIds) {
@@ -709,9 +715,9 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
 
 type RawHit<M> = { id: string; score: number; metadata: M | null };
 
-/** Writes the cold rows of `vectors`, a chunk about to be added. */
-async function writeColdRows(c: Collection, cold: Cold, vectors: Float32Array): Promise<void> {
-  const [first, bytes] = core(() => coldOf(c).coldRowsFor(vectors));
+/** Writes the cold rows of a chunk about to be added. */
+async function writeColdRows(c: Collection, cold: Cold, ids: string[], vectors: Float32Array): Promise<void> {
+  const [first, bytes] = core(() => coldOf(c).coldRowsFor(ids, vectors));
   try {
     await cold.rows.write(first, bytes, cold.rowBytes);
   } catch (error) {

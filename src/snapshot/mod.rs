@@ -177,6 +177,9 @@ pub struct PersistState {
     settings_version: u64,
     /// `settings_version` as of the begin of the last acknowledged save.
     settings_saved: u64,
+    /// Set by [`Collection::disable_rebase`]: the journal serves only the next incremental save,
+    /// so it is dropped once that save would be a full snapshot anyway.
+    no_rebase: bool,
 }
 
 impl PersistState {
@@ -187,6 +190,18 @@ impl PersistState {
     pub(crate) fn record_add(&mut self, first: u32, items: &[Item<'_>], vectors: &[f32]) {
         if self.recording && !items.is_empty() {
             self.journal.push_adds(first, items, vectors);
+            self.drop_journal_if_useless();
+        }
+    }
+
+    /// Without rebase, a journal that the next save cannot write as a log (it would compact)
+    /// is dead weight, and it holds every added vector: a bulk load of a million 384-d vectors
+    /// would keep 1.5 GB. Drop it and ask for a full snapshot; journaling resumes after it.
+    fn drop_journal_if_useless(&mut self) {
+        if self.no_rebase && self.pending.is_none() && self.needs_full(self.journal.len(), false) {
+            self.journal = Journal::default();
+            self.recording = false;
+            self.invalidate();
         }
     }
 
@@ -622,6 +637,14 @@ impl Collection {
         }
     }
 
+    /// Declares that this collection will never be rebased onto another writer's version (a
+    /// store with cold vectors, whose rows are tied to its own internal ids): its journal then
+    /// only serves the next incremental save and is dropped once it outgrows what that save
+    /// could log, and [`Collection::rebase_onto`] refuses.
+    pub fn disable_rebase(&mut self) {
+        state_mut(&mut self.persist).no_rebase = true;
+    }
+
     /// Asks for the next save to write a full snapshot, folding the op log in.
     pub fn compact(&mut self) {
         state_mut(&mut self.persist).full_requests += 1;
@@ -855,6 +878,13 @@ impl Collection {
             });
         }
         let p = state(&*self.persist);
+        if p.no_rebase {
+            return Err(Error::Unsupported {
+                what: "rebasing a collection whose rows are tied to its internal ids (cold \
+                       vectors): it has one writer at a time"
+                    .into(),
+            });
+        }
         if !p.recording && !self.is_empty() {
             return Err(Error::Unsupported {
                 what: "rebasing a collection that was never saved".into(),

@@ -341,8 +341,8 @@ impl WasmCollection {
 
     /// `[firstInternalId, rows]`: the encoded cold rows of a batch about to be added.
     #[wasm_bindgen(js_name = coldRowsFor, unchecked_return_type = "[number, Uint8Array]")]
-    pub fn cold_rows_for(&self, vectors: &[f32]) -> Result<Array> {
-        let (first, bytes) = self.inner.cold_rows_for(vectors)?;
+    pub fn cold_rows_for(&self, ids: Vec<String>, vectors: &[f32]) -> Result<Array> {
+        let (first, bytes) = self.inner.cold_rows_for(&ids, vectors)?;
         Ok(Array::of2(&first.into(), &Uint8Array::from(&bytes[..])))
     }
 

@@ -83,7 +83,7 @@ for (const { index, params } of [
         assert.ok(stats.memory.cache > 0 && stats.memory.cache <= (1 << 20) * 1.2, `cache ${stats.memory.cache}`);
         // Without the cache (sized for a large store), a fraction of the store with its vectors.
         assert.ok(stats.memoryBytes - stats.memory.cache < warmStats.memoryBytes / 3, `${stats.memoryBytes} vs ${warmStats.memoryBytes}`);
-        assert.equal(stats.cold.rowBytes, 384 * 4 + 8);
+        assert.equal(stats.cold.rowBytes, 384 * 4 + 12);
         assert.ok(stats.cold.rowsRead > 0 && stats.cold.cacheHits > 0, JSON.stringify(stats.cold));
         assert.ok(stats.cold.location.includes(kind === "file" ? dir : "cold-vectors"), stats.cold.location);
         // Filters apply to the reranked candidates.
@@ -155,6 +155,24 @@ test("a damaged or missing cold file is a typed error naming it; the codes still
     assert.equal((await reopened.search({ vector: queries[1], k: K, params: { rerank: 0 } })).length, K);
     await reopened.close();
   });
+});
+
+test("a cold store has one writer: a save that would rebase is refused, and rows another writer overwrote are corrupt", async () => {
+  const storage = new MemoryStorage();
+  const a = await VectorStore.create({ name: "shared", dimension: 384, index: "IVF16,PQ48", seed: SEED, storage, coldVectors: true });
+  await a.add(items.slice(0, 2000));
+  await a.save();
+  const b = await VectorStore.open({ name: "shared", storage, coldVectors: true });
+  // Both hand out the same next internal ids, so a's rows overwrite b's.
+  await b.add(items.slice(2000, 2100));
+  await a.add(items.slice(2100, 2200));
+  await a.save();
+  await rejectsWith(b.save(), "unsupported", "a save of b that would rebase onto a's");
+  await assert.rejects(b.search({ vector: items[2050].vector, k: 1, params: { nprobe: 16 } }), (e) => isQuiverError(e, "corrupt"), "b's overwritten rows");
+  const [hit] = await a.search({ vector: items[2150].vector, k: 1, params: { nprobe: 16 } });
+  assert.equal(hit.id, "doc-2150", "a's rows are its own");
+  await a.close();
+  await b.close();
 });
 
 /** MemoryStorage whose writes fail with quota_exceeded once `full` is set. */

@@ -251,7 +251,8 @@ async function orphanedRecords(storage: Adapter, name: string, stored: Uint8Arra
  * unsaved changes replayed on top (the caller frees the old one).
  *
  * With `compact`, the save writes a full snapshot (folding the op log in), also when it had to
- * rebase onto another writer's version.
+ * rebase onto another writer's version. With `refuseRebase`, a save that would have to rebase
+ * rejects with `unsupported` and that message instead, changing nothing.
  *
  * The first save of a collection also deletes orphaned records (see `orphanedRecords`), in the
  * same `saveBatch` as its new manifest, so never before a manifest that no longer needs them is
@@ -264,6 +265,7 @@ export function saveCollection(
   task: PersistTask = {},
   channel?: BroadcastChannel,
   compact = false,
+  refuseRebase?: string,
 ): Promise<Collection> {
   const adapter = storage as Adapter;
   return withWriteLock(adapter, name, async () => {
@@ -272,6 +274,7 @@ export function saveCollection(
     const stored = await loadManifest(storage, name);
     if (stored && core(() => Collection.manifestInfo(stored)).version !== c.savedVersion) {
       // Another writer committed: build on its version, not ours.
+      if (refuseRebase !== undefined) throw quiverError("unsupported", refuseRebase);
       const fresh = await loadCollection(storage, name, task);
       if (fresh) {
         try {
