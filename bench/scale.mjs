@@ -41,6 +41,9 @@ const MiB = 1024 * 1024;
 const K = 10;
 const dataDir = option("--data", `${root}../shared/data/dev-minilm-20k`);
 const cacheDir = `${root}bench/results/cache/scale`;
+// Read once: the parser removes what it reads.
+const knobsText = option("--knobs");
+const keepDirectories = flag("--keep");
 
 /** A progress bar on stderr: redrawn in place on a terminal, every 10% otherwise (CI logs). */
 function progress(label, total) {
@@ -198,7 +201,7 @@ if (flag("--child")) {
 
 /** Recall@10 against `truth`, latency percentiles and QPS over the first `nQueries` queries. */
 async function measureSearch(store, spec, n, queries, truth, nQueries) {
-  const params = parseKnobs(option("--knobs"));
+  const params = parseKnobs(knobsText);
   const latencies = [];
   let recall = 0;
   const report = progress(`[search ${spec} ${n}]`, nQueries);
@@ -230,7 +233,7 @@ if (flag("--child-open")) {
   const t0 = performance.now();
   const store = await quiver.VectorStore.open({ name: "scale", storage: new quiver.FileStorage(option("--dir")), coldVectors: true });
   const openSeconds = (performance.now() - t0) / 1000;
-  await store.search({ vector: queries.data.subarray(0, queries.dim), k: K, params: parseKnobs(option("--knobs")) });
+  await store.search({ vector: queries.data.subarray(0, queries.dim), k: K, params: parseKnobs(knobsText) });
   const firstResultSeconds = (performance.now() - t0) / 1000;
   const measured = await measureSearch(store, `${spec} reopened`, n, queries, truth, nQueries);
   globalThis.gc();
@@ -266,7 +269,7 @@ for (const n of sizes) {
   if (!existsSync(truthPath)) {
     node(["--child-truth", "--n", String(n), "--queries", String(nQueries), "--spread", String(spread), "--out", truthPath]);
   }
-  const knobs = option("--knobs") ? ["--knobs", option("--knobs")] : [];
+  const knobs = knobsText ? ["--knobs", knobsText] : [];
   for (const spec of specs) {
     const out = node(["--child", "--spec", spec, "--n", String(n), "--queries", String(nQueries), "--spread", String(spread), "--truth", truthPath, ...knobs]);
     const row = JSON.parse(out.trim().split("\n").pop());
@@ -276,7 +279,7 @@ for (const n of sizes) {
         const reopened = node(["--child-open", "--spec", spec, "--n", String(n), "--queries", String(nQueries), "--truth", truthPath, "--dir", row.directory, ...knobs]);
         rows.push(JSON.parse(reopened.trim().split("\n").pop()));
       } finally {
-        if (!flag("--keep")) rmSync(row.directory, { recursive: true, force: true });
+        if (!keepDirectories) rmSync(row.directory, { recursive: true, force: true });
       }
     }
   }
@@ -285,7 +288,7 @@ if (json) {
   console.log(JSON.stringify(rows, null, 2));
 } else {
   const x = (bytes, payload) => `${(bytes / MiB).toFixed(0)} MiB (×${(bytes / payload).toFixed(2)})`;
-  console.log(`\ndata: ${dataDir} grown to each size (spread ${spread}), ${nQueries} queries, k = ${K}, knobs ${option("--knobs") ?? "default"}\n`);
+  console.log(`\ndata: ${dataDir} grown to each size (spread ${spread}), ${nQueries} queries, k = ${K}, knobs ${knobsText ?? "default"}\n`);
   console.log("| n | index | build s | recall@10 | p50 ms | p99 ms | QPS | Node RSS delta | wasm memory delta | stats().memoryBytes |");
   console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   for (const r of rows.filter((r) => r.buildSeconds !== undefined)) {

@@ -390,7 +390,7 @@ export interface StoreStats extends OperationStats {
 export interface ColdStats {
   /** The file or key prefix holding the rows. */
   location: string;
-  /** Bytes per stored row (`4 × dimension + 8`). */
+  /** Bytes per stored row (`4 × dimension + 12`). */
   rowBytes: number;
   /** The cache's byte budget. */
   cacheBudgetBytes: number;

@@ -10,6 +10,11 @@
 //! A search whose candidates are all cached finishes in one round. Once a search finishes, its
 //! staged rows move into an LRU cache bounded in bytes.
 //!
+//! The second round need not search the codes again: the first round's candidates are kept and
+//! replayed ([`VectorSource::replay`]) to the same search point, the first that asks, when the
+//! query and depth match. Only a rerank that is a search's first fetch is replayed, so a search
+//! that fetches several times (a widening post-filter) simply searches again.
+//!
 //! Writes go the other way, and first: the caller encodes a batch's rows under the internal ids
 //! the batch will get (`Collection::cold_rows_for`), writes them to storage, and only then adds
 //! the batch, so a failed write (quota) leaves the store unchanged.
@@ -50,9 +55,25 @@ struct ColdState {
     /// Ids the search in progress asked for and found nowhere, in first-asked order.
     missing: Vec<u32>,
     missing_set: HashSet<u32>,
+    /// This round: replay and fetch calls so far, the query and depth the first replay call
+    /// armed, and the candidates its fetch recorded.
+    replay_calls: u32,
+    fetch_calls: u32,
+    armed: Option<(Vec<f32>, usize)>,
+    recorded: Option<Replay>,
+    /// The previous round's recorded candidates, for this round's first replay call.
+    replay_next: Option<Replay>,
     /// Candidate rows served from the cache, and rows read from storage, since creation.
     hits: u64,
     reads: u64,
+}
+
+/// A search point's query, depth and candidates, kept for the next round.
+#[derive(Debug)]
+struct Replay {
+    query: Vec<f32>,
+    depth: usize,
+    ids: Vec<u32>,
 }
 
 /// Counters of a cold cache (`stats().cold`).
@@ -123,6 +144,15 @@ impl ColdVectors {
         let mut s = self.state.borrow_mut();
         s.missing_set.clear();
         let missing = std::mem::take(&mut s.missing);
+        s.replay_next = if missing.is_empty() {
+            None
+        } else {
+            s.recorded.take()
+        };
+        s.recorded = None;
+        s.armed = None;
+        s.replay_calls = 0;
+        s.fetch_calls = 0;
         if missing.is_empty() {
             let staged = std::mem::take(&mut s.staged);
             for (id, row) in staged {
@@ -148,6 +178,26 @@ impl ColdVectors {
         s.missing.clear();
         s.missing_set.clear();
         s.staged.clear();
+        s.armed = None;
+        s.recorded = None;
+        s.replay_next = None;
+        s.replay_calls = 0;
+        s.fetch_calls = 0;
+    }
+
+    fn replay(&self, query: &[f32], depth: usize) -> Option<Vec<u32>> {
+        let mut s = self.state.borrow_mut();
+        s.replay_calls += 1;
+        if s.replay_calls != 1 {
+            return None;
+        }
+        if let Some(r) = s.replay_next.take() {
+            if r.depth == depth && r.query == query {
+                return Some(r.ids);
+            }
+        }
+        s.armed = Some((query.to_vec(), depth));
+        None
     }
 
     /// Drops the cached copies of removed ids (their internal ids are never reused, so a stale
@@ -159,9 +209,11 @@ impl ColdVectors {
         }
     }
 
-    fn fetch_into(&self, ids: &[u32], out: &mut [f32]) {
+    fn fetch_into(&self, query: Option<&[f32]>, ids: &[u32], out: &mut [f32]) {
         let dim = self.dim;
         let mut s = self.state.borrow_mut();
+        s.fetch_calls += 1;
+        let missing_before = s.missing.len();
         for (&id, row) in ids.iter().zip(out.chunks_exact_mut(dim)) {
             if let Some(staged) = s.staged.get(&id) {
                 row.copy_from_slice(staged);
@@ -175,6 +227,19 @@ impl ColdVectors {
                 row.fill(0.0);
                 if s.missing_set.insert(id) {
                     s.missing.push(id);
+                }
+            }
+        }
+        // The first fetch of a round, right after the replay call that armed it, and it lacked
+        // rows: record its candidates for the next round.
+        if s.missing.len() > missing_before && s.fetch_calls == 1 {
+            if let (Some((armed, depth)), Some(query)) = (s.armed.take(), query) {
+                if armed == query {
+                    s.recorded = Some(Replay {
+                        query: armed,
+                        depth,
+                        ids: ids.to_vec(),
+                    });
                 }
             }
         }
@@ -292,8 +357,17 @@ struct SharedCold(Rc<ColdVectors>);
 
 impl VectorSource for SharedCold {
     fn fetch(&self, ids: &[u32], out: &mut [f32]) -> Result<()> {
-        self.0.fetch_into(ids, out);
+        self.0.fetch_into(None, ids, out);
         Ok(())
+    }
+
+    fn fetch_for(&self, query: &[f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
+        self.0.fetch_into(Some(query), ids, out);
+        Ok(())
+    }
+
+    fn replay(&self, query: &[f32], depth: usize) -> Option<Vec<u32>> {
+        self.0.replay(query, depth)
     }
 }
 
@@ -307,8 +381,35 @@ mod tests {
 
     fn fetch(cold: &ColdVectors, ids: &[u32]) -> Vec<f32> {
         let mut out = vec![9.0; ids.len() * 2];
-        cold.fetch_into(ids, &mut out);
+        cold.fetch_into(None, ids, &mut out);
         out
+    }
+
+    #[test]
+    fn the_second_round_replays_the_first_rounds_candidates() {
+        let cold = ColdVectors::new(2, 1024);
+        let query = [0.5, 0.5];
+        let mut out = vec![0.0; 4];
+        // Round 1: the search point arms, its fetch lacks both rows and records them.
+        assert_eq!(cold.replay(&query, 10), None);
+        cold.fetch_into(Some(&query), &[4, 2], &mut out);
+        assert_eq!(cold.take_missing(), vec![4, 2]);
+        cold.stage(&[4, 2], &[4.0, 1.0, 2.0, 1.0]);
+        // Round 2: the same point gets them back; another query or depth would not.
+        assert_eq!(cold.replay(&query, 10), Some(vec![4, 2]));
+        assert_eq!(cold.replay(&query, 10), None, "only the first call replays");
+        cold.fetch_into(Some(&query), &[4, 2], &mut out);
+        assert_eq!(out, vec![4.0, 1.0, 2.0, 1.0]);
+        assert!(cold.take_missing().is_empty());
+        // A finished search leaves nothing to replay.
+        assert_eq!(cold.replay(&query, 10), None);
+        cold.abandon_search();
+        // A mismatched depth searches again.
+        assert_eq!(cold.replay(&query, 10), None);
+        cold.fetch_into(Some(&query), &[7], &mut out[..2]);
+        assert_eq!(cold.take_missing(), vec![7]);
+        assert_eq!(cold.replay(&query, 20), None);
+        cold.abandon_search();
     }
 
     #[test]

@@ -352,7 +352,10 @@ impl<C: Codec> Index for QuantizedFlat<C> {
         if rerank == 0 {
             return Ok(self.scan(&prepared, k, params, scratch));
         }
-        let candidates = self.scan(&prepared, rerank.max(k), params, scratch);
+        let candidates = match self.full.replay(query, rerank.max(k)) {
+            Some(candidates) => candidates,
+            None => self.scan(&prepared, rerank.max(k), params, scratch),
+        };
         self.full.rerank(self.metric(), query, &candidates, k)
     }
 

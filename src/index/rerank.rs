@@ -73,6 +73,17 @@ impl FullVectors {
         }
     }
 
+    /// The candidates of the previous round of a search of `query` at `depth`, when the
+    /// source replays them (see [`VectorSource::replay`]), so the codes are not searched again.
+    pub fn replay(&self, query: &[f32], depth: usize) -> Option<Vec<Neighbor>> {
+        let ids = self.source.as_ref()?.replay(query, depth)?;
+        Some(
+            ids.into_iter()
+                .map(|id| Neighbor { id, distance: 0.0 })
+                .collect(),
+        )
+    }
+
     /// Rescores `candidates` exactly against `query` and returns the best `k`, best first.
     pub fn rerank(
         &self,
@@ -107,7 +118,7 @@ impl FullVectors {
             let dim = query.len();
             let ids: Vec<u32> = candidates.iter().map(|c| c.id).collect();
             let mut vectors = vec![0.0f32; ids.len() * dim];
-            source.fetch(&ids, &mut vectors)?;
+            source.fetch_for(query, &ids, &mut vectors)?;
             let mut distances = vec![0.0f32; ids.len()];
             metric.distance_batch(query, &vectors, &mut distances);
             for (&id, &d) in ids.iter().zip(&distances) {
@@ -217,7 +228,10 @@ impl<I: Index> Index for Reranked<I> {
         if depth == 0 {
             return self.inner.search(query, k, params, scratch);
         }
-        let candidates = self.inner.search(query, depth.max(k), params, scratch)?;
+        let candidates = match self.full.replay(query, depth.max(k)) {
+            Some(candidates) => candidates,
+            None => self.inner.search(query, depth.max(k), params, scratch)?,
+        };
         self.full.rerank(self.metric(), query, &candidates, k)
     }
 

@@ -22,6 +22,18 @@ pub trait VectorSource {
     /// Writes the vectors of `ids`, in order, into `out` (`ids.len() × dim`, row-major). An id
     /// the source does not know is an error (typically [`Error::NotFound`]).
     fn fetch(&self, ids: &[u32], out: &mut [f32]) -> Result<()>;
+
+    /// [`VectorSource::fetch`] for the rerank of `query`'s candidates `ids`.
+    fn fetch_for(&self, _query: &[f32], ids: &[u32], out: &mut [f32]) -> Result<()> {
+        self.fetch(ids, out)
+    }
+
+    /// The candidate ids a search of `query` at `depth` found last time, when the source asks
+    /// the index to skip finding them again (a source that reads rows in rounds, see
+    /// `collection::cold`); `None` by default.
+    fn replay(&self, _query: &[f32], _depth: usize) -> Option<Vec<u32>> {
+        None
+    }
 }
 
 /// Per-query parameters. Families ignore the knobs that do not apply to them.
