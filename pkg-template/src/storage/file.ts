@@ -23,6 +23,8 @@ import type { RowFile, StorageAdapter, StorageEntry } from "./adapter.js";
 import { fileNameToKey, keyToFileName } from "./file-names.js";
 
 const TEMP_MARK = ".tmp-";
+/** Files read at once by {@link FileStorage.loadEach}. */
+const READ_LANES = 8;
 
 const fileName = (key: string) => keyToFileName(key);
 
@@ -82,6 +84,30 @@ export class FileStorage implements StorageAdapter {
       if (isMissing(error)) return undefined;
       throw failure(error, `reading ${JSON.stringify(key)}`);
     }
+  }
+
+  /**
+   * Loads several records, handing each to `each` (with its index in `keys`; `undefined` for a
+   * missing file) as its read completes, a few files at a time, so that opening a large store
+   * holds only the records in flight on the JavaScript side, not all of them. If a read or
+   * `each` throws, no further record is read and the promise rejects with that error.
+   */
+  async loadEach(keys: readonly string[], each: (index: number, bytes: Uint8Array | undefined) => void): Promise<void> {
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const lane = async () => {
+      while (!failure && next < keys.length) {
+        const index = next++;
+        try {
+          const bytes = await this.load(keys[index] as string);
+          if (!failure) each(index, bytes);
+        } catch (error) {
+          failure ??= { error };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_LANES, keys.length) }, lane));
+    if (failure) throw failure.error;
   }
 
   /** Every key that starts with `prefix`, sorted, without reading the files. */
