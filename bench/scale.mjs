@@ -32,7 +32,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { argParser } from "./lib/args.mjs";
-import { readVecs, rng, writeVecs } from "./lib/data.mjs";
+import { readVecs, writeVecs } from "./lib/data.mjs";
+import { grownRow } from "./lib/grow.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const args = process.argv.slice(2);
@@ -69,26 +70,8 @@ function generate(dev, n, spread) {
   const { dim } = dev;
   const data = new Float32Array(n * dim);
   const report = progress(`[generate ${n}]`, n);
-  const sigma = spread / Math.sqrt(dim);
   for (let i = 0; i < n; i++) {
-    const source = i % dev.rows;
-    const copy = Math.floor(i / dev.rows);
-    const row = data.subarray(i * dim, (i + 1) * dim);
-    row.set(dev.data.subarray(source * dim, (source + 1) * dim));
-    if (copy > 0) {
-      const next = rng(copy * 0x9e3779b1 + source);
-      let norm = 0;
-      for (let j = 0; j < dim; j += 2) {
-        // Box–Muller: two standard normals per two uniforms.
-        const r = Math.sqrt(-2 * Math.log(1 - next())) * sigma;
-        const t = 2 * Math.PI * next();
-        row[j] += r * Math.cos(t);
-        if (j + 1 < dim) row[j + 1] += r * Math.sin(t);
-      }
-      for (let j = 0; j < dim; j++) norm += row[j] * row[j];
-      const scale = 1 / Math.sqrt(norm);
-      for (let j = 0; j < dim; j++) row[j] *= scale;
-    }
+    grownRow(dev, i, spread, data.subarray(i * dim, (i + 1) * dim));
     if (i % 20_000 === 0 || i === n - 1) report(i + 1);
   }
   return { dim, rows: n, data };

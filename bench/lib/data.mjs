@@ -61,16 +61,9 @@ export function readNpy(path) {
 }
 
 /** Deterministic PRNG (mulberry32) so splits and samples are the same on every run. */
-export function rng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { rng } from "./grow.mjs";
+
+export { rng };
 
 function normsOf({ dim, rows, data }) {
   const norms = new Float64Array(rows);
