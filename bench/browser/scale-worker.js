@@ -68,9 +68,9 @@ async function query({ queries: nQueries, params, data, truth: truthUrl }) {
   latencies.sort((a, b) => a - b);
   const pick = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
   const stats = await store.stats();
-  const result = { openSeconds, firstResultSeconds, recall: recall / nQueries, p50: pick(0.5), p99: pick(0.99), qps, memoryBytes: stats.memoryBytes, cold: stats.cold, wasmBytes: await wasmBytes() };
-  await store.close();
-  return result;
+  // The store stays open: the driver measures the renderer's memory with it loaded.
+  self.store = store;
+  return { openSeconds, firstResultSeconds, recall: recall / nQueries, p50: pick(0.5), p99: pick(0.99), qps, memoryBytes: stats.memoryBytes, cold: stats.cold, wasmBytes: await wasmBytes() };
 }
 
 self.onmessage = async ({ data: message }) => {

@@ -28,7 +28,7 @@
 //! - **Determinism.** The seed of [`IndexOptions`] drives sampling and k-means++: the same seed
 //!   and the same operations give the same centroids and the same results.
 
-use std::collections::HashMap;
+use super::id_map::IdMap;
 
 use super::flat::FlatIndex;
 use crate::distance::Metric;
@@ -245,7 +245,7 @@ pub struct IvfIndex<E: ListEncoder> {
     centroids: Option<Centroids>,
     lists: Vec<InvertedList<E::Code>>,
     /// `(list, position)` of every id stored in a list.
-    location: HashMap<u32, (u32, u32)>,
+    location: Locations,
     /// Vectors added before training, searched exactly.
     buffer: FlatIndex,
     /// Why the last automatic training failed, if it did (the add itself succeeded).
@@ -322,24 +322,75 @@ fn read_ivf_head(
     Ok((buffer, Some(centroids)))
 }
 
-/// One list's ids, recorded in `location` (an id stored twice is corruption).
+/// One list's ids, recorded in `location`: an id at or above the store's next id, or stored
+/// twice, is corruption (so a crafted file cannot size the dense map).
 fn read_list_ids(
     min_row: u64,
     list: usize,
-    location: &mut HashMap<u32, (u32, u32)>,
+    location: &mut Locations,
     input: &mut dyn crate::codec::Read,
 ) -> Result<Vec<u32>> {
     let n = input.count(min_row, "IVF list length")?;
     let ids = input.u32s(n as u64, "IVF list ids")?;
+    let limit = input.id_limit();
     for (position, &id) in ids.iter().enumerate() {
-        if location
-            .insert(id, (list as u32, position as u32))
-            .is_some()
-        {
+        let id = super::flat::checked_id(id, limit, "IVF list ids")?;
+        if location.try_insert(id, list as u32, position as u32)? {
             return Err(ivf_corrupt("an internal id stored twice"));
         }
     }
     Ok(ids)
+}
+
+/// Where each listed id is: its list and its position in it, as two dense [`IdMap`]s (8 bytes
+/// per id, no hashing) instead of a hash map of pairs (about 20 bytes per id at its load).
+#[derive(Debug, Clone, Default)]
+struct Locations {
+    list: IdMap,
+    position: IdMap,
+}
+
+impl Locations {
+    fn get(&self, id: u32) -> Option<(u32, u32)> {
+        Some((self.list.get(id)?, self.position.get(id)?))
+    }
+
+    fn contains_key(&self, id: u32) -> bool {
+        self.list.contains_key(id)
+    }
+
+    fn insert(&mut self, id: u32, list: u32, position: u32) {
+        self.list.insert(id, list);
+        self.position.insert(id, position);
+    }
+
+    /// [`Locations::insert`] for ids read from a file; `Ok(true)` if the id was already there.
+    fn try_insert(&mut self, id: u32, list: u32, position: u32) -> Result<bool> {
+        let too_large = |_| ivf_corrupt(&format!("internal id {id} is too large for the memory"));
+        let previous = self.list.try_insert(id, list).map_err(too_large)?;
+        self.position.try_insert(id, position).map_err(too_large)?;
+        Ok(previous.is_some())
+    }
+
+    fn remove(&mut self, id: u32) -> Option<(u32, u32)> {
+        Some((self.list.remove(id)?, self.position.remove(id)?))
+    }
+
+    fn set_position(&mut self, id: u32, position: u32) {
+        self.position.insert(id, position);
+    }
+
+    fn len(&self) -> usize {
+        self.list.len()
+    }
+
+    fn clear(&mut self) {
+        *self = Locations::default();
+    }
+
+    fn memory_bytes(&self) -> usize {
+        self.list.capacity_bytes() + self.position.capacity_bytes()
+    }
 }
 
 /// The raw-vector IVF of spec `"IVF{nlist}"`.
@@ -386,7 +437,7 @@ impl<E: ListEncoder> IvfIndex<E> {
             params,
             centroids: None,
             lists: Vec::new(),
-            location: HashMap::new(),
+            location: Locations::default(),
             buffer: FlatIndex::new(dim, metric),
             auto_train_error: None,
         }
@@ -521,7 +572,7 @@ impl<E: ListEncoder> IvfIndex<E> {
                 &mut list.codes[position * code_len..],
             );
             list.ids.push(id);
-            self.location.insert(id, (label, position as u32));
+            self.location.insert(id, label, position as u32);
         }
     }
 
@@ -679,7 +730,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
         }
         let mut seen = std::collections::HashSet::with_capacity(ids.len());
         for &id in ids {
-            if self.location.contains_key(&id) || !seen.insert(id) {
+            if self.location.contains_key(id) || !seen.insert(id) {
                 return Err(Error::DuplicateId {
                     id: id.to_string(),
                     reason: "internal id already stored",
@@ -698,7 +749,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
                 removed += self.buffer.remove(&[id]);
                 continue;
             }
-            let Some((l, position)) = self.location.remove(&id) else {
+            let Some((l, position)) = self.location.remove(id) else {
                 continue;
             };
             let list = &mut self.lists[l as usize];
@@ -709,7 +760,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
                     .copy_within(last * code_len..(last + 1) * code_len, position * code_len);
                 let moved = list.ids[last];
                 list.ids[position] = moved;
-                self.location.insert(moved, (l, position as u32));
+                self.location.set_position(moved, position as u32);
             }
             list.ids.pop();
             list.codes.truncate(last * code_len);
@@ -768,7 +819,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
         };
         let mut located: Vec<(u32, u32, u32)> = ids
             .iter()
-            .filter_map(|id| self.location.get(id).map(|&(l, p)| (l, p, *id)))
+            .filter_map(|&id| self.location.get(id).map(|(l, p)| (l, p, id)))
             .collect();
         located.sort_unstable();
         let code_len = self.encoder.code_len();
@@ -804,7 +855,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
         if let Some(v) = self.buffer.vector(id) {
             return Some(v);
         }
-        let &(l, position) = self.location.get(&id)?;
+        let (l, position) = self.location.get(id)?;
         let code_len = self.encoder.code_len();
         let list = &self.lists[l as usize];
         let start = position as usize * code_len;
@@ -812,7 +863,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
     }
 
     fn contains(&self, id: u32) -> bool {
-        self.location.contains_key(&id) || self.buffer.contains(id)
+        self.location.contains_key(id) || self.buffer.contains(id)
     }
 
     fn len(&self) -> usize {
@@ -851,8 +902,7 @@ impl<E: ListEncoder> Index for IvfIndex<E> {
             .sum();
         lists
             + self.lists.capacity() * std::mem::size_of::<InvertedList<E::Code>>()
-            // HashMap: key + value + one control byte per bucket, at its allocated capacity.
-            + self.location.capacity() * (4 + 8 + 1)
+            + self.location.memory_bytes()
             + self.centroids.as_ref().map_or(0, Centroids::memory_bytes)
             + self.buffer.memory_bytes()
             + self.encoder.memory_bytes()
