@@ -36,6 +36,8 @@ import { fileNameToKey, keyToFileName } from "./file-names.js";
 
 /** Records written at once by a large save (the manifest always waits for all of them). */
 const WRITE_LANES = 16;
+/** Files read at once by {@link OPFSStorage.loadEach}. */
+const READ_LANES = 8;
 /** Reads of one file retried when a concurrent save replaced it while it was read. */
 const READ_ATTEMPTS = 3;
 
@@ -177,6 +179,32 @@ export class OPFSStorage implements StorageAdapter {
     } catch (error) {
       throw storageFailure(error, `loading ${JSON.stringify(key)}`);
     }
+  }
+
+  /**
+   * Loads several records, handing each to `each` (with its index in `keys`; `undefined` for a
+   * missing or empty file) as its read completes, a few files at a time, so that opening a
+   * large store holds only the records in flight, not all of them. If a read or `each` throws,
+   * no further record is read and the promise rejects with that error.
+   */
+  async loadEach(keys: readonly string[], each: (index: number, bytes: Uint8Array | undefined) => void): Promise<void> {
+    const dir = await this.#open();
+    let next = 0;
+    let failure: { error: unknown } | undefined;
+    const lane = async () => {
+      while (!failure && next < keys.length) {
+        const index = next++;
+        const key = keys[index] as string;
+        try {
+          const bytes = await this.#read(dir, fileName(key));
+          if (!failure) each(index, bytes);
+        } catch (error) {
+          failure ??= { error: error instanceof QuiverError ? error : storageFailure(error, `loading ${JSON.stringify(key)}`) };
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(READ_LANES, keys.length) }, lane));
+    if (failure) throw failure.error;
   }
 
   /** {@inheritDoc StorageAdapter.loadRange} */
