@@ -90,11 +90,12 @@ try {
   console.error(`[build] ${n} vectors, ${index}, coldVectors in OPFS…`);
   const built = await phase("build");
   const reopened = await phase("query");
+  const idle = await phase("idle");
   console.log(`\nChromium ${index} with coldVectors in OPFS (dedicated Worker), ${n.toLocaleString("en")} vectors, ${nQueries} queries, knobs ${knobsText}\n`);
-  console.log("| build s | save s | open s | first result s | recall@10 | p50 ms | p99 ms | QPS | stats().memoryBytes | wasm memory | renderer PSS (reopened) | renderer PSS (build) |");
-  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  console.log("| build s | save s | open s | first result s | recall@10 | p50 ms | p99 ms | QPS | stats().memoryBytes | wasm memory | renderer PSS (reopened) | renderer PSS (build) | renderer PSS (idle worker) |");
+  console.log("| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
   const mib = (b) => `${(b / MiB).toFixed(0)} MiB`;
-  console.log(`| ${built.buildSeconds.toFixed(1)} | ${built.saveSeconds.toFixed(1)} | ${reopened.openSeconds.toFixed(2)} | ${reopened.firstResultSeconds.toFixed(2)} | ${reopened.recall.toFixed(3)} | ${reopened.p50.toFixed(2)} | ${reopened.p99.toFixed(2)} | ${reopened.qps.toFixed(0)} | ${mib(reopened.memoryBytes)} | ${mib(reopened.wasmBytes)} | ${mib(reopened.rendererBytes)} | ${mib(built.rendererBytes)} |`);
+  console.log(`| ${built.buildSeconds.toFixed(1)} | ${built.saveSeconds.toFixed(1)} | ${reopened.openSeconds.toFixed(2)} | ${reopened.firstResultSeconds.toFixed(2)} | ${reopened.recall.toFixed(3)} | ${reopened.p50.toFixed(2)} | ${reopened.p99.toFixed(2)} | ${reopened.qps.toFixed(0)} | ${mib(reopened.memoryBytes)} | ${mib(reopened.wasmBytes)} | ${mib(reopened.rendererBytes)} | ${mib(built.rendererBytes)} | ${mib(idle.rendererBytes)} |`);
 } finally {
   server.close();
   rmSync(profile, { recursive: true, force: true });

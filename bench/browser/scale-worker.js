@@ -1,6 +1,6 @@
 // The dedicated worker of bench/scale-browser.mjs: builds a cold store in OPFS from the grown dev
 // set (bench/lib/grow.mjs), or reopens it and measures search. Posts progress and one result.
-import { OPFSStorage, VectorStore, init } from "/pkg/dist/browser.js";
+import { OPFSStorage, VectorStore, init, loadFullBuild } from "/pkg/dist/browser.js";
 import { grownRow } from "/bench/lib/grow.mjs";
 
 const K = 10;
@@ -73,10 +73,17 @@ async function query({ queries: nQueries, params, data, truth: truthUrl }) {
   return { openSeconds, firstResultSeconds, recall: recall / nQueries, p50: pick(0.5), p99: pick(0.99), qps, memoryBytes: stats.memoryBytes, cold: stats.cold, wasmBytes: await wasmBytes() };
 }
 
+/** The baseline: a worker with both builds compiled and nothing opened. */
+async function idle() {
+  await loadFullBuild();
+  return { wasmBytes: await wasmBytes() };
+}
+
 self.onmessage = async ({ data: message }) => {
   try {
     await init();
-    self.postMessage({ result: message.phase === "build" ? await build(message) : await query(message) });
+    const phases = { build, query, idle };
+    self.postMessage({ result: await phases[message.phase](message) });
   } catch (error) {
     self.postMessage({ error: `${error?.code ?? ""} ${error?.message ?? error}` });
   }
