@@ -44,6 +44,9 @@ const dataDir = option("--data", `${root}../shared/data/dev-minilm-20k`);
 const cacheDir = `${root}bench/results/cache/scale`;
 // Read once: the parser removes what it reads.
 const knobsText = option("--knobs");
+// `--sweep "efSearch=64,128,256"`: after the build, search once per value of one knob (on top
+// of --knobs); each value is a row of its own.
+const sweepText = option("--sweep");
 const keepDirectories = flag("--keep");
 
 /** A progress bar on stderr: redrawn in place on a terminal, every 10% otherwise (CI logs). */
@@ -81,6 +84,13 @@ function parseSize(text) {
   const m = /^(\d+(?:\.\d+)?)([km]?)$/i.exec(text.trim());
   if (!m) throw new Error(`bad size ${JSON.stringify(text)} (e.g. 100k, 1m)`);
   return Math.round(Number(m[1]) * { "": 1, k: 1e3, m: 1e6 }[m[2].toLowerCase()]);
+}
+
+/** `--sweep "efSearch=64,128"` as a list of knob objects (one empty object without it). */
+function sweepValues(text) {
+  if (!text) return [{}];
+  const [key, values] = text.split("=");
+  return values.split(",").map((v) => parseKnobs(`${key}=${v}`));
 }
 
 /** `--knobs "nprobe=32,rerank=100"` as search params. */
@@ -165,7 +175,10 @@ if (flag("--child")) {
   settle();
   const after = { rss: process.memoryUsage().rss, wasm: wasmMemory() };
   const stats = await store.stats();
-  const measured = await measureSearch(store, spec, n, queries, truth, nQueries);
+  const sweep = sweepValues(sweepText);
+  const sweeps = [];
+  for (const extra of sweep.slice(1)) sweeps.push({ knobs: extra, ...(await measureSearch(store, spec, n, queries, truth, nQueries, extra)) });
+  const measured = await measureSearch(store, spec, n, queries, truth, nQueries, sweep[0]);
   let saveSeconds;
   if (directory) {
     const t1 = performance.now();
@@ -174,7 +187,7 @@ if (flag("--child")) {
   }
   console.log(JSON.stringify({
     spec, n, payload: n * base.dim * 4, buildSeconds, saveSeconds, directory,
-    ...measured,
+    knobs: sweep[0], ...measured, sweeps,
     rssDelta: after.rss - before.rss, wasmDelta: after.wasm - before.wasm,
     memoryBytes: stats.memoryBytes, memory: stats.memory,
   }));
@@ -183,8 +196,8 @@ if (flag("--child")) {
 }
 
 /** Recall@10 against `truth`, latency percentiles and QPS over the first `nQueries` queries. */
-async function measureSearch(store, spec, n, queries, truth, nQueries) {
-  const params = parseKnobs(knobsText);
+async function measureSearch(store, spec, n, queries, truth, nQueries, extra = {}) {
+  const params = { ...parseKnobs(knobsText), ...extra };
   const latencies = [];
   let recall = 0;
   const report = progress(`[search ${spec} ${n}]`, nQueries);
@@ -252,7 +265,7 @@ for (const n of sizes) {
   if (!existsSync(truthPath)) {
     node(["--child-truth", "--n", String(n), "--queries", String(nQueries), "--spread", String(spread), "--out", truthPath]);
   }
-  const knobs = knobsText ? ["--knobs", knobsText] : [];
+  const knobs = [...(knobsText ? ["--knobs", knobsText] : []), ...(sweepText ? ["--sweep", sweepText] : [])];
   for (const spec of specs) {
     const out = node(["--child", "--spec", spec, "--n", String(n), "--queries", String(nQueries), "--spread", String(spread), "--truth", truthPath, ...knobs]);
     const row = JSON.parse(out.trim().split("\n").pop());
@@ -274,8 +287,10 @@ if (json) {
   console.log(`\ndata: ${dataDir} grown to each size (spread ${spread}), ${nQueries} queries, k = ${K}, knobs ${knobsText ?? "default"}\n`);
   console.log("| n | index | build s | recall@10 | p50 ms | p99 ms | QPS | Node RSS delta | wasm memory delta | stats().memoryBytes |");
   console.log("| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |");
+  const label = (r, knobs) => (Object.keys(knobs ?? {}).length ? `${r.spec} (${Object.entries(knobs).map(([k, v]) => `${k} ${v}`).join(", ")})` : r.spec);
   for (const r of rows.filter((r) => r.buildSeconds !== undefined)) {
-    console.log(`| ${r.n.toLocaleString("en")} | ${r.spec} | ${r.buildSeconds.toFixed(1)} | ${r.recall.toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.qps.toFixed(0)} | ${x(r.rssDelta, r.payload)} | ${x(r.wasmDelta, r.payload)} | ${x(r.memoryBytes, r.payload)} |`);
+    console.log(`| ${r.n.toLocaleString("en")} | ${label(r, r.knobs)} | ${r.buildSeconds.toFixed(1)} | ${r.recall.toFixed(3)} | ${r.p50.toFixed(2)} | ${r.p99.toFixed(2)} | ${r.qps.toFixed(0)} | ${x(r.rssDelta, r.payload)} | ${x(r.wasmDelta, r.payload)} | ${x(r.memoryBytes, r.payload)} |`);
+    for (const w of r.sweeps ?? []) console.log(`| | ${label(r, w.knobs)} | | ${w.recall.toFixed(3)} | ${w.p50.toFixed(2)} | ${w.p99.toFixed(2)} | ${w.qps.toFixed(0)} | | | |`);
   }
   const reopened = rows.filter((r) => r.openSeconds !== undefined);
   if (reopened.length > 0) {
