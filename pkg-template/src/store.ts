@@ -13,9 +13,8 @@ import { engineFor } from "./engine.js";
 import { QuiverError, quiverError, toQuiverError } from "./errors.js";
 import { StoreMetrics, type MetricsOptions } from "./metrics.js";
 import { wasmReady, yieldToEventLoop } from "./runtime.js";
-import type { Collection as CollectionApi } from "./lowlevel.js";
-import type { RowFile, StorageAdapter } from "./storage/adapter.js";
-import { openRowFile } from "./storage/rows.js";
+import type { StorageAdapter } from "./storage/adapter.js";
+import type { ColdTier } from "./storage/cold.js";
 import { loadCollection, loadManifest, refreshCollection, saveCollection, storeChannel } from "./storage/persist.js";
 import type {
   CreateOptions,
@@ -57,42 +56,8 @@ import {
 const CHUNK_FLOATS = 1 << 21;
 /** Most vectors per chunk, whatever the dimension. */
 const MAX_CHUNK_ITEMS = 4096;
-/** Default byte budget of the cache of cold rows (`coldVectors: true`). */
-const DEFAULT_COLD_CACHE_BYTES = 16 << 20;
-/** Search rounds before a cold search gives up (one read suffices unless a filter widens). */
-const MAX_COLD_ROUNDS = 4;
-
-/** A collection of the full build, which alone has the cold-vector methods. */
-type ColdCollection = Collection & Required<Pick<CollectionApi, "enableColdVectors" | "coldRowsFor" | "coldMissing" | "stageColdRows" | "abandonColdSearch" | "coldReport">>;
-const coldOf = (c: Collection) => c as ColdCollection;
-
-/** A store's cold vectors: where the rows are, their size and the cache budget. */
-interface Cold {
-  rows: RowFile;
-  rowBytes: number;
-  cacheBytes: number;
-}
-
-/** `options.coldVectors` as a cache budget, or `undefined` when off. */
-function checkCold(value: unknown, storage: StorageAdapter | undefined, keepVectors: unknown): number | undefined {
-  if (value === undefined || value === false) return undefined;
-  let cacheBytes = DEFAULT_COLD_CACHE_BYTES;
-  if (typeof value === "object" && value !== null) {
-    const given = (value as { cacheBytes?: unknown }).cacheBytes;
-    if (given !== undefined) cacheBytes = checkInteger(given, "coldVectors.cacheBytes", 0, Number.MAX_SAFE_INTEGER) as number;
-  } else if (value !== true) {
-    throw quiverError("invalid_argument", "coldVectors must be a boolean or { cacheBytes }");
-  }
-  if (!storage) throw quiverError("invalid_argument", "coldVectors keeps the vectors in storage: pass `storage`");
-  if (keepVectors === true) throw quiverError("invalid_argument", "coldVectors keeps the vectors out of memory: it cannot be combined with keepVectors: true");
-  return cacheBytes;
-}
-
-/** Turns cold vectors on for `c` and opens their rows; frees nothing on failure (the caller does). */
-async function enableCold(c: Collection, storage: StorageAdapter, name: string, cacheBytes: number): Promise<Cold> {
-  const rowBytes = core(() => coldOf(c).enableColdVectors(cacheBytes));
-  return { rows: await openRowFile(storage, name), rowBytes, cacheBytes };
-}
+/** The cold-vector code, loaded only for a store that asks for `coldVectors`. */
+const coldModule = (value: unknown) => (value === undefined || value === false ? undefined : import("./storage/cold.js"));
 
 type WriteMode = "add" | "upsert";
 
@@ -204,13 +169,13 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
   #refreshQueued = false;
   readonly #metrics: StoreMetrics;
   /** Cold vectors ({@link CreateOptions.coldVectors}), when on. */
-  readonly #cold: Cold | undefined;
+  readonly #cold: ColdTier | undefined;
 
   static {
     writePackedBatch = (store, mode, batch, options) => store.#writeChecked(mode, () => checkPacked(batch, store.dimension), options);
   }
 
-  private constructor(name: string, collection: Collection, storage: StorageAdapter | undefined, metrics: MetricsOptions, cold?: Cold) {
+  private constructor(name: string, collection: Collection, storage: StorageAdapter | undefined, metrics: MetricsOptions, cold?: ColdTier) {
     this.name = name;
     this.#cold = cold;
     this.#collection = collection;
@@ -289,11 +254,11 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
         loaded.free();
         throw mismatch;
       }
-      let cold: Cold | undefined;
+      let cold: ColdTier | undefined;
       try {
         applyMemoryBudget(loaded, o.memoryBudget, name);
-        const cacheBytes = checkCold(o.coldVectors, storage, o.keepVectors);
-        if (cacheBytes !== undefined) cold = await enableCold(loaded, storage, name, cacheBytes);
+        const tier = await coldModule(o.coldVectors);
+        if (tier) cold = await tier.ColdTier.open(loaded, storage, name, tier.checkCold(o.coldVectors, storage, o.keepVectors));
       } catch (error) {
         loaded.free();
         throw error;
@@ -315,7 +280,8 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     if (typeof index !== "string") throw quiverError("invalid_spec", `index must be a spec string such as "Flat"`);
     const seed = checkInteger(o.seed, "seed", 0, Number.MAX_SAFE_INTEGER);
     if (o.keepVectors !== undefined && typeof o.keepVectors !== "boolean") throw quiverError("invalid_argument", "keepVectors must be a boolean");
-    const coldCacheBytes = checkCold(o.coldVectors, storage, o.keepVectors);
+    const tier = await coldModule(o.coldVectors);
+    const coldCacheBytes = tier?.checkCold(o.coldVectors, storage, o.keepVectors);
     const keepVectors = coldCacheBytes !== undefined ? false : (o.keepVectors as boolean | undefined);
     if (o.metrics !== undefined && typeof o.metrics !== "boolean") throw quiverError("invalid_argument", "metrics must be a boolean");
     if (o.onMetric !== undefined && typeof o.onMetric !== "function") throw quiverError("invalid_argument", "onMetric must be a function");
@@ -326,11 +292,11 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     // Flat and HNSW come from the lean build; other families load the full one (engine.ts).
     const engine = await engineFor(index);
     const collection = core(() => new engine.Collection({ dimension, metric, spec: index, seed, keepVectors }));
-    let cold: Cold | undefined;
+    let cold: ColdTier | undefined;
     try {
       for (const field of (indexedFields ?? []) as string[]) core(() => collection.createFieldIndex(field));
       applyMemoryBudget(collection, o.memoryBudget, name);
-      if (coldCacheBytes !== undefined) cold = await enableCold(collection, storage as StorageAdapter, name, coldCacheBytes);
+      if (tier && coldCacheBytes !== undefined) cold = await tier.ColdTier.open(collection, storage as StorageAdapter, name, coldCacheBytes);
     } catch (error) {
       collection.free();
       throw error;
@@ -455,7 +421,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       const started = metrics.enabled ? performance.now() : 0;
       const knobs = knobArray({ efSearch, nprobe, rerank });
       let raw = (exact ? core(() => c.searchExact(query, k)) : c.search(query, k, knobs, filterJson, filterStrategy)) as RawHit<M>[];
-      if (cold && !exact) raw = await searchCold(c, cold, raw, () => c.search(query, k, knobs, filterJson, filterStrategy) as RawHit<M>[]);
+      if (cold && !exact) raw = await cold.search(c, raw, () => c.search(query, k, knobs, filterJson, filterStrategy) as RawHit<M>[]);
       if (metrics.enabled) metrics.search(performance.now() - started);
       return raw.map((h) => (h.metadata === null ? { id: h.id, score: h.score } : h) as SearchHit<M>);
     });
@@ -501,13 +467,10 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       task.signal?.throwIfAborted();
       if (!this.#storage) throw quiverError("unsupported", "this store has no storage adapter; pass `storage` when creating it");
       // The saved store refers to every row written so far: make them durable first.
-      await this.#cold?.rows.sync();
+      await this.#cold?.sync();
       // A rebase would re-add this store's unsaved items under the other writer's next internal
       // ids, where that writer's own rows already are: refuse rather than mix them up.
-      const refuseRebase = this.#cold
-        ? `another instance saved the cold store ${JSON.stringify(this.name)} since this one opened it; a cold store has one writer at a time (its unsaved changes stay in memory; close it and open the saved version)`
-        : undefined;
-      const next = await saveCollection(this.#storage, this.name, c, task, this.#channel, compact, refuseRebase);
+      const next = await saveCollection(this.#storage, this.name, c, task, this.#channel, compact, this.#cold?.rebaseRefusal(this.name));
       if (next !== c) this.#adopt(c, next);
     });
   }
@@ -526,7 +489,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       metric: this.metric,
       index: this.index,
       keepVectors: c.keepVectors,
-      cold: coldStats(c, this.#cold),
+      cold: this.#cold?.stats(c) ?? null,
       memoryBytes: c.memoryBytes(),
       memoryBudget: c.memoryBudget() ?? null,
       memory: c.memoryBreakdown(),
@@ -615,7 +578,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
       this.#channel?.close();
       this.#collection?.free();
       this.#collection = undefined;
-      await this.#cold?.rows.close().catch(() => undefined);
+      await this.#cold?.close().catch(() => undefined);
     });
     return this.#closing;
   }
@@ -626,9 +589,8 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    */
   #adopt(previous: Collection, next: Collection): void {
     if (this.#cold) {
-      const { cacheBytes } = this.#cold;
       try {
-        core(() => coldOf(next).enableColdVectors(cacheBytes));
+        this.#cold.adopt(next);
       } catch (error) {
         next.free();
         throw error;
@@ -694,7 +656,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
         const chunkVectors = vectors.subarray(start * dim, end * dim);
         const json = metadataJson(metadata, start, end);
         // Cold rows first, under the ids this chunk will get: a failed write changes nothing.
-        if (this.#cold) await writeColdRows(c, this.#cold, chunkIds, chunkVectors);
+        if (this.#cold) await this.#cold.write(c, chunkIds, chunkVectors);
         const fresh: string[] = [];
         const previous: RawRecord[] = [];
         for (const id of chunkIds) {
@@ -714,52 +676,6 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
 }
 
 type RawHit<M> = { id: string; score: number; metadata: M | null };
-
-/** Writes the cold rows of a chunk about to be added. */
-async function writeColdRows(c: Collection, cold: Cold, ids: string[], vectors: Float32Array): Promise<void> {
-  const [first, bytes] = core(() => coldOf(c).coldRowsFor(ids, vectors));
-  try {
-    await cold.rows.write(first, bytes, cold.rowBytes);
-  } catch (error) {
-    throw toQuiverError(error);
-  }
-}
-
-/**
- * Finishes a search of a cold store: while the core reports candidate rows it lacked, reads
- * them, stages them and runs the search again (`again`). `first` is the first round's result.
- */
-async function searchCold<M>(c: Collection, cold: Cold, first: RawHit<M>[], again: () => RawHit<M>[]): Promise<RawHit<M>[]> {
-  let hits = first;
-  for (let round = 1; ; round++) {
-    const missing = coldOf(c).coldMissing();
-    if (missing.length === 0) return hits;
-    if (round === MAX_COLD_ROUNDS) {
-      coldOf(c).abandonColdSearch();
-      throw quiverError("storage_error", `a search of cold vectors still lacked ${missing.length} rows after ${round} reads of ${cold.rows.location}`);
-    }
-    let bytes: Uint8Array;
-    try {
-      bytes = await cold.rows.read(missing, cold.rowBytes);
-    } catch (error) {
-      coldOf(c).abandonColdSearch();
-      throw toQuiverError(error);
-    }
-    try {
-      coldOf(c).stageColdRows(missing, bytes);
-    } catch (error) {
-      const e = toQuiverError(error);
-      throw e instanceof QuiverError ? quiverError(e.code, `${e.message}, in ${cold.rows.location}`) : e;
-    }
-    hits = core(again);
-  }
-}
-
-/** {@link StoreStats.cold}. */
-function coldStats(c: Collection, cold: Cold | undefined): StoreStats["cold"] {
-  const report = cold && coldOf(c).coldReport();
-  return report ? { location: cold.rows.location, ...report } : null;
-}
 
 /**
  * Whether a chunked upsert could restore the items it replaces: true unless the index keeps no

@@ -190,6 +190,8 @@ impl PersistState {
     pub(crate) fn record_add(&mut self, first: u32, items: &[Item<'_>], vectors: &[f32]) {
         if self.recording && !items.is_empty() {
             self.journal.push_adds(first, items, vectors);
+            // Only cold stores (full build) disable rebase; the lean build skips the check.
+            #[cfg(feature = "full")]
             self.drop_journal_if_useless();
         }
     }
@@ -197,6 +199,7 @@ impl PersistState {
     /// Without rebase, a journal that the next save cannot write as a log (it would compact)
     /// is dead weight, and it holds every added vector: a bulk load of a million 384-d vectors
     /// would keep 1.5 GB. Drop it and ask for a full snapshot; journaling resumes after it.
+    #[cfg(feature = "full")]
     fn drop_journal_if_useless(&mut self) {
         if self.no_rebase && self.pending.is_none() && self.needs_full(self.journal.len(), false) {
             self.journal = Journal::default();

@@ -70,7 +70,7 @@ const errorName = (error: unknown) => {
 const isMissing = (error: unknown) => errorName(error) === "NotFoundError";
 
 /** Maps a failed OPFS call to a {@link QuiverError}. */
-function storageFailure(error: unknown, what: string): QuiverError {
+export function storageFailure(error: unknown, what: string): QuiverError {
   if (error instanceof QuiverError) return error;
   const name = errorName(error);
   const message = (error as { message?: unknown } | null | undefined)?.message;
@@ -297,23 +297,8 @@ export class OPFSStorage implements StorageAdapter {
    * which keeps one record per row, or open the store in a Worker).
    */
   async openRows(key: string): Promise<RowFile> {
-    const dir = await this.#open();
-    const name = `${fileName(key)}.rows`;
-    const location = `OPFS ${this.directory}/${name}`;
-    let handle: FileSystemFileHandle & { createSyncAccessHandle?: () => Promise<SyncAccessHandle> };
-    try {
-      handle = await dir.getFileHandle(name, { create: true });
-    } catch (error) {
-      throw storageFailure(error, `opening ${location}`);
-    }
-    if (typeof handle.createSyncAccessHandle !== "function") {
-      throw quiverError("unsupported", `coldVectors with OPFSStorage needs a dedicated Worker (synchronous access handles); in a window, use IndexedDBStorage`);
-    }
-    try {
-      return new SyncRows(location, await handle.createSyncAccessHandle());
-    } catch (error) {
-      throw storageFailure(error, `opening ${location} (another tab or worker may have it open)`);
-    }
+    const { openSyncRows } = await import("./opfs-rows.js");
+    return openSyncRows(await this.#open(), `${fileName(key)}.rows`, `OPFS ${this.directory}`);
   }
 
   /** Forgets the directory handle (the next call looks it up again). Holds no other resource. */
@@ -322,52 +307,3 @@ export class OPFSStorage implements StorageAdapter {
   }
 }
 
-/** The parts of `FileSystemSyncAccessHandle` this module uses. */
-interface SyncAccessHandle {
-  read(buffer: Uint8Array, options: { at: number }): number;
-  write(buffer: Uint8Array, options: { at: number }): number;
-  flush(): void;
-  close(): void;
-}
-
-/** {@link OPFSStorage.openRows}: one file through a synchronous access handle. */
-class SyncRows implements RowFile {
-  readonly location: string;
-  readonly #handle: SyncAccessHandle;
-
-  constructor(location: string, handle: SyncAccessHandle) {
-    this.location = location;
-    this.#handle = handle;
-  }
-
-  async read(rows: Uint32Array, rowBytes: number): Promise<Uint8Array> {
-    const out = new Uint8Array(rows.length * rowBytes);
-    try {
-      rows.forEach((row, i) => this.#handle.read(out.subarray(i * rowBytes, (i + 1) * rowBytes), { at: row * rowBytes }));
-    } catch (error) {
-      throw storageFailure(error, `reading ${rows.length} rows of ${this.location}`);
-    }
-    return out;
-  }
-
-  async write(first: number, bytes: Uint8Array, rowBytes: number): Promise<void> {
-    try {
-      let done = 0;
-      while (done < bytes.length) done += this.#handle.write(bytes.subarray(done), { at: first * rowBytes + done });
-    } catch (error) {
-      throw storageFailure(error, `writing ${bytes.length / rowBytes} rows to ${this.location}`);
-    }
-  }
-
-  async sync(): Promise<void> {
-    try {
-      this.#handle.flush();
-    } catch (error) {
-      throw storageFailure(error, `flushing ${this.location}`);
-    }
-  }
-
-  async close(): Promise<void> {
-    this.#handle.close();
-  }
-}
