@@ -446,21 +446,38 @@ impl Collection {
 
     /// Refuses a batch whose estimated footprint would exceed the memory budget.
     fn check_budget(&self, items: &[Item<'_>], metadata_bytes: &[usize]) -> Result<()> {
+        let id_bytes = items.iter().map(|item| item.id.len()).sum();
+        let with_metadata = metadata_bytes.iter().filter(|&&m| m > 0).count();
+        self.check_budget_for(
+            items.len(),
+            id_bytes,
+            with_metadata,
+            metadata_bytes.iter().sum(),
+        )
+    }
+
+    /// Refuses a batch of `count` items (ids of `id_bytes` bytes in all; `with_metadata` of them
+    /// with `metadata_bytes` of metadata in all) whose estimated footprint would exceed the
+    /// memory budget. The package checks a whole batch this way before it sends the first of
+    /// its chunks, so that a batch past the budget is refused before any chunk grows the store.
+    pub fn check_budget_for(
+        &self,
+        count: usize,
+        id_bytes: usize,
+        with_metadata: usize,
+        metadata_bytes: usize,
+    ) -> Result<()> {
         let Some(budget) = self.memory_budget else {
             return Ok(());
         };
         let per_vector = self.vector_cost_estimate();
-        let id_entry = ID_COST_ESTIMATE;
         let metadata_entry = 2 * (std::mem::size_of::<(u32, Metadata)>() + 1);
         // Upserted items count in full: the new version is inserted before the old is removed.
-        let added: usize = items
-            .iter()
-            .zip(metadata_bytes)
-            .map(|(item, &meta)| {
-                let metadata = if meta > 0 { metadata_entry + meta } else { 0 };
-                per_vector + id_entry + item.id.len() + metadata
-            })
-            .sum();
+        let added = count
+            .saturating_mul(per_vector + ID_COST_ESTIMATE)
+            .saturating_add(id_bytes)
+            .saturating_add(with_metadata.saturating_mul(metadata_entry))
+            .saturating_add(metadata_bytes);
         let needed = self.memory_bytes().saturating_add(added);
         if needed > budget {
             return Err(Error::MemoryBudgetExceeded { needed, budget });

@@ -52,10 +52,15 @@ import {
   type PackedBatch,
 } from "./validate.js";
 
-/** Floats per chunk of a long write (8 MiB): 4,096 vectors of 384 dimensions, fewer if wider. */
-const CHUNK_FLOATS = 1 << 21;
+/**
+ * Floats per chunk of a long write (2 MiB): 1,024 vectors of 384 dimensions, fewer if wider.
+ * Each chunk is copied into WebAssembly and prepared there, so about twice its size is what a
+ * write holds beyond the store itself: with 8 MiB chunks a Flat store of 51k × 384 grew the
+ * wasm memory by ×1.23 of its payload, with 2 MiB by ×1.09 (bench/README.md, "Scale").
+ */
+const CHUNK_FLOATS = 1 << 19;
 /** Most vectors per chunk, whatever the dimension. */
-const MAX_CHUNK_ITEMS = 4096;
+const MAX_CHUNK_ITEMS = 1024;
 /** The cold-vector code, loaded only for a store that asks for `coldVectors`. */
 const coldModule = (value: unknown) => (value === undefined || value === false ? undefined : import("./storage/cold.js"));
 
@@ -317,7 +322,7 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
    * Adds new items, all or nothing: if any item is invalid, any id is already stored or repeated,
    * or the call is cancelled, nothing is added.
    *
-   * Cancellation (`options.signal`) is checked before each chunk of up to 4,096 vectors; a
+   * Cancellation (`options.signal`) is checked before each chunk of up to 1,024 vectors; a
    * cancelled or failed add removes the chunks it had already added, so the store is as before.
    */
   add(items: readonly Item<M>[], options?: TaskOptions): Promise<void> {
@@ -644,6 +649,9 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
     // batch whole so the core's own all-or-nothing holds.
     const restorable = mode === "add" || canRestore(c, ids);
     if (!restorable) chunk = n;
+    // A batch past the memory budget is refused whole, before a first chunk grows the store
+    // (a later chunk's refusal would roll the items back but not the capacity they grew).
+    if (chunk < n && c.memoryBudget() !== undefined) checkBudget(c, ids, metadata);
     const undo = new Undo();
     try {
       for (let start = 0; start < n; start += chunk) {
@@ -676,6 +684,31 @@ export class VectorStore<M extends object = Metadata> implements QuiverStore<M> 
 }
 
 type RawHit<M> = { id: string; score: number; metadata: M | null };
+
+/** Bytes of `text` in UTF-8 (what the core counts), without encoding it. */
+function utf8Length(text: string): number {
+  let bytes = text.length;
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i);
+    // Surrogate pairs (2 units, 4 bytes) add 2 over their count; other non-ASCII 1 or 2.
+    if (unit >= 0x80) bytes += unit >= 0xd800 && unit < 0xe000 ? 1 : unit >= 0x800 ? 2 : 1;
+  }
+  return bytes;
+}
+
+/** The core's memory-budget check for a whole batch (see `Collection::check_budget_for`). */
+function checkBudget(c: Collection, ids: readonly string[], metadata: readonly (string | null)[] | undefined): void {
+  let idBytes = 0;
+  for (const id of ids) idBytes += utf8Length(id);
+  let withMetadata = 0;
+  let metadataBytes = 0;
+  for (const m of metadata ?? []) {
+    if (m === null) continue;
+    withMetadata++;
+    metadataBytes += utf8Length(m);
+  }
+  core(() => c.checkBudgetFor(ids.length, idBytes, withMetadata, metadataBytes));
+}
 
 /**
  * Whether a chunked upsert could restore the items it replaces: true unless the index keeps no

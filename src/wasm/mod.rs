@@ -264,6 +264,25 @@ impl WasmCollection {
             .set_memory_budget(api::memory_budget_bytes(bytes)?)
     }
 
+    /// Refuses a batch whose estimated footprint would pass the memory budget (see
+    /// `Collection::check_budget_for`): `count` items, `idBytes` of UTF-8 ids, `withMetadata`
+    /// of them with `metadataBytes` of JSON metadata.
+    #[wasm_bindgen(js_name = checkBudgetFor)]
+    pub fn check_budget_for(
+        &self,
+        count: u32,
+        id_bytes: f64,
+        with_metadata: u32,
+        metadata_bytes: f64,
+    ) -> Result<()> {
+        self.inner.check_budget_for(
+            count as usize,
+            id_bytes as usize,
+            with_metadata as usize,
+            metadata_bytes as usize,
+        )
+    }
+
     #[wasm_bindgen(js_name = memoryBudget)]
     pub fn memory_budget(&self) -> Option<f64> {
         self.inner.memory_budget().map(|b| b as f64)

@@ -236,7 +236,7 @@ test("Vite-built pages in headless Chromium: the store in the page, and in Web W
     assertScenario(worker, "web worker");
     assert.equal(worker.mainThreadWasmFetches, 0, "the page's thread never loaded the .wasm");
     assert.equal(worker.shippedTop, "p42", "the shipped worker script serves stores");
-    assert.deepEqual(worker.shippedProgress, [4096, 5000], "progress crossed from the worker");
+    assert.deepEqual(worker.shippedProgress, [1024, 2048, 3072, 4096, 5000], "progress crossed from the worker");
     assert.equal(worker.cancelled, "AbortError", "a cancelled upsert rejects with the signal's reason");
     assert.deepEqual(worker.afterCancel, { p4999: null, p9999: null }, "and was rolled back in the worker");
     assert.equal(worker.countAfterCancel, 5000);
