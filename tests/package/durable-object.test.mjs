@@ -4,10 +4,11 @@
 // exactly as before; values above the per-key limits are split and joined transparently.
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleWorker, miniflareWith } from "./workerd-bundle.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 let work;
@@ -85,47 +86,13 @@ export default {
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), "quiver-do-"));
-  writeFileSync(join(work, "worker.mjs"), workerSource);
-  const esbuild = await import("esbuild");
-  const wasm = [];
-  await esbuild.build({
-    entryPoints: [join(work, "worker.mjs")],
-    outfile: join(work, "dist/worker.js"),
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    logLevel: "error",
-    plugins: [{
-      name: "wasm-module",
-      setup(build) {
-        // The lean and the full build, each its own module (as wrangler keeps them).
-        build.onResolve({ filter: /\.wasm$/ }, (args) => {
-          const name = `./${wasm.length}.wasm`;
-          wasm.push({ source: join(args.resolveDir, args.path), name });
-          return { path: name, external: true };
-        });
-      },
-    }],
-  });
-  const { copyFileSync } = await import("node:fs");
-  for (const { source, name } of wasm) copyFileSync(source, join(work, "dist", name));
-  bundle = join(work, "dist/worker.js");
+  bundle = await bundleWorker(work, workerSource);
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));
 
-async function miniflare(persist, useSQLite) {
-  const { Miniflare } = await import("miniflare");
-  return new Miniflare({
-    modules: true,
-    scriptPath: bundle,
-    modulesRoot: join(work, "dist"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2025-01-01",
-    durableObjects: { VECTORS: { className: "Vectors", useSQLite } },
-    durableObjectsPersist: persist,
-  });
+function miniflare(persist, useSQLite) {
+  return miniflareWith(bundle, { binding: "VECTORS", className: "Vectors", useSQLite, persist });
 }
 
 for (const useSQLite of [false, true]) {

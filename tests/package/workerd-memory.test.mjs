@@ -10,10 +10,11 @@
 // QUIVER_WORKERD_ITEMS overrides the 200,000 (e.g. 50000 for a quick run).
 import { after, before, test } from "node:test";
 import assert from "node:assert/strict";
-import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { bundleWorker, miniflareWith } from "./workerd-bundle.mjs";
 
 const root = fileURLToPath(new URL("../../", import.meta.url));
 const ITEMS = Number(process.env.QUIVER_WORKERD_ITEMS ?? 200_000);
@@ -114,46 +115,13 @@ export default {
 
 before(async () => {
   work = mkdtempSync(join(tmpdir(), "quiver-workerd-mem-"));
-  writeFileSync(join(work, "worker.mjs"), workerSource);
-  const esbuild = await import("esbuild");
-  const wasm = [];
-  await esbuild.build({
-    entryPoints: [join(work, "worker.mjs")],
-    outfile: join(work, "dist/worker.js"),
-    bundle: true,
-    format: "esm",
-    platform: "neutral",
-    conditions: ["workerd", "worker", "browser"],
-    logLevel: "error",
-    plugins: [{
-      name: "wasm-module",
-      setup(build) {
-        build.onResolve({ filter: /\.wasm$/ }, (args) => {
-          const name = `./${wasm.length}.wasm`;
-          wasm.push({ source: join(args.resolveDir, args.path), name });
-          return { path: name, external: true };
-        });
-      },
-    }],
-  });
-  const { copyFileSync } = await import("node:fs");
-  for (const { source, name } of wasm) copyFileSync(source, join(work, "dist", name));
-  bundle = join(work, "dist/worker.js");
+  bundle = await bundleWorker(work, workerSource);
 });
 
 after(() => rmSync(work, { recursive: true, force: true }));
 
-async function miniflare(persist) {
-  const { Miniflare } = await import("miniflare");
-  return new Miniflare({
-    modules: true,
-    scriptPath: bundle,
-    modulesRoot: join(work, "dist"),
-    modulesRules: [{ type: "CompiledWasm", include: ["**/*.wasm"] }],
-    compatibilityDate: "2025-01-01",
-    durableObjects: { CODES: { className: "Codes", useSQLite: true } },
-    durableObjectsPersist: persist,
-  });
+function miniflare(persist) {
+  return miniflareWith(bundle, { binding: "CODES", className: "Codes", useSQLite: true, persist });
 }
 
 /** Resident bytes of the workerd processes started since `before` (Linux only; else undefined). */
