@@ -112,7 +112,11 @@ export interface Collection {
    * the internal ids it will get; write them at `id × rowBytes` before adding the batch.
    */
   coldRowsFor?(ids: string[], vectors: Float32Array): [number, Uint8Array];
-  /** Internal ids whose rows the last search lacked: empty when its result is final. */
+  /**
+   * Internal ids whose rows the last `search` or `searchBatch` lacked: empty when its result is
+   * final. Otherwise its hits were scored with those rows as zeros: read the rows, pass them to
+   * {@link stageColdRows} and run the same call again (the package's `VectorStore` does this).
+   */
   coldMissing?(): Uint32Array;
   /** Checks (`corrupt` on a bad row) and stages rows read for the ids `coldMissing` returned; then search again. */
   stageColdRows?(ids: Uint32Array, rows: Uint8Array): void;
