@@ -33,7 +33,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { argParser } from "./lib/args.mjs";
 import { readVecs, writeVecs } from "./lib/data.mjs";
-import { grownRow } from "./lib/grow.mjs";
+import { grownRow, measureQueries } from "./lib/grow.mjs";
 
 const root = fileURLToPath(new URL("../", import.meta.url));
 const args = process.argv.slice(2);
@@ -198,23 +198,10 @@ if (flag("--child")) {
 /** Recall@10 against `truth`, latency percentiles and QPS over the first `nQueries` queries. */
 async function measureSearch(store, spec, n, queries, truth, nQueries, extra = {}) {
   const params = { ...parseKnobs(knobsText), ...extra };
-  const latencies = [];
-  let recall = 0;
   const report = progress(`[search ${spec} ${n}]`, nQueries);
-  const s0 = performance.now();
-  for (let q = 0; q < nQueries; q++) {
-    const vector = queries.data.subarray(q * queries.dim, (q + 1) * queries.dim);
-    const start = performance.now();
-    const hits = await store.search({ vector, k: K, params });
-    latencies.push(performance.now() - start);
-    const expected = new Set(truth.data.subarray(q * K, (q + 1) * K));
-    recall += hits.filter((h) => expected.has(Number(h.id.slice(1)))).length / K;
-    if (q % 20 === 0 || q === nQueries - 1) report(q + 1);
-  }
-  const searchSeconds = (performance.now() - s0) / 1000;
-  latencies.sort((a, b) => a - b);
-  const pick = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
-  return { recall: recall / nQueries, p50: pick(0.5), p99: pick(0.99), qps: nQueries / searchSeconds };
+  return measureQueries(store, queries, truth, nQueries, K, params, (done) => {
+    if (done % 20 === 1 || done === nQueries) report(done);
+  });
 }
 
 if (flag("--child-open")) {

@@ -139,7 +139,7 @@ pub struct MemoryReport {
     pub ids: usize,
     /// JSON metadata, its map and the field indexes.
     pub metadata: usize,
-    /// The cold vectors' cache, staged rows and outbox (0 without cold vectors).
+    /// The cold vectors' cache and staged rows (0 without cold vectors).
     pub cache: usize,
     pub other: usize,
     pub total: usize,

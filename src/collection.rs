@@ -314,7 +314,7 @@ impl Collection {
         self.index.memory_bytes() + self.metadata_memory_bytes() + self.cold_memory_bytes()
     }
 
-    /// Bytes of the cold vectors' cache, staged rows and outbox (0 without cold vectors).
+    /// Bytes of the cold vectors' cache and staged rows (0 without cold vectors).
     pub fn cold_memory_bytes(&self) -> usize {
         self.cold_vectors().map_or(0, |c| c.memory_bytes())
     }

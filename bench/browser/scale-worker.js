@@ -1,7 +1,7 @@
 // The dedicated worker of bench/scale-browser.mjs: builds a cold store in OPFS from the grown dev
 // set (bench/lib/grow.mjs), or reopens it and measures search. Posts progress and one result.
 import { OPFSStorage, VectorStore, init, loadFullBuild } from "/pkg/dist/browser.js";
-import { grownRow } from "/bench/lib/grow.mjs";
+import { grownRow, measureQueries } from "/bench/lib/grow.mjs";
 
 const K = 10;
 
@@ -53,24 +53,11 @@ async function query({ queries: nQueries, params, data, truth: truthUrl }) {
   const openSeconds = (performance.now() - t0) / 1000;
   await store.search({ vector: queries.data.subarray(0, queries.dim), k: K, params });
   const firstResultSeconds = (performance.now() - t0) / 1000;
-  const latencies = [];
-  let recall = 0;
-  const s0 = performance.now();
-  for (let q = 0; q < nQueries; q++) {
-    const vector = queries.data.subarray(q * queries.dim, (q + 1) * queries.dim);
-    const start = performance.now();
-    const hits = await store.search({ vector, k: K, params });
-    latencies.push(performance.now() - start);
-    const expected = new Set(truth.data.subarray(q * K, (q + 1) * K));
-    recall += hits.filter((h) => expected.has(Number(h.id.slice(1)))).length / K;
-  }
-  const qps = nQueries / ((performance.now() - s0) / 1000);
-  latencies.sort((a, b) => a - b);
-  const pick = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  const measured = await measureQueries(store, queries, truth, nQueries, K, params);
   const stats = await store.stats();
   // The store stays open: the driver measures the renderer's memory with it loaded.
   self.store = store;
-  return { openSeconds, firstResultSeconds, recall: recall / nQueries, p50: pick(0.5), p99: pick(0.99), qps, memoryBytes: stats.memoryBytes, cold: stats.cold, wasmBytes: await wasmBytes() };
+  return { openSeconds, firstResultSeconds, ...measured, memoryBytes: stats.memoryBytes, cold: stats.cold, wasmBytes: await wasmBytes() };
 }
 
 /** The baseline: a worker with both builds compiled and nothing opened. */

@@ -1,4 +1,5 @@
-// The scale benchmark's data, shared by bench/scale.mjs (Node) and bench/browser/ (Chromium):
+// The scale benchmark's data and its search measurement, shared by bench/scale.mjs (Node) and
+// bench/browser/ (Chromium):
 // no Node imports, so a browser can load it. See bench/scale.mjs for what the data is.
 
 /** A seeded generator of uniforms in [0, 1) (mulberry32). */
@@ -36,4 +37,28 @@ export function grownRow(dev, i, spread, row) {
   for (let j = 0; j < dim; j++) norm += row[j] * row[j];
   const scale = 1 / Math.sqrt(norm);
   for (let j = 0; j < dim; j++) row[j] *= scale;
+}
+
+/**
+ * Searches `store` with the first `count` of `queries` (`{ dim, data }`) and scores the hits
+ * against `truth` (`{ data }`, `k` ids per query; hit ids are `v<row>`): recall@k, p50/p99
+ * latency in ms and QPS. `onQuery(done)` is called after each query.
+ */
+export async function measureQueries(store, queries, truth, count, k, params, onQuery = () => {}) {
+  const latencies = [];
+  let recall = 0;
+  const s0 = performance.now();
+  for (let q = 0; q < count; q++) {
+    const vector = queries.data.subarray(q * queries.dim, (q + 1) * queries.dim);
+    const start = performance.now();
+    const hits = await store.search({ vector, k, params });
+    latencies.push(performance.now() - start);
+    const expected = new Set(truth.data.subarray(q * k, (q + 1) * k));
+    recall += hits.filter((h) => expected.has(Number(h.id.slice(1)))).length / k;
+    onQuery(q + 1);
+  }
+  const seconds = (performance.now() - s0) / 1000;
+  latencies.sort((a, b) => a - b);
+  const pick = (p) => latencies[Math.min(latencies.length - 1, Math.floor(p * latencies.length))];
+  return { recall: recall / count, p50: pick(0.5), p99: pick(0.99), qps: count / seconds };
 }

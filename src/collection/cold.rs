@@ -29,7 +29,7 @@ use crate::index::VectorSource;
 /// Marks the end of the LRU list.
 const NONE: u32 = u32::MAX;
 
-/// The cache, the staged rows and the outbox of one collection's cold vectors.
+/// The cache and the staged rows of one collection's cold vectors.
 #[derive(Debug)]
 pub struct ColdVectors {
     dim: usize,
@@ -205,7 +205,7 @@ impl ColdVectors {
     pub fn forget(&self, ids: &[u32]) {
         let mut s = self.state.borrow_mut();
         for &id in ids {
-            s.uncache(id);
+            s.uncache(self.dim, id);
         }
     }
 
@@ -318,7 +318,7 @@ impl ColdState {
     }
 
     /// Frees `id`'s slot by moving the last slot into it, so slots stay dense.
-    fn uncache(&mut self, id: u32) {
+    fn uncache(&mut self, dim: usize, id: u32) {
         let Some(slot) = self.slot_of.remove(&id) else {
             return;
         };
@@ -327,14 +327,12 @@ impl ColdState {
         if slot != last {
             let moved = self.ids[last as usize];
             self.unlink(last);
-            let dim = self.rows.len() / self.ids.len();
             let (from, to) = (last as usize * dim, slot as usize * dim);
             self.rows.copy_within(from..from + dim, to);
             self.ids[slot as usize] = moved;
             self.slot_of.insert(moved, slot);
             self.push_front(slot);
         }
-        let dim = self.rows.len() / self.ids.len();
         self.ids.pop();
         self.prev.pop();
         self.next.pop();
